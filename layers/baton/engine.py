@@ -1,0 +1,437 @@
+"""The policy engine: pure. A policy, one customer's ledger, the arriving requests and the time in;
+a decision for every request it settles and the customer's new ledger out.
+
+No AWS, no environment, no logging, no clock of its own: what property tests and benchmarks exercise.
+
+How a call goes:
+1. Each arriving request passes the hard stops (blocked address, consent, opt-out, freshness, exclusions in
+   force, repeats). Its own exclusion rules cancel the pending requests they name.
+2. It then waits in the customer's pending set if its category has an arbitration window, or joins the pool
+   at once.
+3. The pool (arrivals plus every pending request now due) is ranked by priority, highest first, ties by
+   arrival time. Each in turn is sent if it fits quiet hours and every cap; otherwise deferred (to the end of
+   quiet hours, or to when the blocking caps free up) or suppressed, by its category's policy. A request that
+   would have fitted but for one ranked above it in this pool is ``outranked:<that request>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from baton.domain import (
+    CapCount,
+    Contact,
+    CustomerLedger,
+    Decision,
+    Mark,
+    Outcome,
+    Pending,
+    QuietWindow,
+    Request,
+    Verdict,
+)
+from baton.policy import Cap, CategoryPolicy, Policy
+
+ARBITRATION_WINDOW = "arbitration_window"
+# One call settles at most this many requests, so that its writes fit one DynamoDB transaction (100 items,
+# one of them the customer's ledger). The rest stay due and are settled, in rank order, by the next call.
+MAX_SETTLE = 90
+# A customer's waiting requests live in one item (400 KB): past this many, new ones are suppressed.
+MAX_PENDING = 500
+
+
+def arbitrate(
+    policy: Policy,
+    ledger: CustomerLedger,
+    arrivals: Sequence[Request],
+    now: datetime,
+    max_settle: int = MAX_SETTLE,
+) -> Verdict:
+    """Decide ``arrivals`` and the pending requests due at ``now`` (highest rank first, at most
+    ``max_settle`` of them) for one customer."""
+    run = _Run(policy, ledger, now)
+    for request in arrivals:
+        run.arrive(request)
+    run.settle_due(max_settle)
+    return run.verdict()
+
+
+def priority_of(policy: Policy, request: Request) -> int:
+    return request.priority if request.priority is not None else policy.category(request.category).priority
+
+
+def quiet_until(now: datetime, zone: ZoneInfo, window: QuietWindow) -> datetime | None:
+    """The end of the quiet period ``now`` falls in (UTC), or None when ``now`` is not quiet."""
+    local = now.astimezone(zone)
+    start, end = _clock(window.start), _clock(window.end)
+    wall = local.time().replace(tzinfo=None)
+    end_day: date = local.date()
+    if start < end:
+        inside = start <= wall < end
+    else:  # spans midnight
+        inside = wall >= start or wall < end
+        if wall >= start:
+            end_day = end_day + timedelta(days=1)
+    if not inside:
+        return None
+    # A wall time that does not exist on a spring-forward day maps past the gap; one that occurs twice
+    # on a fall-back day takes its first occurrence (fold=0).
+    return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
+
+
+def zone_for(policy: Policy, timezone: str | None) -> ZoneInfo:
+    for name in (timezone, policy.timezone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def _clock(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _dimension(subject: Request | Contact, name: str) -> str | None:
+    value: str | None = getattr(subject, name)
+    return value
+
+
+class _Run:
+    def __init__(self, policy: Policy, ledger: CustomerLedger, now: datetime):
+        self.policy = policy
+        self.ledger = ledger
+        self.now = now
+        horizon = now - policy.longest_window
+        self.contacts: list[Contact] = [c for c in ledger.contacts if c.at > horizon]
+        self.marks: list[Mark] = [m for m in ledger.marks if m.at > horizon]
+        self.pending: list[Pending] = list(ledger.pending)
+        self.arrived: list[Pending] = []
+        self.decisions: list[Decision] = []
+        self.zone = zone_for(policy, ledger.profile.timezone)
+        self.more_due = False
+
+    # -- results -----------------------------------------------------------------------------------
+    def verdict(self) -> Verdict:
+        ledger = replace(
+            self.ledger,
+            contacts=tuple(self.contacts),
+            pending=tuple(sorted(self.pending, key=lambda p: (p.due_at, p.request.request_id))),
+            marks=tuple(self.marks),
+        )
+        return Verdict(decisions=tuple(self.decisions), ledger=ledger, more_due=self.more_due)
+
+    def _decide(
+        self,
+        request: Request,
+        outcome: Outcome,
+        reason: str,
+        *,
+        counts: dict[str, CapCount] | None = None,
+        release_at: datetime | None = None,
+        detail: str = "",
+    ) -> None:
+        self.decisions.append(
+            Decision(
+                request=request,
+                outcome=outcome,
+                reason=reason,
+                priority=priority_of(self.policy, request),
+                counts=counts or {},
+                release_at=release_at,
+                detail=detail,
+            )
+        )
+
+    # -- arrival -----------------------------------------------------------------------------------
+    def arrive(self, request: Request) -> None:
+        category = self.policy.category(request.category)
+        priority = priority_of(self.policy, request)
+        stop = self._hard_stop(request, category)
+        if stop:
+            outcome, reason, detail = stop
+            self._decide(request, outcome, reason, detail=detail)
+        elif not request.transactional and category.arbitration_window > timedelta(0):
+            due = self.now + category.arbitration_window
+            self.pending.append(Pending(request, priority, due, ARBITRATION_WINDOW))
+            self._decide(
+                request,
+                Outcome.DEFERRED,
+                ARBITRATION_WINDOW,
+                release_at=due,
+                detail=f"held {_span(category.arbitration_window)} so the most valuable message wins",
+            )
+        else:
+            self.arrived.append(Pending(request, priority, self.now, "arrived"))
+        if category.excludes:
+            self._exclude(request, category)
+
+    def _hard_stop(self, request: Request, category: CategoryPolicy) -> tuple[Outcome, str, str] | None:
+        if request.address == "blocked":
+            return Outcome.SUPPRESSED, "suppressed_address", "the address hard-bounced or complained"
+        if request.address == "missing":
+            return Outcome.SUPPRESSED, "no_address", f"no {request.channel} address in the request or the profile"
+        stale = self._stale(request, category)
+        if stale:
+            return Outcome.EXPIRED, stale, "stale on arrival"
+        if request.transactional:
+            return None
+        profile = self.ledger.profile
+        if not profile.consent.get(request.channel, False):
+            return Outcome.SUPPRESSED, "no_consent", f"no marketing consent for {request.channel}"
+        if request.category in profile.opted_out_categories:
+            return Outcome.SUPPRESSED, f"opted_out:{request.category}", "the customer opted out of this category"
+        mark = self._excluding_mark(request)
+        if mark:
+            return Outcome.SUPPRESSED, f"excluded:{mark.request_id}", f"excluded by {mark.category} {mark.entity or ''}"
+        repeat = self._repeat_of(request, category)
+        if repeat:
+            return Outcome.SUPPRESSED, "repeat", f"repeats {repeat} ({request.category} {request.entity})"
+        if len(self.pending) >= MAX_PENDING and category.arbitration_window > timedelta(0):
+            return Outcome.SUPPRESSED, "pending_full", f"{MAX_PENDING} requests already waiting"
+        return None
+
+    def _stale(self, request: Request, category: CategoryPolicy) -> str | None:
+        if request.not_after is not None and self.now > request.not_after:
+            return "not_after"
+        if category.max_age is not None and self.now - request.requested_at > category.max_age:
+            return "max_age"
+        return None
+
+    def _excluding_mark(self, request: Request) -> Mark | None:
+        for mark in self.marks:
+            for rule in self.policy.category(mark.category).excludes:
+                if (
+                    request.category in rule.categories
+                    and self.now - mark.at <= rule.window
+                    and (not rule.same_entity or mark.entity == request.entity)
+                ):
+                    return mark
+        return None
+
+    def _repeat_of(self, request: Request, category: CategoryPolicy) -> str | None:
+        if category.repeat_window is None or request.entity is None:
+            return None
+        since = self.now - category.repeat_window
+        for contact in self.contacts:
+            if contact.at > since and contact.category == request.category and contact.entity == request.entity:
+                return contact.request_id
+        for waiting in self.pending + self.arrived:
+            other = waiting.request
+            if other.category == request.category and other.entity == request.entity:
+                return other.request_id
+        return None
+
+    def _exclude(self, request: Request, category: CategoryPolicy) -> None:
+        self.marks.append(Mark(request.request_id, request.category, request.entity, self.now))
+        for queue in (self.pending, self.arrived):
+            keep = []
+            for waiting in queue:
+                other = waiting.request
+                hit = other.request_id != request.request_id and any(
+                    other.category in rule.categories and (not rule.same_entity or other.entity == request.entity)
+                    for rule in category.excludes
+                )
+                if hit:
+                    self._decide(
+                        other,
+                        Outcome.CANCELLED,
+                        f"excluded:{request.request_id}",
+                        detail=f"cancelled by {request.category} {request.entity or ''}".rstrip(),
+                    )
+                else:
+                    keep.append(waiting)
+            queue[:] = keep
+
+    # -- the pool ----------------------------------------------------------------------------------
+    def settle_due(self, max_settle: int) -> None:
+        due = [p for p in self.pending if p.due_at <= self.now] + self.arrived
+        self.pending = [p for p in self.pending if p.due_at > self.now]
+        self.arrived = []
+        due.sort(key=lambda p: (-p.priority, p.request.requested_at, p.request.request_id))
+        room = max(1, max_settle - len(self.decisions))
+        if len(due) > room:
+            for waiting in due[room:]:  # still due: the next call takes them, in the same order
+                self.pending.append(waiting)
+                if waiting.reason == "arrived":
+                    self._decide(waiting.request, Outcome.DEFERRED, "queued", release_at=self.now)
+            due = due[:room]
+            self.more_due = True
+        sent_here: list[Contact] = []
+        for waiting in due:
+            self._settle(waiting, sent_here)
+
+    def _settle(self, waiting: Pending, sent_here: list[Contact]) -> None:
+        request, priority = waiting.request, waiting.priority
+        category = self.policy.category(request.category)
+        stale = self._stale(request, category)
+        if stale:
+            self._decide(request, Outcome.EXPIRED, stale, detail=f"was waiting: {waiting.reason}")
+            return
+        if request.transactional:
+            self._send(request, priority, {}, sent_here)
+            return
+        quiet_end = self._quiet_end(request.channel)
+        if quiet_end is not None:
+            local = quiet_end.astimezone(self.zone).strftime("%H:%M %Z")
+            self._defer(waiting, category, quiet_end, "quiet_hours", {}, f"quiet hours until {local}")
+            return
+        counts, blocking = self._caps(request, priority, self.contacts)
+        if not blocking:
+            self._send(request, priority, counts, sent_here)
+            return
+        cap = blocking[0]
+        reason = f"cap:{cap.name}"
+        outranker = self._outranker(request, priority, cap, sent_here)
+        if outranker is not None:
+            reason = f"outranked:{outranker.request_id}"
+        count = counts[cap.name]
+        detail = f"{cap.name} at {count.count}/{count.limit} in {_span(cap.window)}"
+        if outranker is not None:
+            detail += f"; the slot went to {outranker.category} (priority {outranker.priority})"
+        if category.over_cap == "defer":
+            frees = self._capacity_frees(request, priority, blocking)
+            if frees is None:
+                self._decide(request, Outcome.SUPPRESSED, reason, counts=counts, detail=detail + "; never frees")
+            else:
+                self._defer(waiting, category, frees, reason, counts, detail)
+        else:
+            self._decide(request, Outcome.SUPPRESSED, reason, counts=counts, detail=detail)
+
+    def _send(self, request: Request, priority: int, counts: dict[str, CapCount], sent_here: list[Contact]) -> None:
+        contact = Contact(
+            request_id=request.request_id,
+            at=self.now,
+            channel=request.channel,
+            category=request.category,
+            campaign_id=request.campaign_id,
+            entity=request.entity,
+            priority=priority,
+            transactional=request.transactional,
+        )
+        self.contacts.append(contact)
+        sent_here.append(contact)
+        self._decide(
+            request, Outcome.SENT, "transactional" if request.transactional else "within_policy", counts=counts
+        )
+
+    def _defer(
+        self,
+        waiting: Pending,
+        category: CategoryPolicy,
+        until: datetime,
+        reason: str,
+        counts: dict[str, CapCount],
+        detail: str,
+    ) -> None:
+        request = waiting.request
+        deadlines = [(request.requested_at + category.max_delay, "max_delay")]
+        if request.not_after is not None:
+            deadlines.append((request.not_after, "not_after"))
+        if category.max_age is not None:
+            deadlines.append((request.requested_at + category.max_age, "max_age"))
+        deadline, kind = min(deadlines)
+        target = min(until, deadline)
+        if target <= self.now:
+            self._decide(
+                request, Outcome.EXPIRED, kind, counts=counts, detail=f"{detail}; {kind} reached while waiting"
+            )
+            return
+        self.pending.append(Pending(request, waiting.priority, target, reason))
+        self._decide(request, Outcome.DEFERRED, reason, counts=counts, release_at=target, detail=detail)
+
+    def _quiet_end(self, channel: str) -> datetime | None:
+        windows = [w for w in (self._policy_quiet(channel), self.ledger.profile.quiet_hours.get(channel)) if w]
+        at, moved = self.now, False
+        for _ in range(4):  # personal and policy windows may overlap: step past each
+            ends = [end for end in (quiet_until(at, self.zone, w) for w in windows) if end is not None]
+            if not ends:
+                break
+            at, moved = max(ends), True
+        return at if moved else None
+
+    def _policy_quiet(self, channel: str) -> QuietWindow | None:
+        hours = self.policy.quiet_hours.get(channel)  # type: ignore[call-overload]
+        return QuietWindow(hours.start, hours.end) if hours else None
+
+    # -- caps --------------------------------------------------------------------------------------
+    def _applies(self, cap: Cap, request: Request) -> bool:
+        match = cap.match
+        if match.channel is not None and match.channel != request.channel:
+            return False
+        if match.category is not None and match.category != request.category:
+            return False
+        if match.campaign_id is not None and match.campaign_id != request.campaign_id:
+            return False
+        return all(_dimension(request, dim) is not None for dim in cap.per)
+
+    def _in_group(self, cap: Cap, request: Request, contact: Contact, since: datetime) -> bool:
+        if contact.transactional or contact.at <= since:
+            return False
+        match = cap.match
+        if match.channel is not None and contact.channel != match.channel:
+            return False
+        if match.category is not None and contact.category != match.category:
+            return False
+        if match.campaign_id is not None and contact.campaign_id != match.campaign_id:
+            return False
+        return all(_dimension(contact, dim) == _dimension(request, dim) for dim in cap.per)
+
+    def _room(self, cap: Cap, priority: int) -> int:
+        if cap.reserve is not None and priority < cap.reserve.min_priority:
+            return cap.limit - cap.reserve.count
+        return cap.limit
+
+    def _caps(
+        self, request: Request, priority: int, contacts: Iterable[Contact]
+    ) -> tuple[dict[str, CapCount], list[Cap]]:
+        counts: dict[str, CapCount] = {}
+        blocking: list[Cap] = []
+        pool = list(contacts)
+        for cap in self.policy.caps:
+            if not self._applies(cap, request):
+                continue
+            since = self.now - cap.window
+            count = sum(1 for c in pool if self._in_group(cap, request, c, since))
+            room = self._room(cap, priority)
+            counts[cap.name] = CapCount(count, room)
+            if count >= room:
+                blocking.append(cap)
+        return counts, blocking
+
+    def _outranker(self, request: Request, priority: int, cap: Cap, sent_here: list[Contact]) -> Contact | None:
+        if not sent_here:
+            return None
+        since = self.now - cap.window
+        taken = [c for c in sent_here if self._in_group(cap, request, c, since)]
+        if not taken:
+            return None
+        before = sum(1 for c in self.contacts if self._in_group(cap, request, c, since)) - len(taken)
+        if before >= self._room(cap, priority):
+            return None
+        return min(taken, key=lambda c: (c.priority, -c.at.timestamp()))
+
+    def _capacity_frees(self, request: Request, priority: int, blocking: list[Cap]) -> datetime | None:
+        frees = self.now
+        for cap in blocking:
+            room = self._room(cap, priority)
+            if room <= 0:
+                return None
+            since = self.now - cap.window
+            times = sorted(c.at for c in self.contacts if self._in_group(cap, request, c, since))
+            # the window must lose (count - room + 1) contacts: the oldest of those leaves at at + window
+            frees = max(frees, times[len(times) - room] + cap.window)
+        return frees
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

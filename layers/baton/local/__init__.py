@@ -1,0 +1,1 @@
+"""The local runtime: the real handlers on embedded mocked AWS (moto) or DynamoDB Local, on a simulated clock."""

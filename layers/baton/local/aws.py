@@ -1,0 +1,136 @@
+"""Local AWS: embedded moto for everything, optionally DynamoDB Local for the ledger. Tables are created from
+the same names and key schema the CDK app deploys (``baton.names``), so local and cloud cannot drift."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from baton.names import (
+    DUE_INDEX,
+    DUE_INDEX_PK,
+    DUE_INDEX_SK,
+    PK,
+    SK,
+    TABLE_NAME,
+    TTL_ATTRIBUTE,
+)
+
+REGION = "us-east-1"
+SENDER = "orders@shop.example"
+CONFIGURATION_SET = "baton-local"
+
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # powertools: quiet on a terminal, no X-Ray daemon here
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_SERVICE_NAME": "baton",
+    "POWERTOOLS_METRICS_NAMESPACE": "Baton",
+}
+
+
+def table_definition(table_name: str = TABLE_NAME) -> dict[str, Any]:
+    """The ledger table as DynamoDB's CreateTable takes it (the CDK construct declares the same)."""
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": PK, "KeyType": "HASH"}, {"AttributeName": SK, "KeyType": "RANGE"}],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"} for name in (PK, SK, DUE_INDEX_PK, DUE_INDEX_SK)
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": DUE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": DUE_INDEX_PK, "KeyType": "HASH"},
+                    {"AttributeName": DUE_INDEX_SK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def create_table(dynamodb: Any, table_name: str = TABLE_NAME) -> None:
+    existing = dynamodb.list_tables().get("TableNames", [])
+    if table_name in existing:
+        return
+    dynamodb.create_table(**table_definition(table_name))
+    dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 100})
+    dynamodb.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+
+
+def set_local_env() -> None:
+    import warnings
+
+    for key, value in LOCAL_ENV.items():
+        os.environ[key] = value
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+@contextmanager
+def mocked_aws(dynamodb_endpoint: str | None = None, table_name: str = TABLE_NAME) -> Iterator[None]:
+    """Embedded moto (SES, SNS, SQS, and DynamoDB unless an endpoint is given), with the table and the sender
+    identity created."""
+    import boto3
+    from moto import mock_aws
+
+    set_local_env()
+    with mock_aws():
+        if dynamodb_endpoint:
+            ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=dynamodb_endpoint)
+        else:
+            ddb = boto3.client("dynamodb", region_name=REGION)
+        create_table(ddb, table_name)
+        ses = boto3.client("sesv2", region_name=REGION)
+        ses.create_email_identity(EmailIdentity=SENDER)
+        ses.create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
+        yield
+
+
+def register_push_endpoints(arns: list[str]) -> None:
+    """Make these SNS platform endpoints exist in moto (the shopper's devices in a local run)."""
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    sns = boto3.client("sns", region_name=REGION)
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+    for arn in arns:
+        if arn in backend.platform_endpoints:
+            continue
+        platform, app_name = arn.split(":endpoint/", 1)[1].split("/")[:2]
+        apps = {a["PlatformApplicationArn"] for a in sns.list_platform_applications()["PlatformApplications"]}
+        app_arn = f"arn:aws:sns:{REGION}:{DEFAULT_ACCOUNT_ID}:app/{platform}/{app_name}"
+        if app_arn not in apps:
+            sns.create_platform_application(Name=app_name, Platform=platform, Attributes={})
+        created = sns.create_platform_endpoint(PlatformApplicationArn=app_arn, Token=arn.rsplit("/", 1)[1])
+        endpoint = backend.platform_endpoints.pop(created["EndpointArn"])
+        endpoint.arn = arn
+        backend.platform_endpoints[arn] = endpoint
+
+
+def sent_messages() -> dict[str, list[Any]]:
+    """What moto's SES and SNS received, by channel."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    ses = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+    sns = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
+    push = [
+        (message.get("TargetArn"), message.get("Message"))
+        for endpoint in sns.platform_endpoints.values()
+        for message in getattr(endpoint, "messages", {}).values()
+    ]
+    return {"email": list(ses.sent_messages), "sms": list(sns.sms_messages.values()), "push": push}

@@ -1,0 +1,60 @@
+"""Every name Baton shares between the CDK app, the Lambda code, the local runtime and the tests.
+
+One place, so that the deployed stack and the local runtime cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SERVICE: Final = "baton"
+METRICS_NAMESPACE: Final = "Baton"
+
+# EventBridge contract
+BUS_NAME: Final = "baton"
+DETAIL_MESSAGE_REQUESTED: Final = "MessageRequested"
+DETAIL_CUSTOMER_UPDATED: Final = "CustomerUpdated"
+DETAIL_RELEASE_DUE: Final = "ReleaseDue"  # internal: sweeper -> arbitration queue
+RELEASE_SOURCE: Final = "baton.sweeper"
+CONTRACT_VERSION: Final = "1"
+SCHEMA_REGISTRY_NAME: Final = "baton"
+
+# The ledger table (single-table design, see README "Data model")
+TABLE_NAME: Final = "baton-ledger"
+PK: Final = "pk"
+SK: Final = "sk"
+TTL_ATTRIBUTE: Final = "expires_at"
+DUE_INDEX: Final = "due"
+DUE_INDEX_PK: Final = "due_pk"
+DUE_INDEX_SK: Final = "due_sk"
+DUE_SHARDS: Final = 8  # spreads the sweep over partitions; sweeper queries each
+
+# Queues
+ARBITER_QUEUE: Final = "baton-arbitration"
+ARBITER_DLQ: Final = "baton-arbitration-dlq"
+PROFILE_QUEUE: Final = "baton-profile"
+PROFILE_DLQ: Final = "baton-profile-dlq"
+RULE_TARGET_DLQ: Final = "baton-rule-target-dlq"
+
+# Policy at run time
+POLICY_PARAMETER: Final = "/baton/policy"
+
+# Functions: folder under functions/ -> (handler path)
+FUNCTION_ARBITER: Final = "arbiter"
+FUNCTION_PROFILE: Final = "profile"
+FUNCTION_SWEEPER: Final = "sweeper"
+
+
+class Env:
+    """Environment variable names, read only through baton.settings."""
+
+    TABLE_NAME: Final = "BATON_TABLE_NAME"
+    POLICY_PARAMETER: Final = "BATON_POLICY_PARAMETER"
+    SENDER: Final = "BATON_SENDER"
+    SES_CONFIGURATION_SET: Final = "BATON_SES_CONFIGURATION_SET"
+    ARBITER_QUEUE_URL: Final = "BATON_ARBITER_QUEUE_URL"
+    AUDIT_RETENTION_DAYS: Final = "BATON_AUDIT_RETENTION_DAYS"
+    # Powertools' own
+    POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
+    POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
+    POWERTOOLS_LOG_LEVEL: Final = "POWERTOOLS_LOG_LEVEL"

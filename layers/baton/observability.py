@@ -1,0 +1,32 @@
+"""The one place Baton's Logger, Tracer and Metrics are made. Never log an address: ids, outcomes, reasons only."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from baton.names import METRICS_NAMESPACE, SERVICE
+from baton.service import Report
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+
+
+def record_outcome(report: Report) -> None:
+    """Log and count one outcome: a metric per outcome, and per outcome, channel and reason kind."""
+    reason_kind = report.reason.split(":", 1)[0]
+    metrics.add_metric(name=f"Outcome_{report.outcome.value}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(
+        name=f"Reason_{report.outcome.value}_{report.channel or 'none'}_{reason_kind}", unit=MetricUnit.Count, value=1
+    )
+    logger.info(
+        "decision",
+        request_id=report.request_id,
+        customer_id=report.customer_id,
+        outcome=report.outcome.value,
+        reason=report.reason,
+        channel=report.channel,
+        category=report.category,
+        release_at=report.release_at.isoformat() if report.release_at else None,
+    )

@@ -1,0 +1,115 @@
+"""The ports the service depends on, and the records that cross them. Adapters implement the protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from baton.contract import CustomerUpdated, MessageRequested
+from baton.domain import CustomerLedger, Verdict
+from baton.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request as the ledger holds it: its state, its audit, and what to send."""
+
+    customer_id: str
+    request_id: str
+    status: str  # pending | sending | sent | suppressed | expired | cancelled | rejected | failed
+    reason: str
+    channel: str | None = None
+    category: str | None = None
+    campaign_id: str | None = None
+    entity: str | None = None
+    priority: int | None = None
+    transactional: bool = False
+    requested_at: datetime | None = None
+    decided_at: datetime | None = None
+    sent_at: datetime | None = None
+    release_at: datetime | None = None
+    lease_until: datetime | None = None
+    detail: str = ""
+    counts: Mapping[str, list[int]] = field(default_factory=dict)
+    policy: str = ""
+    template: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    recipient: str | None = None
+    message_id: str | None = None
+    attempts: int = 0
+    history: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A valid request arriving now: what the ledger stores beside the engine's decision."""
+
+    message: MessageRequested
+    recipient: str | None
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One round trip's read: the customer's ledger, the request if already known, the address's standing."""
+
+    ledger: CustomerLedger
+    existing: RequestRecord | None
+    addresses: Mapping[str, str]  # channel -> the profile's address
+    blocked: frozenset[str]  # address hashes that must never be sent to
+
+
+class Ledger(Protocol):
+    def load(self, customer_id: str, request_id: str | None, recipient: str | None, consistent: bool) -> Snapshot: ...
+
+    def commit(self, snapshot: Snapshot, verdict: Verdict, arrival: Arrival | None, policy: str, now: datetime) -> None:
+        """Write the verdict atomically, or raise ConcurrentUpdate if anything moved since ``snapshot``."""
+
+    def records(self, customer_id: str, request_ids: list[str]) -> dict[str, RequestRecord]: ...
+
+    def claim(self, record: RequestRecord, now: datetime) -> bool:
+        """Take over delivery of a ``sending`` record whose lease ran out; False if someone else holds it."""
+
+    def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str) -> None: ...
+
+    def confirm_failed(self, record: RequestRecord, now: datetime, reason: str, status: str = "failed") -> None: ...
+
+    def record_rejected(self, customer_id: str, request_id: str, reason: str, detail: str, now: datetime) -> bool: ...
+
+    def update_profile(self, update: CustomerUpdated, now: datetime) -> None: ...
+
+    def due(self, now: datetime, limit: int) -> list[tuple[str, str, datetime]]: ...
+
+    def timeline(self, customer_id: str) -> list[RequestRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What a channel needs to send one message."""
+
+    request_id: str
+    customer_id: str
+    channel: str
+    category: str
+    recipient: str
+    transactional: bool
+    content: Rendered
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Channels(Protocol):
+    def send(self, envelope: Envelope) -> str:
+        """Send; return the provider's message id. Raise TransientFailure or PermanentDeliveryFailure."""
+
+
+class PolicySource(Protocol):
+    def current(self) -> Policy: ...

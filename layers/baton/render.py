@@ -1,0 +1,63 @@
+"""Templates: rendered in Baton with Jinja2 (HTML autoescaped), so channels receive finished messages.
+
+A template is a folder under ``templates/`` with one file per form: ``subject.txt``, ``body.txt`` and
+``body.html`` for email, ``sms.txt`` for SMS, ``push.txt`` for push. A request naming a template without the
+form for its channel, or without data the template uses, is rejected with the field named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from baton.errors import InvalidRequest
+from baton.ports import Rendered
+
+TEMPLATES = Path(__file__).parent / "templates"
+FORMS = {"email": ("subject.txt", "body.txt"), "sms": ("sms.txt",), "push": ("push.txt",)}
+SMS_MAX = 480  # three segments
+
+
+class Renderer:
+    def __init__(self, root: Path = TEMPLATES):
+        self._root = root
+
+    @cached_property
+    def _env(self) -> Any:
+        import jinja2  # imported on first render, not at cold start
+
+        return jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(self._root)),
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=False,
+        )
+
+    def _exists(self, template: str, form: str) -> bool:
+        path = (self._root / template / form).resolve()
+        return path.is_file() and self._root.resolve() in path.parents
+
+    def render(self, template: str, channel: str, data: Mapping[str, Any]) -> Rendered:
+        import jinja2
+
+        for form in FORMS[channel]:
+            if not self._exists(template, form):
+                raise InvalidRequest("template", f"template {template!r} has no {form} for channel {channel}")
+        try:
+            if channel == "email":
+                subject = self._env.get_template(f"{template}/subject.txt").render(data).strip()
+                text = self._env.get_template(f"{template}/body.txt").render(data).strip()
+                html = None
+                if self._exists(template, "body.html"):
+                    html = self._env.get_template(f"{template}/body.html").render(data)
+                return Rendered(subject=subject, text=text, html=html)
+            text = self._env.get_template(f"{template}/{FORMS[channel][0]}").render(data).strip()
+        except jinja2.UndefinedError as exc:
+            raise InvalidRequest("data", f"template {template!r} needs {exc.message}") from None
+        except jinja2.TemplateError as exc:
+            raise InvalidRequest("template", f"template {template!r} cannot render: {exc}") from None
+        if channel == "sms" and len(text) > SMS_MAX:
+            raise InvalidRequest("data", f"the SMS renders to {len(text)} characters, more than {SMS_MAX}")
+        return Rendered(subject="", text=text)

@@ -1,0 +1,106 @@
+"""The composition root in Lambda: settings read once, clients and adapters built once per container."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from baton.clock import SystemClock
+from baton.ledger import DynamoLedger
+from baton.names import DETAIL_RELEASE_DUE, RELEASE_SOURCE
+from baton.settings import ArbiterSettings, ProfileSettings, SweeperSettings, load_settings
+
+CLIENT_RETRIES: Any = {"mode": "standard", "max_attempts": 3}  # exponential backoff with jitter on throttling
+
+
+def _client(name: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(name, config=Config(retries=CLIENT_RETRIES, connect_timeout=3, read_timeout=10))  # type: ignore[call-overload]
+
+
+def _region() -> str:
+    import boto3
+
+    region = boto3.session.Session().region_name
+    if not region:
+        from baton.errors import ConfigurationError
+
+        raise ConfigurationError("no AWS region (AWS_REGION is set by Lambda; set AWS_DEFAULT_REGION locally)")
+    return region
+
+
+@cache
+def arbiter_service() -> Any:
+    from baton.channels import AwsChannels
+    from baton.observability import record_outcome
+    from baton.policy_source import ParameterPolicy
+    from baton.service import Baton
+
+    settings = load_settings(ArbiterSettings)
+    return Baton(
+        ledger=DynamoLedger(
+            settings.table_name, retention=timedelta(days=settings.audit_retention_days), region=_region()
+        ),
+        channels=AwsChannels(
+            _client("sesv2"),
+            _client("sns"),
+            sender=settings.sender,
+            configuration_set=settings.ses_configuration_set,
+        ),
+        policies=ParameterPolicy(settings.policy_parameter),
+        clock=SystemClock(),
+        observer=record_outcome,
+    )
+
+
+@cache
+def profile_ledger() -> DynamoLedger:
+    settings = load_settings(ProfileSettings)
+    return DynamoLedger(settings.table_name, retention=timedelta(days=1), region=_region())
+
+
+class SqsReleaseQueue:
+    """``baton.service.ReleaseQueue`` on the arbitration queue: ReleaseDue events, ten per call."""
+
+    def __init__(self, sqs: Any, queue_url: str, clock: Any):
+        self._sqs = sqs
+        self._url = queue_url
+        self._clock = clock
+
+    def send(self, releases: list[tuple[str, str]]) -> None:
+        now = self._clock.now().isoformat()
+        for start in range(0, len(releases), 10):
+            chunk = releases[start : start + 10]
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": json.dumps(
+                        {
+                            "id": f"release:{customer}:{request}:{now}",
+                            "time": now,
+                            "source": RELEASE_SOURCE,
+                            "detail-type": DETAIL_RELEASE_DUE,
+                            "detail": {"customer_id": customer, "request_id": request},
+                        }
+                    ),
+                }
+                for i, (customer, request) in enumerate(chunk)
+            ]
+            response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+            failed = response.get("Failed") or []
+            if failed:
+                from baton.errors import TransientFailure
+
+                raise TransientFailure(f"{len(failed)} release message(s) not queued; the next sweep retries them")
+
+
+@cache
+def sweeper_parts() -> tuple[DynamoLedger, SqsReleaseQueue, SystemClock]:
+    settings = load_settings(SweeperSettings)
+    clock = SystemClock()
+    ledger = DynamoLedger(settings.table_name, retention=timedelta(days=1), region=_region())
+    return ledger, SqsReleaseQueue(_client("sqs"), settings.arbiter_queue_url, clock), clock

@@ -1,0 +1,335 @@
+"""Baton's service: decide, record, send, confirm. Handlers and the local runtime call this and nothing below.
+
+Every step goes through a port (ledger, channels, policy source, clock), so the same code runs in Lambda on
+AWS, in ``baton replay`` on a simulated clock, and in tests on moto or DynamoDB Local.
+
+Crash safety. A decision to send is committed as ``sending`` with a lease before the provider is called, then
+confirmed ``sent``. Redelivery of the same event finds the request: ``sending`` means a delivery was started and
+not confirmed, so it is taken over (one taker wins, by a conditional write) and sent; only a crash between the
+provider accepting a message and the confirm can send it twice. Anything else already recorded is reported as
+``duplicate`` and nothing is sent again.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from baton.addresses import address_hash
+from baton.clock import Clock
+from baton.contract import CustomerUpdated, MessageRequested, parse_detail
+from baton.domain import Decision, Outcome, Request
+from baton.engine import arbitrate
+from baton.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
+from baton.ports import Arrival, Channels, Envelope, Ledger, PolicySource, RequestRecord, Snapshot
+from baton.render import Renderer
+
+MAX_ATTEMPTS = 10
+IDENTIFIER_CHARS = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What became of one request in one call: what the handler logs and counts, and replay writes out."""
+
+    request_id: str
+    customer_id: str | None
+    outcome: Outcome
+    reason: str
+    at: datetime
+    channel: str | None = None
+    category: str | None = None
+    sent_at: datetime | None = None
+    release_at: datetime | None = None
+    detail: str = ""
+    counts: Mapping[str, Any] = field(default_factory=dict)
+
+
+Observer = Callable[[Report], None]
+
+
+def _ignore(_: Report) -> None:
+    return None
+
+
+class Baton:
+    def __init__(
+        self,
+        ledger: Ledger,
+        channels: Channels,
+        policies: PolicySource,
+        clock: Clock,
+        renderer: Renderer | None = None,
+        observer: Observer = _ignore,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ):
+        self.ledger = ledger
+        self.channels = channels
+        self.policies = policies
+        self.clock = clock
+        self.renderer = renderer or Renderer()
+        self.observer = observer
+        self._sleep = sleep
+        self._random = random.Random(seed)
+
+    # -- entry points ------------------------------------------------------------------------------
+    def request(self, detail: Any, event_id: str) -> list[Report]:
+        """A MessageRequested detail: validate, decide, record, deliver."""
+        try:
+            message: MessageRequested = parse_detail(MessageRequested, detail)
+            self.renderer.render(message.template, message.channel.value, message.data)
+        except InvalidRequest as exc:
+            return self.emit([self._reject(detail, exc)])
+        return self.emit(self._arbitrate(message.customer_id, message=message, event_id=event_id))
+
+    def release(self, customer_id: str, request_id: str | None) -> list[Report]:
+        """A due release (sweeper) or lease expiry: settle the customer's due requests, or resume a send."""
+        return self.emit(self._arbitrate(customer_id, release_id=request_id))
+
+    # -- the decision loop -------------------------------------------------------------------------
+    def _arbitrate(
+        self,
+        customer_id: str,
+        *,
+        message: MessageRequested | None = None,
+        event_id: str = "",
+        release_id: str | None = None,
+    ) -> list[Report]:
+        policy = self.policies.current()
+        request_id = message.request_id if message else release_id
+        for attempt in range(MAX_ATTEMPTS):
+            now = self.clock.now()
+            snapshot = self.ledger.load(
+                customer_id, request_id, message.recipient if message else None, consistent=attempt > 0
+            )
+            arrival: Arrival | None = None
+            arrivals: list[Request] = []
+            existing = snapshot.existing
+            if message is not None:
+                if existing is not None:
+                    return self._again(existing)
+                recipient = message.recipient or snapshot.addresses.get(message.channel.value)
+                arrivals = [_domain_request(message, now, recipient, snapshot)]
+                arrival = Arrival(message=message, recipient=recipient, event_id=event_id)
+            elif existing is not None and existing.status == "sending":
+                return self._again(existing)
+            elif existing is not None and existing.status != "pending":
+                return []  # settled already: a release that fired twice
+            verdict = arbitrate(policy, snapshot.ledger, arrivals, now)
+            if not verdict.decisions:
+                return []
+            try:
+                self.ledger.commit(snapshot, verdict, arrival, policy.tag, now)
+            except ConcurrentUpdate:
+                self._backoff(attempt)
+                continue
+            reports = self._after_commit(snapshot, verdict.decisions, arrival, now)
+            if verdict.more_due:
+                reports += self._arbitrate(customer_id)
+            return reports
+        raise TransientFailure(f"ledger of {customer_id}: too much contention ({MAX_ATTEMPTS} attempts)")
+
+    def _after_commit(
+        self, snapshot: Snapshot, decisions: tuple[Decision, ...], arrival: Arrival | None, now: datetime
+    ) -> list[Report]:
+        reports = [_report(d, now) for d in decisions if d.outcome is not Outcome.SENT]
+        sends = [d for d in decisions if d.outcome is Outcome.SENT]
+        if not sends:
+            return reports
+        arrival_id = arrival.message.request_id if arrival else None
+        stored = self.ledger.records(
+            snapshot.ledger.customer_id, [d.request.request_id for d in sends if d.request.request_id != arrival_id]
+        )
+        for decision in sends:
+            rid = decision.request.request_id
+            if arrival is not None and rid == arrival_id:
+                record = _record_of_arrival(arrival, decision, now)
+                reports.append(self._deliver(record, snapshot, now, raise_transient=True))
+            elif rid in stored:
+                reports.append(self._deliver(stored[rid], snapshot, now, raise_transient=False))
+        return reports
+
+    def _again(self, existing: RequestRecord) -> list[Report]:
+        """The request is known. Resume an unconfirmed send; otherwise report it as a duplicate."""
+        now = self.clock.now()
+        if existing.status == "sending":
+            if not self.ledger.claim(existing, now):
+                raise TransientFailure(f"request {existing.request_id}: delivery held by another invocation")
+            return [self._deliver(existing, None, now, raise_transient=True)]
+        return [
+            Report(
+                request_id=existing.request_id,
+                customer_id=existing.customer_id,
+                outcome=Outcome.DUPLICATE,
+                reason=f"{existing.status}:{existing.reason}" if existing.reason else existing.status,
+                at=now,
+                channel=existing.channel,
+                category=existing.category,
+                sent_at=existing.sent_at,
+            )
+        ]
+
+    # -- delivery ----------------------------------------------------------------------------------
+    def _deliver(
+        self, record: RequestRecord, snapshot: Snapshot | None, decided: datetime, *, raise_transient: bool
+    ) -> Report:
+        base = dict(
+            request_id=record.request_id,
+            customer_id=record.customer_id,
+            channel=record.channel,
+            category=record.category,
+            counts=record.counts,
+        )
+        recipient = record.recipient
+        if snapshot is not None and recipient and address_hash(recipient) in snapshot.blocked:
+            self.ledger.confirm_failed(record, decided, "suppressed_address", status="suppressed")
+            return Report(outcome=Outcome.SUPPRESSED, reason="suppressed_address", at=decided, **base)  # type: ignore[arg-type]
+        try:
+            if not recipient or not record.channel or not record.template:
+                raise PermanentDeliveryFailure("no_address")
+            content = self.renderer.render(record.template, record.channel, record.data)
+            envelope = Envelope(
+                request_id=record.request_id,
+                customer_id=record.customer_id,
+                channel=record.channel,
+                category=record.category or "",
+                recipient=recipient,
+                transactional=record.transactional,
+                content=content,
+            )
+            message_id = self.channels.send(envelope)
+        except (PermanentDeliveryFailure, InvalidRequest) as exc:
+            reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
+            now = self.clock.now()
+            self.ledger.confirm_failed(record, now, reason)
+            return Report(outcome=Outcome.FAILED, reason=reason, at=now, detail=str(exc), **base)  # type: ignore[arg-type]
+        except TransientFailure:
+            if raise_transient:
+                raise
+            # the send lease is in the due index: the sweeper takes this over when it runs out
+            return Report(outcome=Outcome.DEFERRED, reason="delivery_retry", at=decided, **base)  # type: ignore[arg-type]
+        sent_at = self.clock.now()
+        self.ledger.confirm_sent(record, sent_at, message_id)
+        return Report(outcome=Outcome.SENT, reason=record.reason, at=decided, sent_at=sent_at, **base)  # type: ignore[arg-type]
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _reject(self, detail: Any, exc: InvalidRequest) -> Report:
+        now = self.clock.now()
+        customer_id, request_id = _identifiers(detail)
+        if customer_id and request_id:
+            stored = self.ledger.record_rejected(customer_id, request_id, exc.reason, exc.message, now)
+            if not stored:
+                return Report(request_id, customer_id, Outcome.DUPLICATE, "rejected", now)
+        return Report(request_id or "", customer_id, Outcome.REJECTED, exc.reason, now, detail=exc.message)
+
+    def _backoff(self, attempt: int) -> None:
+        """Full jitter: a random pause up to 10 ms x 2^attempt (at most 0.64 s)."""
+        self._sleep(self._random.uniform(0, 0.01 * (2 ** min(attempt, 6))))
+
+    def emit(self, reports: list[Report]) -> list[Report]:
+        for report in reports:
+            self.observer(report)
+        return reports
+
+
+def update_customer(ledger: Ledger, clock: Clock, detail: Any) -> CustomerUpdated:
+    """A CustomerUpdated detail: validate and apply. Raises InvalidRequest naming the bad field."""
+    update: CustomerUpdated = parse_detail(CustomerUpdated, detail)
+    ledger.update_profile(update, clock.now())
+    return update
+
+
+class ReleaseQueue(Protocol):
+    def send(self, releases: list[tuple[str, str]]) -> None:
+        """Ask for (customer, request) releases to be arbitrated."""
+
+
+def sweep(ledger: Ledger, queue: ReleaseQueue, clock: Clock, limit: int = 1000) -> int:
+    """Find requests whose release time or send lease has come, and queue one release per request."""
+    due = list(dict.fromkeys((customer, request) for customer, request, _ in ledger.due(clock.now(), limit)))
+    if due:
+        queue.send(due)
+    return len(due)
+
+
+def _identifiers(detail: Any) -> tuple[str | None, str | None]:
+    if not isinstance(detail, dict):
+        return None, None
+
+    def ok(value: Any) -> str | None:
+        if (
+            isinstance(value, str)
+            and 0 < len(value) <= IDENTIFIER_CHARS
+            and "#" not in value
+            and value.strip() == value
+            and " " not in value
+        ):
+            return value
+        return None
+
+    return ok(detail.get("customer_id")), ok(detail.get("request_id"))
+
+
+def _domain_request(message: MessageRequested, now: datetime, recipient: str | None, snapshot: Snapshot) -> Request:
+    if not recipient:
+        address = "missing"
+    elif address_hash(recipient) in snapshot.blocked:
+        address = "blocked"
+    else:
+        address = "ok"
+    return Request(
+        request_id=message.request_id,
+        customer_id=message.customer_id,
+        channel=message.channel.value,
+        category=message.category,
+        requested_at=now,
+        campaign_id=message.campaign_id,
+        entity=message.entity,
+        priority=message.priority,
+        transactional=message.transactional,
+        not_after=message.not_after,
+        address=address,
+    )
+
+
+def _record_of_arrival(arrival: Arrival, decision: Decision, now: datetime) -> RequestRecord:
+    message = arrival.message
+    return RequestRecord(
+        customer_id=message.customer_id,
+        request_id=message.request_id,
+        status="sending",
+        reason=decision.reason,
+        channel=message.channel.value,
+        category=message.category,
+        campaign_id=message.campaign_id,
+        entity=message.entity,
+        priority=decision.priority,
+        transactional=message.transactional,
+        requested_at=decision.request.requested_at,
+        decided_at=now,
+        counts={k: [v.count, v.limit] for k, v in decision.counts.items()},
+        template=message.template,
+        data=message.data,
+        recipient=arrival.recipient,
+    )
+
+
+def _report(decision: Decision, now: datetime) -> Report:
+    request = decision.request
+    return Report(
+        request_id=request.request_id,
+        customer_id=request.customer_id,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        at=now,
+        channel=request.channel,
+        category=request.category,
+        release_at=decision.release_at,
+        detail=decision.detail,
+        counts={k: [v.count, v.limit] for k, v in decision.counts.items()},
+    )

@@ -1,0 +1,74 @@
+"""Validated settings per function, read once from the environment.
+
+Each function's settings model lists exactly the variables it reads; the infrastructure test checks that the
+synthesized template sets those on that function and nothing else. A missing or malformed variable fails fast
+with a message naming it: there are no silent defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from baton.errors import ConfigurationError
+from baton.names import Env
+
+# Read by aws-lambda-powertools itself, set on every function.
+POWERTOOLS_ENV: tuple[str, ...] = (
+    Env.POWERTOOLS_SERVICE_NAME,
+    Env.POWERTOOLS_METRICS_NAMESPACE,
+    Env.POWERTOOLS_LOG_LEVEL,
+)
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    function: ClassVar[str]
+
+    @classmethod
+    def env_names(cls) -> tuple[str, ...]:
+        """Every environment variable this function reads (its own and powertools')."""
+        own = tuple(str(f.alias) for f in cls.model_fields.values())
+        return own + POWERTOOLS_ENV
+
+
+class ArbiterSettings(_Settings):
+    function = "arbiter"
+    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+    policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
+    sender: str = Field(alias=Env.SENDER, min_length=3)
+    ses_configuration_set: str = Field(alias=Env.SES_CONFIGURATION_SET, min_length=1)
+    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
+
+
+class ProfileSettings(_Settings):
+    function = "profile"
+    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+
+
+class SweeperSettings(_Settings):
+    function = "sweeper"
+    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+    arbiter_queue_url: str = Field(alias=Env.ARBITER_QUEUE_URL, min_length=1)
+
+
+ALL_SETTINGS: tuple[type[_Settings], ...] = (ArbiterSettings, ProfileSettings, SweeperSettings)
+
+S = TypeVar("S", bound=_Settings)
+
+
+def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """Build ``model`` from the environment or raise ConfigurationError naming every bad variable."""
+    env = os.environ if environ is None else environ
+    own = {str(f.alias) for f in model.model_fields.values()}
+    missing = sorted(name for name in own if not env.get(name))
+    if missing:
+        raise ConfigurationError(f"{model.function}: missing environment variable(s): {', '.join(missing)}")
+    try:
+        return model.model_validate({name: env[name] for name in own})
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"{model.function}: bad environment: {problems}") from exc

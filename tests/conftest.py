@@ -1,0 +1,37 @@
+"""Shared fixtures. Test kinds live in folders by cost (see README, Tests):
+
+unit/ (no AWS, no sockets), integration/ (real handler entry points on moto), dynamodb/ (Amazon's DynamoDB
+Local), infra/ (CDK synth, assertions, cdk-nag, cfn-lint), scenarios/ (replay files with written expectations),
+bench/ and reliability/ (the same code as ``make bench`` and ``make reliability`` at tiny sizes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from baton.local.aws import mocked_aws
+from baton.local.runtime import LocalRuntime
+from baton.policy import Policy, default_policy_path, load_policy_file
+
+START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # 06:00 in America/Chicago
+
+
+@pytest.fixture(scope="session")
+def default_policy() -> Policy:
+    return load_policy_file(default_policy_path())
+
+
+@pytest.fixture
+def local_aws() -> Iterator[None]:
+    """Embedded moto with Baton's table and sender identity created (the same definitions the CDK deploys)."""
+    with mocked_aws():
+        yield
+
+
+@pytest.fixture
+def runtime(local_aws: None, default_policy: Policy) -> LocalRuntime:
+    """The real handlers and service on moto, on a simulated clock starting at START."""
+    return LocalRuntime(default_policy, START)

@@ -1,9 +1,10 @@
-"""Profile: CustomerUpdated events in, the customer's profile and consent updated (taking effect at once)."""
+"""Profile: CustomerUpdated (profile, consent, preferences; in force at once) and CustomerErased (erasure)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -29,9 +30,11 @@ def lambda_handler(
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            customer_id = profile_record(store, now, record.body)
-            logger.info("profile updated", customer_id=customer_id)
+            action, customer_id = profile_record(store, now, record.body)
+            metrics.add_metric(name=f"Customer_{action}", unit=MetricUnit.Count, value=1)
+            logger.info(f"customer {action}", customer_id=customer_id)
         except InvalidRequest as exc:  # poison input: reported, never retried
-            logger.warning("CustomerUpdated rejected", reason=exc.reason, problem=exc.message)
+            metrics.add_metric(name="Customer_rejected", unit=MetricUnit.Count, value=1)
+            logger.warning("customer event rejected", reason=exc.reason, problem=exc.message)
 
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

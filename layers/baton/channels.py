@@ -8,6 +8,7 @@ the provider's code as the reason.
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import make_msgid
 from typing import Any
 
@@ -50,8 +51,13 @@ def classify(exc: Exception) -> Exception:
     return exc
 
 
+# CRLF line ends, and no folding below RFC 5322's 998-character line limit, so that List-Unsubscribe reaches
+# the mailbox exactly as written (folding would turn the URL into RFC 2047 encoded words).
+MIME_POLICY = SMTP.clone(max_line_length=998)
+
+
 def build_mime(envelope: Envelope, sender: str) -> bytes:
-    message = EmailMessage()
+    message = EmailMessage(policy=MIME_POLICY)
     message["From"] = sender
     message["To"] = envelope.recipient
     message["Subject"] = envelope.content.subject

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from baton.errors import InvalidRequest
-from baton.names import CONTRACT_VERSION, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+from baton.names import CONTRACT_VERSION, DETAIL_CUSTOMER_ERASED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 
 MAX_DATA_BYTES = 8192  # rendered into one message; DynamoDB items stay far below 400 KB
 
@@ -118,6 +118,38 @@ class MessageRequested(BaseModel):
         return self
 
 
+class ClockWindow(BaseModel):
+    """Local clock times; ``start`` later than ``end`` spans midnight."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    start: Annotated[StrictStr, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    end: Annotated[StrictStr, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ClockWindow:
+        if self.start == self.end:
+            raise ValueError("start and end are equal")
+        return self
+
+
+class PersonalCap(BaseModel):
+    """A customer's own frequency limit, e.g. one marketing email a week. It can only tighten the policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    channel: Channel | None = Field(default=None, description="None: all marketing channels together.")
+    limit: Annotated[StrictInt, Field(ge=0, le=1000)]
+    window_days: Annotated[StrictInt, Field(ge=1, le=90)]
+
+
+class Preferences(BaseModel):
+    """What a customer chose in the preference centre. Each field present replaces the stored one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    opted_out_categories: list[CategoryName] | None = Field(default=None, max_length=100)
+    frequency: list[PersonalCap] | None = Field(default=None, max_length=10)
+    quiet_hours: dict[Channel, ClockWindow] | None = None
+
+
 class CustomerUpdated(BaseModel):
     """``detail`` of a ``CustomerUpdated`` event: any field present replaces the stored value."""
 
@@ -130,6 +162,15 @@ class CustomerUpdated(BaseModel):
     timezone: TimeZoneName | None = Field(default=None, description="IANA time zone name, e.g. Europe/Berlin.")
     locale: Annotated[StrictStr, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")] | None = None
     consent: dict[Channel, StrictBool] | None = Field(default=None, description="Marketing consent per channel.")
+    preferences: Preferences | None = None
+
+
+class CustomerErased(BaseModel):
+    """``detail`` of a ``CustomerErased`` event: delete everything Baton holds for the customer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="CustomerErased")
+
+    customer_id: Identifier
 
 
 class EventEnvelope(BaseModel):
@@ -147,6 +188,7 @@ class EventEnvelope(BaseModel):
 DETAIL_MODELS: dict[str, type[BaseModel]] = {
     DETAIL_MESSAGE_REQUESTED: MessageRequested,
     DETAIL_CUSTOMER_UPDATED: CustomerUpdated,
+    DETAIL_CUSTOMER_ERASED: CustomerErased,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -37,7 +37,9 @@ class Request:
     priority: int | None = None  # None: the policy's priority for the category
     transactional: bool = False
     not_after: datetime | None = None
-    address: str = "ok"  # "ok", "blocked" (hard bounce or complaint) or "missing" (no address for the channel)
+    # "ok"; "blocked" (hard bounce or complaint: nothing is sent, transactional included); "soft_blocked"
+    # (repeated soft bounces: marketing is not sent); "missing" (no address for the channel)
+    address: str = "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,26 @@ class QuietWindow:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonalLimit:
+    """A customer's own frequency limit ("at most one marketing email a week"): an extra cap, never a looser one."""
+
+    channel: str | None
+    limit: int
+    window: timedelta
+
+    @property
+    def name(self) -> str:
+        return f"personal:{self.channel or 'marketing'}_{int(self.window.total_seconds() // 86400)}d"
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     timezone: str | None = None
     locale: str | None = None
     consent: Mapping[str, bool] = field(default_factory=dict)
     opted_out_categories: frozenset[str] = frozenset()
     quiet_hours: Mapping[str, QuietWindow] = field(default_factory=dict)  # personal, on top of the policy's
+    limits: tuple[PersonalLimit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from baton.domain import (
     Request,
     Verdict,
 )
-from baton.policy import Cap, CategoryPolicy, Policy
+from baton.policy import Cap, CapMatch, CategoryPolicy, Policy
 
 ARBITRATION_WINDOW = "arbitration_window"
 # One call settles at most this many requests, so that its writes fit one DynamoDB transaction (100 items,
@@ -107,13 +107,18 @@ class _Run:
         self.policy = policy
         self.ledger = ledger
         self.now = now
-        horizon = now - policy.longest_window
+        longest = max([policy.longest_window, *(limit.window for limit in ledger.profile.limits)])
+        horizon = now - longest
         self.contacts: list[Contact] = [c for c in ledger.contacts if c.at > horizon]
         self.marks: list[Mark] = [m for m in ledger.marks if m.at > horizon]
         self.pending: list[Pending] = list(ledger.pending)
         self.arrived: list[Pending] = []
         self.decisions: list[Decision] = []
         self.zone = zone_for(policy, ledger.profile.timezone)
+        self.caps: tuple[Cap, ...] = policy.caps + tuple(
+            Cap(name=limit.name, limit=limit.limit, window=limit.window, match=CapMatch(channel=limit.channel))
+            for limit in ledger.profile.limits
+        )
         self.more_due = False
 
     # -- results -----------------------------------------------------------------------------------
@@ -174,6 +179,8 @@ class _Run:
     def _hard_stop(self, request: Request, category: CategoryPolicy) -> tuple[Outcome, str, str] | None:
         if request.address == "blocked":
             return Outcome.SUPPRESSED, "suppressed_address", "the address hard-bounced or complained"
+        if request.address == "soft_blocked" and not request.transactional:
+            return Outcome.SUPPRESSED, "suppressed_address", "the address soft-bounced repeatedly"
         if request.address == "missing":
             return Outcome.SUPPRESSED, "no_address", f"no {request.channel} address in the request or the profile"
         stale = self._stale(request, category)
@@ -393,7 +400,7 @@ class _Run:
         counts: dict[str, CapCount] = {}
         blocking: list[Cap] = []
         pool = list(contacts)
-        for cap in self.policy.caps:
+        for cap in self.caps:
             if not self._applies(cap, request):
                 continue
             since = self.now - cap.window

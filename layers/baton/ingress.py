@@ -6,11 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from baton.clock import Clock
-from baton.contract import parse_envelope
+from baton.contract import CustomerErased, parse_detail, parse_envelope
 from baton.domain import Outcome
 from baton.errors import InvalidRequest
-from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED, DETAIL_RELEASE_DUE
-from baton.ports import Ledger
+from baton.feedback import apply_feedback
+from baton.names import (
+    DETAIL_CUSTOMER_ERASED,
+    DETAIL_CUSTOMER_UPDATED,
+    DETAIL_MESSAGE_REQUESTED,
+    DETAIL_RELEASE_DUE,
+    SES_FEEDBACK_DETAIL_TYPES,
+    SES_SOURCE,
+)
+from baton.ports import Ledger, PolicySource
 from baton.service import Baton, Report, update_customer
 
 
@@ -31,9 +39,24 @@ def arbitration_record(baton: Baton, body: str | dict[str, Any]) -> list[Report]
     return baton.emit([Report("", None, Outcome.REJECTED, reason.reason, baton.clock.now(), detail=reason.message)])
 
 
-def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any]) -> str:
-    """One record of the profile queue. Returns the customer id; raises InvalidRequest for bad input."""
+def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any]) -> tuple[str, str]:
+    """One record of the profile queue: CustomerUpdated or CustomerErased. Returns (what was done, customer id);
+    raises InvalidRequest for bad input."""
     event = parse_envelope(body)
-    if event.detail_type != DETAIL_CUSTOMER_UPDATED:
-        raise InvalidRequest("detail-type", f"{event.detail_type!r} is not handled here")
-    return update_customer(ledger, clock, event.detail).customer_id
+    if event.detail_type == DETAIL_CUSTOMER_UPDATED:
+        return "updated", update_customer(ledger, clock, event.detail).customer_id
+    if event.detail_type == DETAIL_CUSTOMER_ERASED:
+        erased: CustomerErased = parse_detail(CustomerErased, event.detail)
+        ledger.erase(erased.customer_id)
+        return "erased", erased.customer_id
+    raise InvalidRequest("detail-type", f"{event.detail_type!r} is not handled here")
+
+
+def feedback_record(
+    ledger: Ledger, policies: PolicySource, clock: Clock, body: str | dict[str, Any]
+) -> list[tuple[str, str]]:
+    """One record of the feedback queue: an SES bounce or complaint event. Raises InvalidRequest for bad input."""
+    event = parse_envelope(body)
+    if event.source != SES_SOURCE or event.detail_type not in SES_FEEDBACK_DETAIL_TYPES:
+        raise InvalidRequest("detail-type", f"{event.source} {event.detail_type!r} is not SES feedback")
+    return apply_feedback(ledger, policies, clock, event.detail)

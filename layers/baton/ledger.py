@@ -16,8 +16,9 @@ concurrency. Stored items are converted to and from the domain here and nowhere 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -36,7 +37,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from baton.addresses import address_hash
+from baton.addresses import DEFAULT_SALT, address_hash
 from baton.contract import CustomerUpdated
 from baton.domain import (
     Contact,
@@ -45,6 +46,7 @@ from baton.domain import (
     Mark,
     Outcome,
     Pending,
+    PersonalLimit,
     Profile,
     QuietWindow,
     Request,
@@ -52,6 +54,7 @@ from baton.domain import (
 )
 from baton.errors import ConcurrentUpdate, TransientFailure
 from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, DUE_SHARDS, PK, SK, TTL_ATTRIBUTE
+from baton.policy import Policy
 from baton.ports import Arrival, RequestRecord, Snapshot
 
 STATE_SK = "STATE"
@@ -85,6 +88,7 @@ class _Models:
     state: Any
     request: Any
     address: Any
+    audit: Any
     connection: Connection
 
 
@@ -125,6 +129,8 @@ def _models(table_name: str, host: str | None, region: str) -> _Models:
         phone = UnicodeAttribute(null=True)
         push_endpoint = UnicodeAttribute(null=True)
         blocked = UnicodeSetAttribute(null=True)
+        soft_blocked = UnicodeSetAttribute(null=True)
+        void = UnicodeSetAttribute(null=True)  # contacts whose send failed for good: not counted by caps
         updated_at = UnicodeAttribute(null=True)
 
     class RequestItem(LedgerItem, discriminator="request"):
@@ -156,12 +162,19 @@ def _models(table_name: str, host: str | None, region: str) -> _Models:
         history = UnicodeAttribute(null=True)
 
     class AddressItem(LedgerItem, discriminator="address"):
-        status = UnicodeAttribute()
+        status = UnicodeAttribute(null=True)  # hard_bounce | complaint | soft_bounce (suppressed) | None
         since = UnicodeAttribute(null=True)
-        bounces = NumberAttribute(default=0)
+        until = UnicodeAttribute(null=True)  # soft-bounce suppression ends
+        soft_times = UnicodeAttribute(null=True)  # recent soft bounces (epoch seconds, JSON)
+        owners = UnicodeSetAttribute(null=True)  # customers whose profile holds this address
+
+    class AuditItem(LedgerItem, discriminator="audit"):
+        actor = UnicodeAttribute()
+        change = UnicodeAttribute()
+        at = UnicodeAttribute()
 
     connection = Connection(region=region, host=host, max_retry_attempts=4)
-    return _Models(LedgerItem, StateItem, RequestItem, AddressItem, connection)
+    return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, connection)
 
 
 # -- converters: stored <-> domain -----------------------------------------------------------------------------
@@ -230,6 +243,7 @@ def encode_profile(profile: Profile) -> str:
             "consent": dict(profile.consent),
             "optout": sorted(profile.opted_out_categories),
             "quiet": {ch: [w.start, w.end] for ch, w in profile.quiet_hours.items()},
+            "limits": [[lim.channel, lim.limit, int(lim.window.total_seconds())] for lim in profile.limits],
         }
     )
 
@@ -244,15 +258,18 @@ def decode_profile(text: str | None) -> Profile:
         consent=raw.get("consent") or {},
         opted_out_categories=frozenset(raw.get("optout") or ()),
         quiet_hours={ch: QuietWindow(*w) for ch, w in (raw.get("quiet") or {}).items()},
+        limits=tuple(PersonalLimit(ch, lim, timedelta(seconds=sec)) for ch, lim, sec in raw.get("limits") or ()),
     )
 
 
 def decode_ledger(customer_id: str, item: Any | None) -> CustomerLedger:
     if item is None:
         return CustomerLedger(customer_id=customer_id)
+    void = set(item.void or ())
     contacts = tuple(
         Contact(rid, _dt(at), ch, cat, camp, ent, prio, bool(tx))
         for rid, at, ch, cat, camp, ent, prio, tx in json.loads(item.contacts or "[]")
+        if rid not in void
     )
     pending = tuple(
         Pending(_request_from(row[:10], customer_id), row[10], _dt(row[11]), row[12])
@@ -298,6 +315,24 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
     )
 
 
+def _soft_map(entries: Iterable[str] | None) -> dict[str, datetime]:
+    """STATE.soft_blocked holds "<hash>@<epoch>" (suppressed until then)."""
+    out: dict[str, datetime] = {}
+    for entry in entries or ():
+        digest, _, until = entry.partition("@")
+        out[digest] = _dt(float(until or 0))
+    return out
+
+
+def _address_standing(item: Any, digest: str, blocked: set[str], soft: dict[str, datetime]) -> None:
+    if item.status in ("hard_bounce", "complaint"):
+        blocked.add(digest)
+    elif item.status == "soft_bounce" and item.until:
+        until = _from_iso(item.until)
+        if until is not None:
+            soft[digest] = until
+
+
 def _status(decision: Decision) -> str:
     if decision.outcome is Outcome.SENT:
         return "sending"
@@ -314,11 +349,23 @@ def _history_line(decision: Decision, now: datetime) -> str:
 
 
 class DynamoLedger:
-    """``baton.ports.Ledger`` on one DynamoDB table."""
+    """``baton.ports.Ledger`` on one DynamoDB table. ``salt`` keys the address hashes (see README, Erasure)."""
 
-    def __init__(self, table_name: str, *, retention: timedelta, host: str | None = None, region: str = "us-east-1"):
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        retention: timedelta,
+        host: str | None = None,
+        region: str = "us-east-1",
+        salt: bytes = DEFAULT_SALT,
+    ):
         self._m = _models(table_name, host, region)
         self._retention = retention
+        self._salt = salt
+
+    def hash(self, address: str) -> str:
+        return address_hash(address, self._salt)
 
     # reads
     def load(self, customer_id: str, request_id: str | None, recipient: str | None, consistent: bool) -> Snapshot:
@@ -328,7 +375,7 @@ class DynamoLedger:
             keys.append((pk, request_sk(request_id)))
         recipient_key = None
         if recipient:
-            recipient_key = (address_pk(address_hash(recipient)), ADDRESS_SK)
+            recipient_key = (address_pk(self.hash(recipient)), ADDRESS_SK)
             keys.append(recipient_key)
         found: dict[tuple[str, str], Any] = {}
         try:
@@ -339,8 +386,9 @@ class DynamoLedger:
         state = found.get((pk, STATE_SK))
         request = found.get((pk, request_sk(request_id))) if request_id is not None else None
         blocked = set(state.blocked or ()) if state is not None else set()
-        if recipient_key and recipient_key in found and found[recipient_key].status in ("hard_bounce", "complaint"):
-            blocked.add(recipient_key[0][2:])
+        soft = _soft_map(state.soft_blocked if state is not None else None)
+        if recipient_key and recipient_key in found:
+            _address_standing(found[recipient_key], recipient_key[0][2:], blocked, soft)
         addresses = {}
         if state is not None:
             addresses = {
@@ -353,6 +401,9 @@ class DynamoLedger:
             existing=None if request is None else decode_record(customer_id, request),
             addresses=addresses,
             blocked=frozenset(blocked),
+            soft_blocked=soft,
+            voided=frozenset(state.void or ()) if state is not None else frozenset(),
+            hasher=self.hash,
         )
 
     def records(self, customer_id: str, request_ids: list[str]) -> dict[str, RequestRecord]:
@@ -407,6 +458,8 @@ class DynamoLedger:
             m.state.marks.set(encoded["marks"]),
             m.state.updated_at.set(iso(now)),
         ]
+        if snapshot.voided:  # the contacts written above no longer hold them
+            state_actions.append(m.state.void.delete(set(snapshot.voided)))
         try:
             with TransactWrite(connection=m.connection) as tx:
                 tx.update(m.state(pk, STATE_SK), actions=state_actions, condition=state_condition)
@@ -535,19 +588,33 @@ class DynamoLedger:
         )
 
     def confirm_failed(self, record: RequestRecord, now: datetime, reason: str, status: str = "failed") -> None:
-        r = self._m.request
-        self._finish(
-            record,
-            [
-                r.status.set(status),
-                r.reason.set(reason),
-                r.decided_at.set(iso(now)),
-                r.due_pk.remove(),
-                r.due_sk.remove(),
-                r.lease_until.remove(),
-                r.expires_at.set(now + self._retention),
-            ],
-        )
+        """End a ``sending`` request as failed (or suppressed) and void its contact, so that a message that
+        never went out does not count against the customer's caps. Voiding only loosens caps, so it needs no
+        version check; the next decision's commit drops the voided contact for good."""
+        m = self._m
+        pk = customer_pk(record.customer_id)
+        actions = [
+            m.request.status.set(status),
+            m.request.reason.set(reason),
+            m.request.decided_at.set(iso(now)),
+            m.request.due_pk.remove(),
+            m.request.due_sk.remove(),
+            m.request.lease_until.remove(),
+            m.request.expires_at.set(now + self._retention),
+        ]
+        try:
+            with TransactWrite(connection=m.connection) as tx:
+                tx.update(
+                    m.request(pk, request_sk(record.request_id)),
+                    actions=actions,
+                    condition=m.request.status == "sending",
+                )
+                tx.update(m.state(pk, STATE_SK), actions=[m.state.void.add({record.request_id})])
+        except TransactWriteError as exc:
+            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
+            if "ConditionalCheckFailed" in reasons:
+                return  # already ended by another delivery of the same request
+            raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
 
     def record_rejected(self, customer_id: str, request_id: str, reason: str, detail: str, now: datetime) -> bool:
         r = self._m.request
@@ -569,46 +636,206 @@ class DynamoLedger:
             raise TransientFailure(f"ledger write failed: {exc}") from exc
         return True
 
-    def update_profile(self, update: CustomerUpdated, now: datetime) -> None:
-        """Apply a CustomerUpdated: fields present replace stored ones; the version moves so that a decision
-        read before this change cannot commit after it (consent takes effect at once)."""
-        s = self._m.state
-        pk = customer_pk(update.customer_id)
-        attempts = 8
-        for _ in range(attempts):
-            current = self.load(update.customer_id, None, None, consistent=True).ledger
-            profile = current.profile
+    # profile, preferences, consent ------------------------------------------------------------------------
+    def _change_profile(
+        self,
+        customer_id: str,
+        change: Callable[[Profile], Profile],
+        now: datetime,
+        *,
+        addresses: Mapping[str, str] | None = None,
+        audit: tuple[str, Mapping[str, Any]] | None = None,
+        create: bool = True,
+    ) -> bool:
+        """Read-modify-write the profile under the version check; the version moves, so a decision read
+        before this change cannot commit after it: consent and opt-outs take effect at once."""
+        m = self._m
+        pk = customer_pk(customer_id)
+        new_addresses = {k: v for k, v in (addresses or {}).items() if v}
+        for _ in range(8):
+            keys = [(pk, STATE_SK)] + [(address_pk(self.hash(a)), ADDRESS_SK) for a in new_addresses.values()]
+            found = {(i.pk, i.sk): i for i in m.item.batch_get(keys, consistent_read=True)}
+            state = found.get((pk, STATE_SK))
+            if state is None and not create:
+                return False
+            version = int(state.version or 0) if state is not None else 0
+            profile = change(decode_profile(state.profile if state is not None else None))
+            actions: list[Action] = [
+                m.state.kind.set(m.state),
+                m.state.version.set(version + 1),
+                m.state.profile.set(encode_profile(profile)),
+                m.state.updated_at.set(iso(now)),
+            ]
+            blocked: set[str] = set()
+            soft: dict[str, datetime] = {}
+            for channel, address in new_addresses.items():
+                attr = {"email": m.state.email, "sms": m.state.phone, "push": m.state.push_endpoint}[channel]
+                actions.append(attr.set(address))
+                digest = self.hash(address)
+                item = found.get((address_pk(digest), ADDRESS_SK))
+                if item is not None:
+                    _address_standing(item, digest, blocked, soft)
+            if blocked:
+                actions.append(m.state.blocked.add(blocked))
+            if soft:
+                actions.append(m.state.soft_blocked.add({f"{h}@{_ts(u)}" for h, u in soft.items()}))
+            condition = m.state.version.does_not_exist() if version == 0 else m.state.version == version
+            try:
+                with TransactWrite(connection=m.connection) as tx:
+                    tx.update(m.state(pk, STATE_SK), actions=actions, condition=condition)
+                    for address in new_addresses.values():
+                        owner = m.address(address_pk(self.hash(address)), ADDRESS_SK)
+                        tx.update(owner, actions=[m.address.kind.set(m.address), m.address.owners.add({customer_id})])
+                    if audit is not None:
+                        actor, what = audit
+                        tx.save(
+                            m.audit(
+                                pk,
+                                f"AUDIT#{iso(now)}#{uuid.uuid4().hex[:8]}",
+                                actor=actor,
+                                change=_dumps(what),
+                                at=iso(now),
+                                expires_at=now + self._retention,
+                            )
+                        )
+                return True
+            except TransactWriteError as exc:
+                reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
+                if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                    continue
+                raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
+        raise ConcurrentUpdate(f"profile of {customer_id} kept changing")
+
+    def update_profile(self, update: CustomerUpdated, now: datetime, actor: str | None = None) -> None:
+        """Apply a CustomerUpdated: fields present replace stored ones."""
+
+        def change(profile: Profile) -> Profile:
             consent = dict(profile.consent)
             if update.consent:
                 consent.update({ch.value: bool(v) for ch, v in update.consent.items()})
-            new_profile = Profile(
+            prefs = update.preferences
+            opted_out = profile.opted_out_categories
+            quiet = profile.quiet_hours
+            limits = profile.limits
+            if prefs is not None:
+                if prefs.opted_out_categories is not None:
+                    opted_out = frozenset(prefs.opted_out_categories)
+                if prefs.quiet_hours is not None:
+                    quiet = {ch.value: QuietWindow(w.start, w.end) for ch, w in prefs.quiet_hours.items()}
+                if prefs.frequency is not None:
+                    limits = tuple(
+                        PersonalLimit(f.channel.value if f.channel else None, f.limit, timedelta(days=f.window_days))
+                        for f in prefs.frequency
+                    )
+            return Profile(
                 timezone=update.timezone or profile.timezone,
                 locale=update.locale or profile.locale,
                 consent=consent,
-                opted_out_categories=profile.opted_out_categories,
-                quiet_hours=profile.quiet_hours,
+                opted_out_categories=opted_out,
+                quiet_hours=quiet,
+                limits=limits,
             )
-            actions: list[Action] = [
-                s.kind.set(s),
-                s.version.set(current.version + 1),
-                s.profile.set(encode_profile(new_profile)),
-                s.updated_at.set(iso(now)),
-            ]
-            for attr, value in (
-                (s.email, update.email),
-                (s.phone, update.phone),
-                (s.push_endpoint, update.push_endpoint),
-            ):
-                if value is not None:
-                    actions.append(attr.set(value))
-            condition = s.version.does_not_exist() if current.version == 0 else s.version == current.version
-            try:
-                s(pk, STATE_SK).update(actions=actions, condition=condition)
-                return
+
+        addresses = {"email": update.email, "sms": update.phone, "push": update.push_endpoint}
+        audit = None
+        if actor is not None:
+            audit = (
+                actor,
+                update.model_dump(mode="json", exclude_none=True, exclude={"email", "phone", "push_endpoint"}),
+            )
+        self._change_profile(
+            update.customer_id, change, now, addresses={k: v for k, v in addresses.items() if v}, audit=audit
+        )
+
+    def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
+        kind, _, name = scope.partition(":")
+
+        def change(profile: Profile) -> Profile:
+            if kind == "channel":
+                return replace(profile, consent={**profile.consent, name: False})
+            return replace(profile, opted_out_categories=profile.opted_out_categories | {name})
+
+        return self._change_profile(customer_id, change, now, audit=(actor, {"unsubscribe": scope}), create=False)
+
+    def preferences(self, customer_id: str) -> Profile | None:
+        """The customer's profile and preferences, or None for a customer Baton has never seen."""
+        try:
+            state = self._m.state.get(customer_pk(customer_id), STATE_SK, consistent_read=True)
+        except self._m.state.DoesNotExist:
+            return None
+        return decode_profile(state.profile)
+
+    # delivery feedback -------------------------------------------------------------------------------------
+    def suppress_address(self, address: str, kind: str, now: datetime, policy: Policy) -> str:
+        m = self._m
+        digest = self.hash(address)
+        key = address_pk(digest)
+        try:
+            item = m.address.get(key, ADDRESS_SK, consistent_read=True)
+        except m.address.DoesNotExist:
+            item = m.address(key, ADDRESS_SK)
+        standing = "ok"
+        if kind in ("hard_bounce", "complaint"):
+            if item.status not in ("hard_bounce", "complaint"):
+                item.status, item.since, item.until = kind, iso(now), None
+            standing = "blocked"
+        else:
+            feedback = policy.feedback
+            since = now - feedback.soft_bounce_window
+            times = [t for t in json.loads(item.soft_times or "[]") if _dt(t) > since] + [_ts(now)]
+            item.soft_times = _dumps(times)
+            if item.status in ("hard_bounce", "complaint"):
+                standing = "blocked"
+            elif len(times) >= feedback.soft_bounce_limit:
+                item.status, item.since = "soft_bounce", iso(now)
+                item.until = iso(now + feedback.soft_bounce_suppression)
+                standing = "soft_blocked"
+        item.save()
+        for owner in item.owners or ():
+            state = m.state(customer_pk(owner), STATE_SK)
+            if standing == "blocked":
+                actions = [m.state.blocked.add({digest}), m.state.version.add(1)]
+            elif standing == "soft_blocked":
+                until = _from_iso(item.until) or now
+                actions = [m.state.soft_blocked.add({f"{digest}@{_ts(until)}"}), m.state.version.add(1)]
+            else:
+                continue
+            try:  # moving the version makes a decision that read the old standing re-read it
+                state.update(actions=actions, condition=m.state.version.exists())
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise TransientFailure(f"ledger write failed: {exc}") from exc
-        raise ConcurrentUpdate(f"profile of {update.customer_id} kept changing ({attempts} attempts)")
+        return standing
+
+    # erasure -----------------------------------------------------------------------------------------------
+    def erase(self, customer_id: str) -> int:
+        """Delete every item under the customer's key (profile, ledger, requests with payloads and addresses,
+        pending, audit) and the customer's id from address items; suppressed addresses stay suppressed by
+        their keyed hash alone. Returns the number of items deleted."""
+        m = self._m
+        pk = customer_pk(customer_id)
+        items = list(m.item.query(pk, consistent_read=True))
+        addresses: set[str] = set()
+        for item in items:
+            if isinstance(item, m.state):
+                addresses.update(a for a in (item.email, item.phone, item.push_endpoint) if a)
+            elif isinstance(item, m.request) and item.recipient:
+                addresses.add(item.recipient)
+        for address in addresses:
+            key = address_pk(self.hash(address))
+            try:
+                owner = m.address.get(key, ADDRESS_SK, consistent_read=True)
+            except m.address.DoesNotExist:
+                continue
+            remaining = set(owner.owners or ()) - {customer_id}
+            if owner.status is None and not remaining:
+                owner.delete()
+            elif customer_id in (owner.owners or ()):
+                owner.update(actions=[m.address.owners.delete({customer_id})])
+        with m.item.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)
 
 
 def iter_items(ledger: DynamoLedger) -> Iterable[Mapping[str, Any]]:

@@ -14,6 +14,7 @@ METRICS_NAMESPACE: Final = "Baton"
 BUS_NAME: Final = "baton"
 DETAIL_MESSAGE_REQUESTED: Final = "MessageRequested"
 DETAIL_CUSTOMER_UPDATED: Final = "CustomerUpdated"
+DETAIL_CUSTOMER_ERASED: Final = "CustomerErased"
 DETAIL_RELEASE_DUE: Final = "ReleaseDue"  # internal: sweeper -> arbitration queue
 RELEASE_SOURCE: Final = "baton.sweeper"
 CONTRACT_VERSION: Final = "1"
@@ -43,6 +44,16 @@ POLICY_PARAMETER: Final = "/baton/policy"
 FUNCTION_ARBITER: Final = "arbiter"
 FUNCTION_PROFILE: Final = "profile"
 FUNCTION_SWEEPER: Final = "sweeper"
+FUNCTION_UNSUBSCRIBE: Final = "unsubscribe"
+FUNCTION_PREFERENCES: Final = "preferences"
+FUNCTION_FEEDBACK: Final = "feedback"
+
+# Delivery feedback: SES publishes configuration-set events to the default bus with these detail types
+SES_SOURCE: Final = "aws.ses"
+SES_FEEDBACK_DETAIL_TYPES: Final = ("Email Bounced", "Email Complaint Received")
+FEEDBACK_QUEUE: Final = "baton-feedback"
+FEEDBACK_DLQ: Final = "baton-feedback-dlq"
+KEYS_SECRET_NAME: Final = "baton/keys"  # JSON: {"signing_key": "...", "address_salt": "..."}
 
 
 class Env:
@@ -54,6 +65,9 @@ class Env:
     SES_CONFIGURATION_SET: Final = "BATON_SES_CONFIGURATION_SET"
     ARBITER_QUEUE_URL: Final = "BATON_ARBITER_QUEUE_URL"
     AUDIT_RETENTION_DAYS: Final = "BATON_AUDIT_RETENTION_DAYS"
+    KEYS_SECRET: Final = "BATON_KEYS_SECRET"
+    UNSUBSCRIBE_URL: Final = "BATON_UNSUBSCRIBE_URL"
+    UNSUBSCRIBE_MAILTO: Final = "BATON_UNSUBSCRIBE_MAILTO"
     # Powertools' own
     POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"

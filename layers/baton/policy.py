@@ -134,6 +134,14 @@ class CategoryPolicy(_Model):
         return self
 
 
+class Feedback(_Model):
+    """How delivery feedback turns into suppression. Hard bounces and complaints suppress at once, for good."""
+
+    soft_bounce_limit: int = Field(default=3, ge=1, le=100)
+    soft_bounce_window: Duration = timedelta(days=7)
+    soft_bounce_suppression: Duration = timedelta(days=30)
+
+
 class Policy(_Model):
     version: str = Field(min_length=1, max_length=64)
     timezone: TimeZoneName = Field(description="For customers whose time zone is unknown.")
@@ -141,6 +149,10 @@ class Policy(_Model):
     quiet_hours: dict[Channel, QuietHours] = Field(default_factory=dict)
     categories: dict[CategoryName, CategoryPolicy] = Field(default_factory=dict)
     default_category: CategoryPolicy = CategoryPolicy()
+    unsubscribe_scope: Literal["category", "channel"] = Field(
+        default="category", description="What a one-click unsubscribe removes: the email's category, or all email."
+    )
+    feedback: Feedback = Feedback()
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

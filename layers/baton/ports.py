@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from baton.addresses import address_hash
 from baton.contract import CustomerUpdated, MessageRequested
 from baton.domain import CustomerLedger, Verdict
 from baton.policy import Policy
@@ -58,7 +59,22 @@ class Snapshot:
     ledger: CustomerLedger
     existing: RequestRecord | None
     addresses: Mapping[str, str]  # channel -> the profile's address
-    blocked: frozenset[str]  # address hashes that must never be sent to
+    blocked: frozenset[str] = frozenset()  # address hashes never sent to (hard bounce, complaint)
+    soft_blocked: Mapping[str, datetime] = field(default_factory=dict)  # hash -> end of soft-bounce suppression
+    voided: frozenset[str] = frozenset()  # failed sends seen in the ledger (the commit clears them)
+    hasher: Callable[[str], str] = address_hash
+
+    def standing(self, address: str | None, now: datetime) -> str:
+        """ "missing", "blocked", "soft_blocked" or "ok" for an address, by its keyed hash."""
+        if not address:
+            return "missing"
+        digest = self.hasher(address)
+        if digest in self.blocked:
+            return "blocked"
+        until = self.soft_blocked.get(digest)
+        if until is not None and until > now:
+            return "soft_blocked"
+        return "ok"
 
 
 class Ledger(Protocol):
@@ -78,7 +94,17 @@ class Ledger(Protocol):
 
     def record_rejected(self, customer_id: str, request_id: str, reason: str, detail: str, now: datetime) -> bool: ...
 
-    def update_profile(self, update: CustomerUpdated, now: datetime) -> None: ...
+    def update_profile(self, update: CustomerUpdated, now: datetime, actor: str | None = None) -> None: ...
+
+    def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
+        """Apply an unsubscribe ("category:<name>" or "channel:<name>"); False if the customer is unknown."""
+
+    def suppress_address(self, address: str, kind: str, now: datetime, policy: Policy) -> str:
+        """Record delivery feedback for an address ("hard_bounce", "complaint", "soft_bounce"); return its
+        standing afterwards ("blocked", "soft_blocked" or "ok")."""
+
+    def erase(self, customer_id: str) -> int:
+        """Delete every item held for the customer; keep only keyed hashes of suppressed addresses."""
 
     def due(self, now: datetime, limit: int) -> list[tuple[str, str, datetime]]: ...
 

@@ -8,9 +8,18 @@ from functools import cache
 from typing import Any
 
 from baton.clock import SystemClock
+from baton.keys import keys_from_secret
 from baton.ledger import DynamoLedger
 from baton.names import DETAIL_RELEASE_DUE, RELEASE_SOURCE
-from baton.settings import ArbiterSettings, ProfileSettings, SweeperSettings, load_settings
+from baton.settings import (
+    ArbiterSettings,
+    FeedbackSettings,
+    PreferencesSettings,
+    ProfileSettings,
+    SweeperSettings,
+    UnsubscribeSettings,
+    load_settings,
+)
 
 CLIENT_RETRIES: Any = {"mode": "standard", "max_attempts": 3}  # exponential backoff with jitter on throttling
 
@@ -33,18 +42,27 @@ def _region() -> str:
     return region
 
 
+def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLedger:
+    return DynamoLedger(
+        table_name,
+        retention=timedelta(days=retention_days),
+        region=_region(),
+        salt=keys_from_secret(keys_secret).address_salt,
+    )
+
+
 @cache
 def arbiter_service() -> Any:
     from baton.channels import AwsChannels
     from baton.observability import record_outcome
     from baton.policy_source import ParameterPolicy
     from baton.service import Baton
+    from baton.unsubscribe import Links
 
     settings = load_settings(ArbiterSettings)
+    keys = keys_from_secret(settings.keys_secret)
     return Baton(
-        ledger=DynamoLedger(
-            settings.table_name, retention=timedelta(days=settings.audit_retention_days), region=_region()
-        ),
+        ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret),
         channels=AwsChannels(
             _client("sesv2"),
             _client("sns"),
@@ -54,13 +72,35 @@ def arbiter_service() -> Any:
         policies=ParameterPolicy(settings.policy_parameter),
         clock=SystemClock(),
         observer=record_outcome,
+        links=Links(url=settings.unsubscribe_url, key=keys.signing_key, mailto=settings.unsubscribe_mailto),
     )
 
 
 @cache
 def profile_ledger() -> DynamoLedger:
     settings = load_settings(ProfileSettings)
-    return DynamoLedger(settings.table_name, retention=timedelta(days=1), region=_region())
+    return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+
+
+@cache
+def unsubscribe_parts() -> tuple[DynamoLedger, bytes]:
+    settings = load_settings(UnsubscribeSettings)
+    keys = keys_from_secret(settings.keys_secret)
+    return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret), keys.signing_key
+
+
+@cache
+def preferences_ledger() -> DynamoLedger:
+    settings = load_settings(PreferencesSettings)
+    return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+
+
+@cache
+def feedback_parts() -> tuple[DynamoLedger, Any]:
+    from baton.policy_source import ParameterPolicy
+
+    settings = load_settings(FeedbackSettings)
+    return _ledger(settings.table_name, 1, settings.keys_secret), ParameterPolicy(settings.policy_parameter)
 
 
 class SqsReleaseQueue:

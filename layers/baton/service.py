@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from baton.addresses import address_hash
 from baton.clock import Clock
 from baton.contract import CustomerUpdated, MessageRequested, parse_detail
 from baton.domain import Decision, Outcome, Request
@@ -27,6 +26,7 @@ from baton.engine import arbitrate
 from baton.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
 from baton.ports import Arrival, Channels, Envelope, Ledger, PolicySource, RequestRecord, Snapshot
 from baton.render import Renderer
+from baton.unsubscribe import Links
 
 MAX_ATTEMPTS = 10
 IDENTIFIER_CHARS = 128
@@ -65,6 +65,7 @@ class Baton:
         clock: Clock,
         renderer: Renderer | None = None,
         observer: Observer = _ignore,
+        links: Links | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ):
@@ -74,6 +75,7 @@ class Baton:
         self.clock = clock
         self.renderer = renderer or Renderer()
         self.observer = observer
+        self.links = links
         self._sleep = sleep
         self._random = random.Random(seed)
 
@@ -178,21 +180,27 @@ class Baton:
     def _deliver(
         self, record: RequestRecord, snapshot: Snapshot | None, decided: datetime, *, raise_transient: bool
     ) -> Report:
-        base = dict(
-            request_id=record.request_id,
-            customer_id=record.customer_id,
-            channel=record.channel,
-            category=record.category,
-            counts=record.counts,
-        )
+        def report(outcome: Outcome, reason: str, at: datetime, **extra: Any) -> Report:
+            return Report(
+                request_id=record.request_id,
+                customer_id=record.customer_id,
+                outcome=outcome,
+                reason=reason,
+                at=at,
+                channel=record.channel,
+                category=record.category,
+                counts=record.counts,
+                **extra,
+            )
+
         recipient = record.recipient
-        if snapshot is not None and recipient and address_hash(recipient) in snapshot.blocked:
+        standing = snapshot.standing(recipient, decided) if snapshot is not None else "ok"
+        if standing == "blocked" or (standing == "soft_blocked" and not record.transactional):
             self.ledger.confirm_failed(record, decided, "suppressed_address", status="suppressed")
-            return Report(outcome=Outcome.SUPPRESSED, reason="suppressed_address", at=decided, **base)  # type: ignore[arg-type]
+            return report(Outcome.SUPPRESSED, "suppressed_address", decided)
         try:
             if not recipient or not record.channel or not record.template:
                 raise PermanentDeliveryFailure("no_address")
-            content = self.renderer.render(record.template, record.channel, record.data)
             envelope = Envelope(
                 request_id=record.request_id,
                 customer_id=record.customer_id,
@@ -200,22 +208,31 @@ class Baton:
                 category=record.category or "",
                 recipient=recipient,
                 transactional=record.transactional,
-                content=content,
+                content=self.renderer.render(record.template, record.channel, record.data),
+                headers=self._headers(record, decided),
             )
             message_id = self.channels.send(envelope)
         except (PermanentDeliveryFailure, InvalidRequest) as exc:
             reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
             now = self.clock.now()
             self.ledger.confirm_failed(record, now, reason)
-            return Report(outcome=Outcome.FAILED, reason=reason, at=now, detail=str(exc), **base)  # type: ignore[arg-type]
+            return report(Outcome.FAILED, reason, now, detail=str(exc))
         except TransientFailure:
             if raise_transient:
                 raise
             # the send lease is in the due index: the sweeper takes this over when it runs out
-            return Report(outcome=Outcome.DEFERRED, reason="delivery_retry", at=decided, **base)  # type: ignore[arg-type]
+            return report(Outcome.DEFERRED, "delivery_retry", decided)
         sent_at = self.clock.now()
         self.ledger.confirm_sent(record, sent_at, message_id)
-        return Report(outcome=Outcome.SENT, reason=record.reason, at=decided, sent_at=sent_at, **base)  # type: ignore[arg-type]
+        return report(Outcome.SENT, record.reason, decided, sent_at=sent_at)
+
+    def _headers(self, record: RequestRecord, now: datetime) -> dict[str, str]:
+        """One-click unsubscribe headers for every marketing email (RFC 8058)."""
+        if record.channel != "email" or record.transactional or self.links is None:
+            return {}
+        channel_wide = self.policies.current().unsubscribe_scope == "channel"
+        scope = "channel:email" if channel_wide else f"category:{record.category}"
+        return self.links.headers(record.customer_id, scope, now)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _reject(self, detail: Any, exc: InvalidRequest) -> Report:
@@ -276,12 +293,7 @@ def _identifiers(detail: Any) -> tuple[str | None, str | None]:
 
 
 def _domain_request(message: MessageRequested, now: datetime, recipient: str | None, snapshot: Snapshot) -> Request:
-    if not recipient:
-        address = "missing"
-    elif address_hash(recipient) in snapshot.blocked:
-        address = "blocked"
-    else:
-        address = "ok"
+    address = snapshot.standing(recipient, now)
     return Request(
         request_id=message.request_id,
         customer_id=message.customer_id,

@@ -42,11 +42,38 @@ class ArbiterSettings(_Settings):
     sender: str = Field(alias=Env.SENDER, min_length=3)
     ses_configuration_set: str = Field(alias=Env.SES_CONFIGURATION_SET, min_length=1)
     audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
+    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
+    unsubscribe_url: str = Field(alias=Env.UNSUBSCRIBE_URL, pattern=r"^https://")
+    # optional: with it, List-Unsubscribe also offers a mailto target
+    unsubscribe_mailto: str | None = Field(default=None, alias=Env.UNSUBSCRIBE_MAILTO)
 
 
 class ProfileSettings(_Settings):
     function = "profile"
     table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
+    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
+
+
+class UnsubscribeSettings(_Settings):
+    function = "unsubscribe"
+    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
+    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
+
+
+class PreferencesSettings(_Settings):
+    function = "preferences"
+    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
+    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
+
+
+class FeedbackSettings(_Settings):
+    function = "feedback"
+    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
+    policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
 
 
 class SweeperSettings(_Settings):
@@ -55,7 +82,14 @@ class SweeperSettings(_Settings):
     arbiter_queue_url: str = Field(alias=Env.ARBITER_QUEUE_URL, min_length=1)
 
 
-ALL_SETTINGS: tuple[type[_Settings], ...] = (ArbiterSettings, ProfileSettings, SweeperSettings)
+ALL_SETTINGS: tuple[type[_Settings], ...] = (
+    ArbiterSettings,
+    ProfileSettings,
+    SweeperSettings,
+    UnsubscribeSettings,
+    PreferencesSettings,
+    FeedbackSettings,
+)
 
 S = TypeVar("S", bound=_Settings)
 
@@ -64,11 +98,12 @@ def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S
     """Build ``model`` from the environment or raise ConfigurationError naming every bad variable."""
     env = os.environ if environ is None else environ
     own = {str(f.alias) for f in model.model_fields.values()}
-    missing = sorted(name for name in own if not env.get(name))
+    required = {str(f.alias) for f in model.model_fields.values() if f.is_required()}
+    missing = sorted(name for name in required if not env.get(name))
     if missing:
         raise ConfigurationError(f"{model.function}: missing environment variable(s): {', '.join(missing)}")
     try:
-        return model.model_validate({name: env[name] for name in own})
+        return model.model_validate({name: env[name] for name in own if env.get(name)})
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"{model.function}: bad environment: {problems}") from exc

@@ -129,8 +129,6 @@ def sent_messages() -> dict[str, list[Any]]:
     ses = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
     sns = sns_backends[DEFAULT_ACCOUNT_ID][REGION]
     push = [
-        (message.get("TargetArn"), message.get("Message"))
-        for endpoint in sns.platform_endpoints.values()
-        for message in getattr(endpoint, "messages", {}).values()
+        (arn, message) for arn, endpoint in sns.platform_endpoints.items() for message in endpoint.messages.values()
     ]
     return {"email": list(ses.sent_messages), "sms": list(sns.sms_messages.values()), "push": push}

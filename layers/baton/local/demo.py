@@ -7,16 +7,20 @@ Baton and gets with it.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from baton.local.aws import sent_messages
 from baton.local.replay import Result, read_lines, replay
 from baton.policy import default_policy_path, load_policy_file
 
 DEFAULT_EVENTS = Path("examples/shopper_day.jsonl")
+TOKEN_RE = re.compile(r"[?]token=([A-Za-z0-9._-]+)>")
 MARK = {"sent": "SENT", "suppressed": "held back", "expired": "expired", "cancelled": "cancelled", "failed": "FAILED"}
 
 
@@ -26,9 +30,8 @@ def _local(iso: str | None, zone: ZoneInfo) -> str:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone).strftime("%a %H:%M")
 
 
-def explain(result: Result, names: dict[str, str] | None = None, waits: list[str] | None = None) -> str:
-    names = names or {}
-    reason = result.reason
+def phrase(reason: str, names: dict[str, str]) -> str:
+    """A reason code in words; a request it names is shown with its channel and category."""
     kind, _, rest = reason.partition(":")
     if rest in names:
         rest = f"{rest} ({names[rest]})"
@@ -47,10 +50,14 @@ def explain(result: Result, names: dict[str, str] | None = None, waits: list[str
         "suppressed_address": "address bounced or complained",
         "opted_out": f"opted out of {rest}",
     }
-    text = words.get(kind, reason)
-    held = [w for w in dict.fromkeys(waits or []) if w != "arbitration_window"]
+    return words.get(kind, reason)
+
+
+def explain(result: Result, names: dict[str, str], waits: list[str]) -> str:
+    text = phrase(result.reason, names)
+    held = [w for w in dict.fromkeys(waits) if w != "arbitration_window"]
     if held and result.outcome == "sent":
-        text = "after waiting for " + ", ".join(words.get(w.partition(":")[0], w) for w in held) + "; " + text
+        text = "after waiting for " + ", ".join(phrase(w, names) for w in held) + "; " + text
     return text
 
 
@@ -62,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     policy = load_policy_file(args.policy)
     with open(args.events, encoding="utf-8") as handle:
         lines = read_lines(handle)
-    run = replay(lines, policy, stderr=sys.stderr)
+    clicks: list[str] = []
+    run = replay(
+        lines, policy, stderr=sys.stderr, actions=[(UNSUBSCRIBE_AT, lambda rt: clicks.append(click_unsubscribe(rt)))]
+    )
     by_line = {line.number: line for line in lines}
     first = next(line.event for line in lines if line.event is not None)
     zone = ZoneInfo(str(first.detail.get("timezone") or policy.timezone))
@@ -82,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         outcome = MARK.get(result.outcome, result.outcome)
         print(
             f"{requested:<10} {result.channel or '':<6} {result.category or '':<19} {outcome:<10} {when:<10} "
-            f"{explain(result, names, waits.get(result.request_id or ''))}"
+            f"{explain(result, names, waits.get(result.request_id or '', []))}"
         )
     outcomes = Counter(r.outcome for r in run.results)
     sent = [r for r in run.results if r.outcome == "sent"]
@@ -96,8 +106,35 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()) if k != "sent")
         + "."
     )
+    for click in clicks:
+        local = UNSUBSCRIBE_AT.astimezone(zone).strftime("%a %H:%M")
+        print(f"\nAt {local} the shopper clicked one-click unsubscribe in the morning newsletter ({click});")
+        print("every later newsletter is held back with reason opted_out:newsletter.")
     print("\nEvery decision is in the ledger with its reason, cap counts and policy version.")
     return 0
+
+
+# At 12:30 in Chicago the shopper clicks "unsubscribe" in the morning newsletter.
+UNSUBSCRIBE_AT = datetime(2026, 11, 27, 18, 30, tzinfo=ZoneInfo("UTC"))
+
+
+def click_unsubscribe(runtime: Any) -> str:
+    """Find the List-Unsubscribe link in the first newsletter SES received and POST it (RFC 8058 one-click)
+    through the real unsubscribe handler."""
+    for message in sent_messages()["email"]:
+        match = TOKEN_RE.search(message.raw_data)
+        if match and "newsletter" in _scope(match.group(1)):
+            response = runtime.invoke_unsubscribe("POST", match.group(1), "List-Unsubscribe=One-Click")
+            return f"HTTP {response['statusCode']}"
+    return "no newsletter was sent, nothing to unsubscribe from"
+
+
+def _scope(token: str) -> str:
+    import base64
+    import json
+
+    payload = token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["s"])
 
 
 def _day(iso: str, zone: ZoneInfo) -> object:

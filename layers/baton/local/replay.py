@@ -119,8 +119,14 @@ def replay(
     table_name: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     stderr: TextIO | None = None,
+    actions: list[tuple[datetime, Callable[[Any], None]]] | None = None,
+    inspect: Callable[[Any], None] | None = None,
 ) -> ReplayRun:
-    """Run ``lines`` through Baton on local AWS; return one Result per MessageRequested line (input order)."""
+    """Run ``lines`` through Baton on local AWS; return one Result per MessageRequested line (input order).
+
+    ``actions`` are (time, callable(runtime)) run at their time on the simulated clock, between events: what a
+    person does in the middle of the day (an unsubscribe click, say). ``inspect(runtime)`` runs after the last
+    release, before the local AWS goes away (to read the ledger)."""
     from baton.local.aws import mocked_aws, register_push_endpoints
     from baton.local.runtime import LocalRuntime
     from baton.names import TABLE_NAME
@@ -184,10 +190,15 @@ def replay(
             local.line = None
 
         ordered = sorted(timed, key=lambda ln: (ln.event.time if ln.event else start, ln.number))
+        pending_actions = sorted(actions or [], key=lambda a: a[0])
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for when, group in groupby(ordered, key=lambda ln: ln.event.time if ln.event else start):
                 batch = list(group)
+                while pending_actions and pending_actions[0][0] <= when:
+                    at, act = pending_actions.pop(0)
+                    runtime.run_until(at)
+                    act(runtime)
                 runtime.run_until(when)
                 if workers > 1 and len(batch) > 1:
                     # profile updates first, in file order; requests sharing the instant concurrently
@@ -201,7 +212,12 @@ def replay(
                 done += len(batch)
                 if on_progress:
                     on_progress(done, len(ordered))
+        for at, act in pending_actions:
+            runtime.run_until(at)
+            act(runtime)
         runtime.run_until(None)
+        if inspect is not None:
+            inspect(runtime)
 
     results: list[Result] = []
     for line in lines:

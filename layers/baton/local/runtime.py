@@ -13,10 +13,42 @@ from typing import Any
 
 from baton.clock import SimulatedClock
 from baton.domain import Outcome
+from baton.keys import LOCAL_KEYS
 from baton.local.aws import CONFIGURATION_SET, REGION, SENDER
 from baton.names import DETAIL_RELEASE_DUE, RELEASE_SOURCE, TABLE_NAME
 from baton.policy import Policy
 from baton.service import Baton, Report
+from baton.unsubscribe import Links
+
+UNSUBSCRIBE_URL = "https://unsubscribe.baton.local/unsubscribe"
+
+
+def function_url_event(
+    method: str, path: str, query: dict[str, str] | None = None, body: str | None = None, caller: str | None = None
+) -> dict[str, Any]:
+    """A Lambda function URL request (payload format 2.0)."""
+    from urllib.parse import urlencode
+
+    context: dict[str, Any] = {
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "local"},
+        "requestId": str(uuid.uuid4()),
+        "routeKey": "$default",
+        "stage": "$default",
+        "timeEpoch": 0,
+    }
+    if caller:
+        context["authorizer"] = {"iam": {"userArn": caller, "callerId": caller, "accountId": "123456789012"}}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": {"content-type": "application/x-www-form-urlencoded" if method == "POST" else "application/json"},
+        "queryStringParameters": query or None,
+        "requestContext": context,
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 @dataclass
@@ -99,7 +131,9 @@ class LocalRuntime:
 
         self.clock = SimulatedClock(start)
         self.policy = policy
-        self.ledger = DynamoLedger(table_name, retention=retention, host=dynamodb_endpoint, region=REGION)
+        self.ledger = DynamoLedger(
+            table_name, retention=retention, host=dynamodb_endpoint, region=REGION, salt=LOCAL_KEYS.address_salt
+        )
         self._observers: list[Callable[[Report], None]] = [observer] if observer else []
         self._lock = threading.Lock()
         self.due_times: list[datetime] = []
@@ -114,6 +148,7 @@ class LocalRuntime:
             policies=StaticPolicy(policy),
             clock=self.clock,
             observer=self._observe,
+            links=Links(url=UNSUBSCRIBE_URL, key=LOCAL_KEYS.signing_key, mailto="unsubscribe@shop.example"),
         )
         self.release_queue = LocalReleaseQueue(self)
 
@@ -137,6 +172,29 @@ class LocalRuntime:
         from functions.profile.handler import lambda_handler
 
         return lambda_handler(sqs_event(bodies), LocalContext(), ledger=self.ledger, clock=self.clock)
+
+    def invoke_unsubscribe(self, method: str, token: str, body: str | None = None) -> dict[str, Any]:
+        from baton.api import unsubscribe_app
+        from functions.unsubscribe.handler import lambda_handler
+
+        app = unsubscribe_app(lambda: self.ledger, lambda: LOCAL_KEYS.signing_key, self.clock)
+        event = function_url_event(method, "/unsubscribe", {"token": token}, body)
+        return lambda_handler(event, LocalContext(), app=app)
+
+    def invoke_preferences(self, method: str, customer_id: str, body: str | None, caller: str) -> dict[str, Any]:
+        from baton.api import preferences_app
+        from functions.preferences.handler import lambda_handler
+
+        app = preferences_app(lambda: self.ledger, self.clock)
+        event = function_url_event(method, f"/customers/{customer_id}/preferences", None, body, caller)
+        return lambda_handler(event, LocalContext(), app=app)
+
+    def invoke_feedback(self, bodies: list[str]) -> dict[str, Any]:
+        from baton.policy_source import StaticPolicy
+        from functions.feedback.handler import lambda_handler
+
+        parts = (self.ledger, StaticPolicy(self.policy), self.clock)
+        return lambda_handler(sqs_event(bodies), LocalContext(), parts=parts)
 
     def sweep(self) -> int:
         from functions.sweeper.handler import lambda_handler

@@ -1,0 +1,36 @@
+"""Feedback: SES bounce and complaint events in, addresses on the suppression list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.clock import SystemClock
+from baton.errors import InvalidRequest
+from baton.ingress import feedback_record
+from baton.observability import logger, metrics, tracer
+from baton.runtime import feedback_parts
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: Any = None) -> PartialItemFailureResponse:
+    ledger, policies, clock = parts or (*feedback_parts(), SystemClock())
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            for kind, standing in feedback_record(ledger, policies, clock, record.body):
+                metrics.add_metric(name=f"Feedback_{kind}", unit=MetricUnit.Count, value=1)
+                logger.info("feedback", kind=kind, standing=standing)
+        except InvalidRequest as exc:  # poison input: reported, never retried
+            logger.warning("feedback event rejected", reason=exc.reason, problem=exc.message)
+
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

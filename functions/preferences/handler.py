@@ -1,0 +1,25 @@
+"""Preferences: read and update one customer's preferences (IAM-authorised function URL), audited."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.api import preferences_app
+from baton.clock import SystemClock
+from baton.observability import logger, metrics, tracer
+from baton.runtime import preferences_ledger
+
+
+@cache
+def _app() -> Any:
+    return preferences_app(preferences_ledger, SystemClock())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext, app: Any = None) -> dict[str, Any]:
+    return (app or _app()).resolve(event, context)

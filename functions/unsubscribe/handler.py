@@ -1,0 +1,25 @@
+"""Unsubscribe: the one-click endpoint (public function URL). GET confirms, POST unsubscribes."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.api import unsubscribe_app
+from baton.clock import SystemClock
+from baton.observability import logger, metrics, tracer
+from baton.runtime import unsubscribe_parts
+
+
+@cache
+def _app() -> Any:
+    return unsubscribe_app(lambda: unsubscribe_parts()[0], lambda: unsubscribe_parts()[1], SystemClock())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext, app: Any = None) -> dict[str, Any]:
+    return (app or _app()).resolve(event, context)

@@ -13,6 +13,7 @@ from baton.local.commands.common import EXIT_UNUSABLE, UsageError
 # One module per subcommand under baton.local.commands, each with register(subparsers).
 COMMANDS = [
     "replay",
+    "erase",
 ]
 
 

@@ -1,0 +1,73 @@
+"""Unsubscribe tokens: every forgery is refused and changes nothing (unit: no AWS)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from baton.unsubscribe import Claim, Links, TokenError, sign, verify
+
+KEY = b"k" * 32
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def token(
+    customer: str = "c1", scope: str = "category:newsletter", expires: datetime | None = None, key: bytes = KEY
+) -> str:
+    return sign(Claim(customer, scope, expires or NOW + timedelta(days=1)), key)
+
+
+def tamper_payload(original: str, **changes: object) -> str:
+    import base64
+    import json
+
+    version, payload, signature = original.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    body.update(changes)
+    forged = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    return f"{version}.{forged}.{signature}"
+
+
+def test_a_valid_token_names_customer_scope_and_expiry() -> None:
+    claim = verify(token(), KEY, NOW)
+    assert (claim.customer_id, claim.scope) == ("c1", "category:newsletter")
+    assert claim.expires == NOW + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("forged", "status"),
+    [
+        (tamper_payload(token(), c="someone-else"), 403),  # another customer
+        (tamper_payload(token(), s="channel:email"), 403),  # another scope
+        (tamper_payload(token(), e=int((NOW + timedelta(days=999)).timestamp())), 403),  # a changed expiry
+        (token(key=b"w" * 32), 403),  # a wrong key
+        (token()[:-5], 403),  # a truncated signature
+        (".".join(token().split(".")[:2]), 400),  # no signature
+        (token()[:10], 400),  # truncated to nothing useful
+        ("", 400),
+        ("v2." + token().split(".", 1)[1], 400),  # unknown version
+    ],
+)
+def test_forged_tokens_are_refused(forged: str, status: int) -> None:
+    with pytest.raises(TokenError) as refused:
+        verify(forged, KEY, NOW)
+    assert refused.value.status == status
+
+
+def test_an_expired_token_is_gone() -> None:
+    expired = token(expires=NOW - timedelta(seconds=1))
+    with pytest.raises(TokenError) as refused:
+        verify(expired, KEY, NOW)
+    assert refused.value.status == 410
+
+
+def test_headers_hold_no_address_and_follow_rfc_8058() -> None:
+    headers = Links(url="https://u.example/unsubscribe", key=KEY, mailto="unsub@shop.example").headers(
+        "c1", "category:sale", NOW
+    )
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = headers["List-Unsubscribe"].split(", ")
+    assert https.startswith("<https://u.example/unsubscribe?token=v1.") and https.endswith(">")
+    assert mailto.startswith("<mailto:unsub@shop.example?subject=unsubscribe%20v1.")
+    assert "@" not in https

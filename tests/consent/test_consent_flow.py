@@ -222,9 +222,15 @@ def test_baton_erase_through_its_entry_point(marketing_now: LocalRuntime, capsys
     runtime = marketing_now
     profile(runtime)
     request(runtime, "m1")
-    # the mocked table is reachable through the default (mocked) AWS: --dynamodb-endpoint would point elsewhere
     assert main(["erase", CUSTOMER, "--yes"]) == 2
     assert "--keys-secret is required" in capsys.readouterr().err
-    deleted = runtime.ledger.erase(CUSTOMER)
-    assert deleted >= 2
+    # the deployment's keys, in (mocked) Secrets Manager
+    keys = {"signing_key": LOCAL_KEYS.signing_key.decode(), "address_salt": LOCAL_KEYS.address_salt.decode()}
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="baton/keys", SecretString=json.dumps(keys)
+    )
+    assert main(["erase", CUSTOMER, "--yes", "--keys-secret", "baton/keys"]) == 0
+    assert "item(s) deleted" in capsys.readouterr().out
     assert runtime.ledger.timeline(CUSTOMER) == []
+    assert main(["erase", CUSTOMER, "--yes", "--keys-secret", "baton/keys"]) == 2
+    assert f"no customer {CUSTOMER}" in capsys.readouterr().err

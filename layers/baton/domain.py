@@ -132,6 +132,7 @@ class Decision:
     counts: Mapping[str, CapCount] = field(default_factory=dict)
     release_at: datetime | None = None  # for DEFERRED
     detail: str = ""  # a sentence for operators
+    digest_of: tuple[str, ...] = ()  # for a digest's carrier: every request the one message lists
 
 
 @dataclass(frozen=True, slots=True)

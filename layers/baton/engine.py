@@ -36,6 +36,7 @@ from baton.domain import (
 from baton.policy import Cap, CapMatch, CategoryPolicy, Policy
 
 ARBITRATION_WINDOW = "arbitration_window"
+DIGEST = "digest"
 # One call settles at most this many requests, so that its writes fit one DynamoDB transaction (100 items,
 # one of them the customer's ledger). The rest stay due and are settled, in rank order, by the next call.
 MAX_SETTLE = 90
@@ -120,6 +121,7 @@ class _Run:
             for limit in ledger.profile.limits
         )
         self.more_due = False
+        self.digests: dict[str, list[Pending]] = {}  # digest carrier -> the requests its message lists
 
     # -- results -----------------------------------------------------------------------------------
     def verdict(self) -> Verdict:
@@ -140,6 +142,7 @@ class _Run:
         counts: dict[str, CapCount] | None = None,
         release_at: datetime | None = None,
         detail: str = "",
+        digest_of: tuple[str, ...] = (),
     ) -> None:
         self.decisions.append(
             Decision(
@@ -150,6 +153,7 @@ class _Run:
                 counts=counts or {},
                 release_at=release_at,
                 detail=detail,
+                digest_of=digest_of,
             )
         )
 
@@ -158,7 +162,10 @@ class _Run:
         category = self.policy.category(request.category)
         priority = priority_of(self.policy, request)
         stop = self._hard_stop(request, category)
-        if stop:
+        if stop and stop[1] == "repeat" and category.digest is not None and category.repeat_window is not None:
+            waiting = Pending(request, priority, self.now, "arrived")
+            self._gather(waiting, category, self.now + category.repeat_window, "repeat", {}, stop[2])
+        elif stop:
             outcome, reason, detail = stop
             self._decide(request, outcome, reason, detail=detail)
         elif not request.transactional and category.arbitration_window > timedelta(0):
@@ -260,7 +267,8 @@ class _Run:
         due = [p for p in self.pending if p.due_at <= self.now] + self.arrived
         self.pending = [p for p in self.pending if p.due_at > self.now]
         self.arrived = []
-        due.sort(key=lambda p: (-p.priority, p.request.requested_at, p.request.request_id))
+        due = self._digest_carriers(due)
+        due.sort(key=_rank)
         room = max(1, max_settle - len(self.decisions))
         if len(due) > room:
             for waiting in due[room:]:  # still due: the next call takes them, in the same order
@@ -274,6 +282,9 @@ class _Run:
             self._settle(waiting, sent_here)
 
     def _settle(self, waiting: Pending, sent_here: list[Contact]) -> None:
+        if waiting.reason == DIGEST:
+            self._settle_digest(waiting, sent_here)
+            return
         request, priority = waiting.request, waiting.priority
         category = self.policy.category(request.category)
         stale = self._stale(request, category)
@@ -301,6 +312,11 @@ class _Run:
         detail = f"{cap.name} at {count.count}/{count.limit} in {_span(cap.window)}"
         if outranker is not None:
             detail += f"; the slot went to {outranker.category} (priority {outranker.priority})"
+        if category.digest is not None:
+            frees = self._capacity_frees(request, priority, blocking)
+            if frees is not None:
+                self._gather(waiting, category, frees, reason, counts, detail)
+                return
         if category.over_cap == "defer":
             frees = self._capacity_frees(request, priority, blocking)
             if frees is None:
@@ -310,7 +326,98 @@ class _Run:
         else:
             self._decide(request, Outcome.SUPPRESSED, reason, counts=counts, detail=detail)
 
-    def _send(self, request: Request, priority: int, counts: dict[str, CapCount], sent_here: list[Contact]) -> None:
+    # -- digests -----------------------------------------------------------------------------------
+    def _gather(
+        self,
+        waiting: Pending,
+        category: CategoryPolicy,
+        until: datetime,
+        cause: str,
+        counts: dict[str, CapCount],
+        detail: str,
+    ) -> None:
+        """Keep a digest category's capped, outranked or repeated request for the customer's next free slot."""
+        self._defer(
+            waiting,
+            category,
+            until,
+            DIGEST,
+            counts,
+            f"gathered for the {waiting.request.category} digest ({cause}): {detail}",
+        )
+
+    def _digest_carriers(self, due: list[Pending]) -> list[Pending]:
+        """Replace the due digest requests by one carrier per (category, channel); remember every member,
+        the due ones and those still waiting, up to the digest's size."""
+        self.digests = {}
+        groups: dict[tuple[str, str], list[Pending]] = {}
+        out = []
+        for waiting in due:
+            if waiting.reason == DIGEST:
+                groups.setdefault((waiting.request.category, waiting.request.channel), []).append(waiting)
+            else:
+                out.append(waiting)
+        for (category_name, channel), members in groups.items():
+            digest = self.policy.category(category_name).digest
+            size = digest.max_items if digest else 10
+            waiting_too = [
+                p
+                for p in self.pending
+                if p.reason == DIGEST and p.request.category == category_name and p.request.channel == channel
+            ]
+            chosen = sorted(members + waiting_too, key=_rank)[:size]
+            self.pending = [p for p in self.pending if p not in chosen]
+            self.pending.extend(p for p in members if p not in chosen)  # over the size: the next digest
+            carrier = chosen[0]
+            self.digests[carrier.request.request_id] = chosen
+            out.append(carrier)
+        return out
+
+    def _settle_digest(self, carrier: Pending, sent_here: list[Contact]) -> None:
+        members = []
+        for member in self.digests.pop(carrier.request.request_id, [carrier]):
+            stale = self._stale(member.request, self.policy.category(member.request.category))
+            if stale:
+                self._decide(member.request, Outcome.EXPIRED, stale, detail="was waiting for a digest")
+            else:
+                members.append(member)
+        if not members:
+            return
+        lead = members[0]
+        request, priority = lead.request, lead.priority
+        category = self.policy.category(request.category)
+        quiet_end = self._quiet_end(request.channel)
+        counts, blocking = self._caps(request, priority, self.contacts) if quiet_end is None else ({}, [])
+        frees = quiet_end or (self._capacity_frees(request, priority, blocking) if blocking else None)
+        if quiet_end is not None or blocking:
+            for member in members:
+                if frees is None:
+                    self._decide(member.request, Outcome.SUPPRESSED, f"cap:{blocking[0].name}", counts=counts)
+                else:
+                    self._defer(member, category, frees, DIGEST, counts, "the digest waits for a free slot")
+            return
+        self._send(
+            request, priority, counts, sent_here, reason=DIGEST, digest_of=tuple(m.request.request_id for m in members)
+        )
+        for member in members[1:]:
+            self._decide(
+                member.request,
+                Outcome.SENT,
+                f"{DIGEST}:{request.request_id}",
+                counts=counts,
+                detail=f"listed in the {request.category} digest sent as {request.request_id}",
+            )
+
+    def _send(
+        self,
+        request: Request,
+        priority: int,
+        counts: dict[str, CapCount],
+        sent_here: list[Contact],
+        *,
+        reason: str | None = None,
+        digest_of: tuple[str, ...] = (),
+    ) -> None:
         contact = Contact(
             request_id=request.request_id,
             at=self.now,
@@ -323,9 +430,8 @@ class _Run:
         )
         self.contacts.append(contact)
         sent_here.append(contact)
-        self._decide(
-            request, Outcome.SENT, "transactional" if request.transactional else "within_policy", counts=counts
-        )
+        default = "transactional" if request.transactional else "within_policy"
+        self._decide(request, Outcome.SENT, reason or default, counts=counts, digest_of=digest_of)
 
     def _defer(
         self,
@@ -434,6 +540,11 @@ class _Run:
             # the window must lose (count - room + 1) contacts: the oldest of those leaves at at + window
             frees = max(frees, times[len(times) - room] + cap.window)
         return frees
+
+
+def _rank(waiting: Pending) -> tuple[int, datetime, str]:
+    """Highest priority first; ties: earliest request first."""
+    return (-waiting.priority, waiting.request.requested_at, waiting.request.request_id)
 
 
 def _span(delta: timedelta) -> str:

@@ -160,6 +160,7 @@ def _models(table_name: str, host: str | None, region: str) -> _Models:
         event_id = UnicodeAttribute(null=True)
         attempts = NumberAttribute(default=0)
         history = UnicodeAttribute(null=True)
+        members = UnicodeAttribute(null=True)
 
     class AddressItem(LedgerItem, discriminator="address"):
         status = UnicodeAttribute(null=True)  # hard_bounce | complaint | soft_bounce (suppressed) | None
@@ -312,6 +313,7 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
         message_id=item.message_id,
         attempts=int(item.attempts or 0),
         history=tuple(json.loads(item.history or "[]")),
+        members=tuple(json.loads(item.members or "[]")),
     )
 
 
@@ -503,6 +505,7 @@ class DynamoLedger:
             "decided_at": iso(now),
             "release_at": iso(decision.release_at),
             "lease_until": iso(now + SEND_LEASE) if status == "sending" else None,
+            "members": _dumps(list(decision.digest_of)) if decision.digest_of else None,
             "expires_at": (due_at or now) + self._retention,
         }
         if due_at is not None:

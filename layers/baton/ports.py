@@ -41,6 +41,7 @@ class RequestRecord:
     message_id: str | None = None
     attempts: int = 0
     history: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()  # a digest carrier: the requests its one message lists (itself first)
 
 
 @dataclass(frozen=True, slots=True)

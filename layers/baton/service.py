@@ -16,13 +16,13 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from baton.clock import Clock
 from baton.contract import CustomerUpdated, MessageRequested, parse_detail
 from baton.domain import Decision, Outcome, Request
-from baton.engine import arbitrate
+from baton.engine import DIGEST, arbitrate
 from baton.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
 from baton.ports import Arrival, Channels, Envelope, Ledger, PolicySource, RequestRecord, Snapshot
 from baton.render import Renderer
@@ -140,7 +140,8 @@ class Baton:
         self, snapshot: Snapshot, decisions: tuple[Decision, ...], arrival: Arrival | None, now: datetime
     ) -> list[Report]:
         reports = [_report(d, now) for d in decisions if d.outcome is not Outcome.SENT]
-        sends = [d for d in decisions if d.outcome is Outcome.SENT]
+        # a digest's members are delivered (and reported) with their carrier's one message
+        sends = [d for d in decisions if d.outcome is Outcome.SENT and not d.reason.startswith(f"{DIGEST}:")]
         if not sends:
             return reports
         arrival_id = arrival.message.request_id if arrival else None
@@ -151,18 +152,20 @@ class Baton:
             rid = decision.request.request_id
             if arrival is not None and rid == arrival_id:
                 record = _record_of_arrival(arrival, decision, now)
-                reports.append(self._deliver(record, snapshot, now, raise_transient=True))
+                reports += self._deliver(record, snapshot, now, raise_transient=True)
             elif rid in stored:
-                reports.append(self._deliver(stored[rid], snapshot, now, raise_transient=False))
+                reports += self._deliver(stored[rid], snapshot, now, raise_transient=False)
         return reports
 
     def _again(self, existing: RequestRecord) -> list[Report]:
         """The request is known. Resume an unconfirmed send; otherwise report it as a duplicate."""
         now = self.clock.now()
+        if existing.status == "sending" and existing.reason.startswith(f"{DIGEST}:"):
+            return self._again_member(existing, now)
         if existing.status == "sending":
             if not self.ledger.claim(existing, now):
                 raise TransientFailure(f"request {existing.request_id}: delivery held by another invocation")
-            return [self._deliver(existing, None, now, raise_transient=True)]
+            return self._deliver(existing, None, now, raise_transient=True)
         return [
             Report(
                 request_id=existing.request_id,
@@ -176,31 +179,40 @@ class Baton:
             )
         ]
 
+    def _again_member(self, member: RequestRecord, now: datetime) -> list[Report]:
+        """A digest member left ``sending``: it ends as its carrier ends (resuming the carrier if need be)."""
+        carrier_id = member.reason.split(":", 1)[1]
+        carrier = self.ledger.records(member.customer_id, [carrier_id]).get(carrier_id)
+        if carrier is not None and carrier.status == "sending":
+            return self._again(carrier)
+        if carrier is not None and carrier.status == "sent":
+            self.ledger.confirm_sent(member, carrier.sent_at or now, carrier.message_id or "")
+            return [_record_report(member, Outcome.SENT, member.reason, now, sent_at=carrier.sent_at)]
+        reason = f"{DIGEST}_failed:{carrier.reason if carrier else 'missing'}"
+        self.ledger.confirm_failed(member, now, reason)
+        return [_record_report(member, Outcome.FAILED, reason, now)]
+
     # -- delivery ----------------------------------------------------------------------------------
     def _deliver(
         self, record: RequestRecord, snapshot: Snapshot | None, decided: datetime, *, raise_transient: bool
-    ) -> Report:
-        def report(outcome: Outcome, reason: str, at: datetime, **extra: Any) -> Report:
-            return Report(
-                request_id=record.request_id,
-                customer_id=record.customer_id,
-                outcome=outcome,
-                reason=reason,
-                at=at,
-                channel=record.channel,
-                category=record.category,
-                counts=record.counts,
-                **extra,
-            )
-
+    ) -> list[Report]:
+        """Send one message (for a digest carrier: the one message listing its members) and confirm it."""
+        members = self._members(record)
+        everyone = [record, *members]
         recipient = record.recipient
         standing = snapshot.standing(recipient, decided) if snapshot is not None else "ok"
         if standing == "blocked" or (standing == "soft_blocked" and not record.transactional):
-            self.ledger.confirm_failed(record, decided, "suppressed_address", status="suppressed")
-            return report(Outcome.SUPPRESSED, "suppressed_address", decided)
+            for each in everyone:
+                self.ledger.confirm_failed(each, decided, "suppressed_address", status="suppressed")
+            return [_record_report(each, Outcome.SUPPRESSED, "suppressed_address", decided) for each in everyone]
         try:
             if not recipient or not record.channel or not record.template:
                 raise PermanentDeliveryFailure("no_address")
+            template, data = record.template, dict(record.data)
+            digest = self.policies.current().category(record.category or "").digest if record.members else None
+            if digest is not None:
+                template = digest.template
+                data = _digest_data(everyone)
             envelope = Envelope(
                 request_id=record.request_id,
                 customer_id=record.customer_id,
@@ -208,23 +220,32 @@ class Baton:
                 category=record.category or "",
                 recipient=recipient,
                 transactional=record.transactional,
-                content=self.renderer.render(record.template, record.channel, record.data),
+                content=self.renderer.render(template, record.channel, data),
                 headers=self._headers(record, decided),
             )
             message_id = self.channels.send(envelope)
         except (PermanentDeliveryFailure, InvalidRequest) as exc:
             reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
             now = self.clock.now()
-            self.ledger.confirm_failed(record, now, reason)
-            return report(Outcome.FAILED, reason, now, detail=str(exc))
+            for each in everyone:
+                self.ledger.confirm_failed(each, now, reason)
+            return [_record_report(each, Outcome.FAILED, reason, now, detail=str(exc)) for each in everyone]
         except TransientFailure:
             if raise_transient:
                 raise
             # the send lease is in the due index: the sweeper takes this over when it runs out
-            return report(Outcome.DEFERRED, "delivery_retry", decided)
+            return [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in everyone]
         sent_at = self.clock.now()
-        self.ledger.confirm_sent(record, sent_at, message_id)
-        return report(Outcome.SENT, record.reason, decided, sent_at=sent_at)
+        for each in everyone:
+            self.ledger.confirm_sent(each, sent_at, message_id)
+        return [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in everyone]
+
+    def _members(self, record: RequestRecord) -> list[RequestRecord]:
+        others = [rid for rid in record.members if rid != record.request_id]
+        if not others:
+            return []
+        found = self.ledger.records(record.customer_id, others)
+        return [found[rid] for rid in others if rid in found and found[rid].status == "sending"]
 
     def _headers(self, record: RequestRecord, now: datetime) -> dict[str, str]:
         """One-click unsubscribe headers for every marketing email (RFC 8058)."""
@@ -328,6 +349,30 @@ def _record_of_arrival(arrival: Arrival, decision: Decision, now: datetime) -> R
         template=message.template,
         data=message.data,
         recipient=arrival.recipient,
+        members=decision.digest_of,
+    )
+
+
+def _digest_data(records: list[RequestRecord]) -> dict[str, Any]:
+    """What a digest template gets: one item per entity (the latest request's data wins), oldest first."""
+    items: dict[str, dict[str, Any]] = {}
+    for record in sorted(records, key=lambda r: (r.requested_at or datetime.min.replace(tzinfo=UTC), r.request_id)):
+        items.pop(record.entity or record.request_id, None)
+        items[record.entity or record.request_id] = dict(record.data)
+    return {"items": list(items.values()), "count": len(items)}
+
+
+def _record_report(record: RequestRecord, outcome: Outcome, reason: str, at: datetime, **extra: Any) -> Report:
+    return Report(
+        request_id=record.request_id,
+        customer_id=record.customer_id,
+        outcome=outcome,
+        reason=reason,
+        at=at,
+        channel=record.channel,
+        category=record.category,
+        counts=record.counts,
+        **extra,
     )
 
 

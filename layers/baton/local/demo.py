@@ -49,13 +49,16 @@ def phrase(reason: str, names: dict[str, str]) -> str:
         "no_consent": "no consent for this channel",
         "suppressed_address": "address bounced or complained",
         "opted_out": f"opted out of {rest}",
+        "digest": f"listed in digest {rest}" if rest else "one digest message for everything gathered",
     }
     return words.get(kind, reason)
 
 
 def explain(result: Result, names: dict[str, str], waits: list[str]) -> str:
     text = phrase(result.reason, names)
-    held = [w for w in dict.fromkeys(waits) if w != "arbitration_window"]
+    held = [w for w in dict.fromkeys(waits) if w not in ("arbitration_window", "digest")]
+    if "digest" in waits and result.outcome == "sent":
+        held.append("a free slot for the digest")
     if held and result.outcome == "sent":
         text = "after waiting for " + ", ".join(phrase(w, names) for w in held) + "; " + text
     return text
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Without Baton: {len(run.results)} messages on {first_day:%A %d %B}.")
     print(
         f"With Baton:    {len(same_day)} that day ({sum(1 for r in same_day if r.reason == 'transactional')} "
-        f"transactional), {len(sent) - len(same_day)} moved to the next morning; "
+        f"transactional), {len(sent) - len(same_day)} later, once quiet hours ended or caps had room; "
         + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()) if k != "sent")
         + "."
     )

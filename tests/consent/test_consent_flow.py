@@ -37,7 +37,7 @@ def profile(runtime: LocalRuntime, **extra: Any) -> None:
 def request(runtime: LocalRuntime, rid: str, category: str = "sale", **extra: Any) -> None:
     templates = {
         "sale": {"headline": "h", "url": "u"},
-        "price_drop": {"product": "p", "price": "$1", "url": "u"},
+        "back_in_stock": {"product": "p", "url": "u"},
         "order_confirmation": {"order_id": "A1", "total": "$1"},
     }
     detail = {
@@ -194,9 +194,9 @@ def test_preferences_api_reads_updates_and_audits(marketing_now: LocalRuntime) -
     assert [a["actor"] for a in audits] == [caller]
     # the personal limit only tightens: one marketing email a week
     request(runtime, "m1")
-    request(runtime, "m2", category="price_drop", priority=90)  # every policy cap has room for it
+    request(runtime, "m2", category="back_in_stock", priority=90)  # every policy cap has room for it
     assert status(runtime, "m1")[0] == "sent"
-    assert status(runtime, "m2") == ("pending", "cap:personal:email_7d")  # price drops defer over a cap
+    assert status(runtime, "m2") == ("pending", "cap:personal:email_7d")  # back-in-stock defers over a cap
 
 
 def test_erasure_leaves_no_trace_of_the_customer(marketing_now: LocalRuntime) -> None:

@@ -103,6 +103,10 @@ class AwsChannels:
         return str(response["MessageId"])
 
     def _sms(self, envelope: Envelope) -> str:
+        # STOP replies put a number on SNS's opt-out list; SNS would accept the publish and drop it silently,
+        # so ask first and end the request failed with a reason an operator can read.
+        if self._sns.check_if_phone_number_is_opted_out(phoneNumber=envelope.recipient).get("isOptedOut"):
+            raise PermanentDeliveryFailure("sms_opted_out")
         kind = "Transactional" if envelope.transactional else "Promotional"
         response = self._sns.publish(
             PhoneNumber=envelope.recipient,

@@ -234,3 +234,24 @@ def test_baton_erase_through_its_entry_point(marketing_now: LocalRuntime, capsys
     assert runtime.ledger.timeline(CUSTOMER) == []
     assert main(["erase", CUSTOMER, "--yes", "--keys-secret", "baton/keys"]) == 2
     assert f"no customer {CUSTOMER}" in capsys.readouterr().err
+
+
+def test_an_sms_opt_out_is_honoured_and_frees_the_slot(marketing_now: LocalRuntime) -> None:
+    runtime = marketing_now
+    # moto treats numbers ending in 99 as on SNS's opt-out list (a STOP reply)
+    profile(runtime, phone="+13125550199")
+    detail = {
+        "request_id": "s1",
+        "customer_id": CUSTOMER,
+        "channel": "sms",
+        "category": "back_in_stock",
+        "entity": "sku:1",
+        "template": "back_in_stock",
+        "data": {"product": "p", "url": "u"},
+    }
+    runtime.clock.set(runtime.clock.now().replace(hour=15))  # inside the day, outside SMS quiet hours
+    runtime.invoke_arbiter([event(runtime, "MessageRequested", detail)])
+    assert status(runtime, "s1") == ("failed", "sms_opted_out")
+    assert sent_messages()["sms"] == []
+    ledger = runtime.ledger.load(CUSTOMER, None, None, consistent=True).ledger
+    assert [c.request_id for c in ledger.contacts] == []  # the failed send does not count against caps

@@ -14,7 +14,8 @@ from baton.observability import logger, metrics, tracer
 from baton.runtime import arbiter_service
 from baton.service import Baton
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# an all-failed batch is reported like any other (every record listed), not raised
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context
@@ -28,4 +29,7 @@ def lambda_handler(
     def record_handler(record: SQSRecord) -> None:
         arbitration_record(baton, record.body)
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    with baton.budget(lambda: context.get_remaining_time_in_millis() / 1000):
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )

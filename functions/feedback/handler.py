@@ -16,7 +16,8 @@ from baton.ingress import feedback_record
 from baton.observability import logger, metrics, tracer
 from baton.runtime import feedback_parts
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# an all-failed batch is reported like any other (every record listed), not raised
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context

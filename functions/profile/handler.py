@@ -17,7 +17,8 @@ from baton.observability import logger, metrics, tracer
 from baton.ports import Ledger
 from baton.runtime import profile_ledger
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# an all-failed batch is reported like any other (every record listed), not raised
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context

@@ -13,8 +13,10 @@ provider accepting a message and the confirm can send it twice. Anything else al
 from __future__ import annotations
 
 import random
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -29,6 +31,8 @@ from baton.render import Renderer
 from baton.unsubscribe import Links
 
 MAX_ATTEMPTS = 10
+SEND_ATTEMPTS = 5  # each on top of botocore's own standard-mode retries
+SAFETY_SECONDS = 5.0  # stop retrying while this much of the invocation is left, so the record goes back cleanly
 IDENTIFIER_CHARS = 128
 
 
@@ -78,6 +82,16 @@ class Baton:
         self.links = links
         self._sleep = sleep
         self._random = random.Random(seed)
+        self._budget = threading.local()
+
+    @contextmanager
+    def budget(self, remaining_seconds: Callable[[], float]) -> Iterator[None]:
+        """Bound every retry inside the block by the invocation's remaining time (Lambda's context)."""
+        self._budget.remaining = remaining_seconds
+        try:
+            yield
+        finally:
+            self._budget.remaining = None
 
     # -- entry points ------------------------------------------------------------------------------
     def request(self, detail: Any, event_id: str) -> list[Report]:
@@ -223,7 +237,7 @@ class Baton:
                 content=self.renderer.render(template, record.channel, data),
                 headers=self._headers(record, decided),
             )
-            message_id = self.channels.send(envelope)
+            message_id = self._send(envelope)
         except (PermanentDeliveryFailure, InvalidRequest) as exc:
             reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
             now = self.clock.now()
@@ -266,8 +280,27 @@ class Baton:
         return Report(request_id or "", customer_id, Outcome.REJECTED, exc.reason, now, detail=exc.message)
 
     def _backoff(self, attempt: int) -> None:
-        """Full jitter: a random pause up to 10 ms x 2^attempt (at most 0.64 s)."""
-        self._sleep(self._random.uniform(0, 0.01 * (2 ** min(attempt, 6))))
+        """Full jitter: a random pause up to 10 ms x 2^attempt (at most 0.64 s), never past the time budget."""
+        pause = self._random.uniform(0, 0.01 * (2 ** min(attempt, 6)))
+        self._pause(pause)
+
+    def _pause(self, seconds: float) -> None:
+        remaining = getattr(self._budget, "remaining", None)
+        if remaining is not None and remaining() - seconds < SAFETY_SECONDS:
+            raise TransientFailure("out of time for retries: the record goes back to the queue")
+        self._sleep(seconds)
+
+    def _send(self, envelope: Envelope) -> str:
+        """The provider call, retried on throttling and 5xx with exponential backoff and full jitter
+        (50 ms x 2^attempt, at most 2 s), bounded by the invocation's remaining time."""
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                return self.channels.send(envelope)
+            except TransientFailure:
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+                self._pause(self._random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+        raise AssertionError("unreachable")
 
     def emit(self, reports: list[Report]) -> list[Report]:
         for report in reports:

@@ -1,0 +1,98 @@
+"""Provider throttling: retried with backoff inside the invocation's time budget, then back to the queue,
+and a redelivery finishes the send exactly once. The fault is injected on the real SES client (botocore
+event hook), never inside Baton."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from baton.local.aws import sent_messages
+from baton.local.runtime import LocalContext, LocalRuntime, sqs_event
+
+
+class Throttle:
+    """Fail the first ``times`` SendEmail calls with SES's throttling error."""
+
+    def __init__(self, times: int):
+        self.left = times
+        self.calls = 0
+
+    def __call__(self, **kwargs: Any) -> None:
+        self.calls += 1
+        if self.left > 0:
+            self.left -= 1
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "Maximum sending rate exceeded"}}, "SendEmail"
+            )
+
+
+@pytest.fixture
+def runtime_now(runtime: LocalRuntime) -> LocalRuntime:
+    policy = runtime.policy.model_copy(
+        update={
+            "categories": {
+                k: v.model_copy(update={"arbitration_window": timedelta(0)})
+                for k, v in runtime.policy.categories.items()
+            }
+        }
+    )
+    local = LocalRuntime(policy, runtime.clock.now())
+    local.baton._sleep = lambda seconds: None  # no real waiting in tests; the budget still counts
+    profile = {"customer_id": "c1", "email": "c1@example.com", "consent": {"email": True}}
+    local.invoke_profile([_event(local, "CustomerUpdated", profile)])
+    return local
+
+
+def _event(runtime: LocalRuntime, kind: str, detail: dict[str, Any]) -> str:
+    now = runtime.clock.now().isoformat()
+    return json.dumps({"id": f"{kind}-{now}", "time": now, "source": "shop", "detail-type": kind, "detail": detail})
+
+
+def _request(runtime: LocalRuntime, rid: str) -> str:
+    detail = {
+        "request_id": rid,
+        "customer_id": "c1",
+        "channel": "email",
+        "category": "sale",
+        "template": "sale",
+        "data": {"headline": "h", "url": "u"},
+    }
+    return _event(runtime, "MessageRequested", detail)
+
+
+def _hook(runtime: LocalRuntime, throttle: Throttle) -> None:
+    ses = runtime.baton.channels._ses  # type: ignore[attr-defined]
+    ses.meta.events.register("before-call.sesv2.SendEmail", throttle)
+
+
+def test_throttling_is_retried_within_the_invocation(runtime_now: LocalRuntime) -> None:
+    throttle = Throttle(times=2)
+    _hook(runtime_now, throttle)
+    assert runtime_now.invoke_arbiter([_request(runtime_now, "r1")]) == {"batchItemFailures": []}
+    assert throttle.calls >= 3  # botocore's retries and Baton's together
+    assert len(sent_messages()["email"]) == 1
+
+
+def test_out_of_time_goes_back_to_the_queue_then_sends_once(runtime_now: LocalRuntime) -> None:
+    from functions.arbiter.handler import lambda_handler
+
+    throttle = Throttle(times=100)
+    _hook(runtime_now, throttle)
+    body = _request(runtime_now, "r1")
+    short = LocalContext(timeout_ms=6_000)  # 6 s left: no room for another pause over the 5 s safety margin
+    response = lambda_handler(sqs_event([body]), short, service=runtime_now.baton)
+    assert len(response["batchItemFailures"]) == 1
+    [record] = [r for r in runtime_now.ledger.timeline("c1") if r.request_id == "r1"]
+    assert record.status == "sending"  # decided and recorded: the cap slot is held, the send is owed
+    throttle.left = 0
+    # SQS redelivers the same record: the send is taken over and happens exactly once
+    assert runtime_now.invoke_arbiter([body]) == {"batchItemFailures": []}
+    assert runtime_now.invoke_arbiter([body]) == {"batchItemFailures": []}
+    assert len(sent_messages()["email"]) == 1
+    [record] = [r for r in runtime_now.ledger.timeline("c1") if r.request_id == "r1"]
+    assert record.status == "sent"

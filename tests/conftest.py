@@ -8,7 +8,7 @@ bench/ and reliability/ (the same code as ``make bench`` and ``make reliability`
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,6 +29,18 @@ def local_aws() -> Iterator[None]:
     """Embedded moto with Baton's table and sender identity created (the same definitions the CDK deploys)."""
     with mocked_aws():
         yield
+
+
+def without_windows(policy: Policy) -> Policy:
+    """The policy with every arbitration window at 0: requests are decided the moment they arrive."""
+    categories = {k: v.model_copy(update={"arbitration_window": timedelta(0)}) for k, v in policy.categories.items()}
+    return policy.model_copy(update={"categories": categories})
+
+
+@pytest.fixture
+def runtime_now(local_aws: None, default_policy: Policy) -> LocalRuntime:
+    """Like ``runtime``, with decisions at once (no arbitration windows)."""
+    return LocalRuntime(without_windows(default_policy), START)
 
 
 @pytest.fixture

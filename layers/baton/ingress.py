@@ -3,6 +3,7 @@ errors map to what the queue should do (poison input is reported and dropped; tr
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from baton.clock import Clock
@@ -15,11 +16,25 @@ from baton.names import (
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
     DETAIL_RELEASE_DUE,
+    RELEASE_SOURCE,
     SES_FEEDBACK_DETAIL_TYPES,
     SES_SOURCE,
 )
 from baton.ports import Ledger, PolicySource
 from baton.service import Baton, Report, update_customer
+
+
+def release_event(customer_id: str, request_id: str, now: str) -> str:
+    """The body the sweeper queues for one due request: an EventBridge-shaped ReleaseDue event."""
+    return json.dumps(
+        {
+            "id": f"release:{customer_id}:{request_id}:{now}",
+            "time": now,
+            "source": RELEASE_SOURCE,
+            "detail-type": DETAIL_RELEASE_DUE,
+            "detail": {"customer_id": customer_id, "request_id": request_id},
+        }
+    )
 
 
 def arbitration_record(baton: Baton, body: str | dict[str, Any]) -> list[Report]:

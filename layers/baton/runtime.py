@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from baton.clock import SystemClock
+from baton.ingress import release_event
 from baton.keys import keys_from_secret
 from baton.ledger import DynamoLedger
-from baton.names import DETAIL_RELEASE_DUE, RELEASE_SOURCE
 from baton.settings import (
     ArbiterSettings,
     FeedbackSettings,
@@ -100,7 +99,8 @@ def feedback_parts() -> tuple[DynamoLedger, Any]:
     from baton.policy_source import ParameterPolicy
 
     settings = load_settings(FeedbackSettings)
-    return _ledger(settings.table_name, 1, settings.keys_secret), ParameterPolicy(settings.policy_parameter)
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+    return ledger, ParameterPolicy(settings.policy_parameter)
 
 
 class SqsReleaseQueue:
@@ -116,18 +116,7 @@ class SqsReleaseQueue:
         for start in range(0, len(releases), 10):
             chunk = releases[start : start + 10]
             entries = [
-                {
-                    "Id": str(i),
-                    "MessageBody": json.dumps(
-                        {
-                            "id": f"release:{customer}:{request}:{now}",
-                            "time": now,
-                            "source": RELEASE_SOURCE,
-                            "detail-type": DETAIL_RELEASE_DUE,
-                            "detail": {"customer_id": customer, "request_id": request},
-                        }
-                    ),
-                }
+                {"Id": str(i), "MessageBody": release_event(customer, request, now)}
                 for i, (customer, request) in enumerate(chunk)
             ]
             response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)

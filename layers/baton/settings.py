@@ -35,44 +35,39 @@ class _Settings(BaseModel):
         return own + POWERTOOLS_ENV
 
 
-class ArbiterSettings(_Settings):
-    function = "arbiter"
+class _LedgerSettings(_Settings):
+    """What every function that reads or writes customer data needs: the table, the keys (address salt,
+    token signing key) and how long audit records live."""
+
     table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
+    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
+    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
+
+
+class ArbiterSettings(_LedgerSettings):
+    function = "arbiter"
     policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
     sender: str = Field(alias=Env.SENDER, min_length=3)
     ses_configuration_set: str = Field(alias=Env.SES_CONFIGURATION_SET, min_length=1)
-    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
-    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
     unsubscribe_url: str = Field(alias=Env.UNSUBSCRIBE_URL, pattern=r"^https://")
     # optional: with it, List-Unsubscribe also offers a mailto target
     unsubscribe_mailto: str | None = Field(default=None, alias=Env.UNSUBSCRIBE_MAILTO)
 
 
-class ProfileSettings(_Settings):
+class ProfileSettings(_LedgerSettings):
     function = "profile"
-    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
-    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
-    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
 
 
-class UnsubscribeSettings(_Settings):
+class UnsubscribeSettings(_LedgerSettings):
     function = "unsubscribe"
-    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
-    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
-    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
 
 
-class PreferencesSettings(_Settings):
+class PreferencesSettings(_LedgerSettings):
     function = "preferences"
-    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
-    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
-    audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
 
 
-class FeedbackSettings(_Settings):
+class FeedbackSettings(_LedgerSettings):
     function = "feedback"
-    table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
-    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
     policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
 
 

@@ -67,17 +67,9 @@ def bounce(runtime: LocalRuntime, bounce_type: str) -> None:
 
 
 @pytest.fixture
-def marketing_now(runtime: LocalRuntime) -> LocalRuntime:
-    """A sale email's arbitration window closes at once: a policy with no windows."""
-    policy = runtime.policy.model_copy(
-        update={
-            "categories": {
-                k: v.model_copy(update={"arbitration_window": timedelta(0)})
-                for k, v in runtime.policy.categories.items()
-            }
-        }
-    )
-    return LocalRuntime(policy, runtime.clock.now())
+def marketing_now(runtime_now: LocalRuntime) -> LocalRuntime:
+    """Decisions at once: a policy with no arbitration windows."""
+    return runtime_now
 
 
 def test_the_raw_mime_carries_both_headers_with_a_token_the_endpoint_accepts(marketing_now: LocalRuntime) -> None:

@@ -5,7 +5,6 @@ event hook), never inside Baton."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -32,20 +31,11 @@ class Throttle:
 
 
 @pytest.fixture
-def runtime_now(runtime: LocalRuntime) -> LocalRuntime:
-    policy = runtime.policy.model_copy(
-        update={
-            "categories": {
-                k: v.model_copy(update={"arbitration_window": timedelta(0)})
-                for k, v in runtime.policy.categories.items()
-            }
-        }
-    )
-    local = LocalRuntime(policy, runtime.clock.now())
-    local.baton._sleep = lambda seconds: None  # no real waiting in tests; the budget still counts
+def customer(runtime_now: LocalRuntime) -> LocalRuntime:
+    runtime_now.baton._sleep = lambda seconds: None  # no real waiting in tests; the budget still counts
     profile = {"customer_id": "c1", "email": "c1@example.com", "consent": {"email": True}}
-    local.invoke_profile([_event(local, "CustomerUpdated", profile)])
-    return local
+    runtime_now.invoke_profile([_event(runtime_now, "CustomerUpdated", profile)])
+    return runtime_now
 
 
 def _event(runtime: LocalRuntime, kind: str, detail: dict[str, Any]) -> str:
@@ -70,29 +60,29 @@ def _hook(runtime: LocalRuntime, throttle: Throttle) -> None:
     ses.meta.events.register("before-call.sesv2.SendEmail", throttle)
 
 
-def test_throttling_is_retried_within_the_invocation(runtime_now: LocalRuntime) -> None:
+def test_throttling_is_retried_within_the_invocation(customer: LocalRuntime) -> None:
     throttle = Throttle(times=2)
-    _hook(runtime_now, throttle)
-    assert runtime_now.invoke_arbiter([_request(runtime_now, "r1")]) == {"batchItemFailures": []}
+    _hook(customer, throttle)
+    assert customer.invoke_arbiter([_request(customer, "r1")]) == {"batchItemFailures": []}
     assert throttle.calls >= 3  # botocore's retries and Baton's together
     assert len(sent_messages()["email"]) == 1
 
 
-def test_out_of_time_goes_back_to_the_queue_then_sends_once(runtime_now: LocalRuntime) -> None:
+def test_out_of_time_goes_back_to_the_queue_then_sends_once(customer: LocalRuntime) -> None:
     from functions.arbiter.handler import lambda_handler
 
     throttle = Throttle(times=100)
-    _hook(runtime_now, throttle)
-    body = _request(runtime_now, "r1")
+    _hook(customer, throttle)
+    body = _request(customer, "r1")
     short = LocalContext(timeout_ms=6_000)  # 6 s left: no room for another pause over the 5 s safety margin
-    response = lambda_handler(sqs_event([body]), short, service=runtime_now.baton)
+    response = lambda_handler(sqs_event([body]), short, service=customer.baton)
     assert len(response["batchItemFailures"]) == 1
-    [record] = [r for r in runtime_now.ledger.timeline("c1") if r.request_id == "r1"]
+    [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
     assert record.status == "sending"  # decided and recorded: the cap slot is held, the send is owed
     throttle.left = 0
     # SQS redelivers the same record: the send is taken over and happens exactly once
-    assert runtime_now.invoke_arbiter([body]) == {"batchItemFailures": []}
-    assert runtime_now.invoke_arbiter([body]) == {"batchItemFailures": []}
+    assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}
+    assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}
     assert len(sent_messages()["email"]) == 1
-    [record] = [r for r in runtime_now.ledger.timeline("c1") if r.request_id == "r1"]
+    [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
     assert record.status == "sent"

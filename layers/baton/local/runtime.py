@@ -3,7 +3,6 @@ clock. ``baton replay``, ``make demo`` and the tests drive Baton through this.""
 
 from __future__ import annotations
 
-import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -13,9 +12,10 @@ from typing import Any
 
 from baton.clock import SimulatedClock
 from baton.domain import Outcome
+from baton.ingress import release_event
 from baton.keys import LOCAL_KEYS
 from baton.local.aws import CONFIGURATION_SET, REGION, SENDER
-from baton.names import DETAIL_RELEASE_DUE, RELEASE_SOURCE, TABLE_NAME
+from baton.names import TABLE_NAME
 from baton.policy import Policy
 from baton.service import Baton, Report
 from baton.unsubscribe import Links
@@ -94,18 +94,7 @@ class LocalReleaseQueue:
 
     def send(self, releases: list[tuple[str, str]]) -> None:
         now = self._runtime.clock.now().isoformat()
-        bodies = [
-            json.dumps(
-                {
-                    "id": f"release:{customer}:{request}:{now}",
-                    "time": now,
-                    "source": RELEASE_SOURCE,
-                    "detail-type": DETAIL_RELEASE_DUE,
-                    "detail": {"customer_id": customer, "request_id": request},
-                }
-            )
-            for customer, request in releases
-        ]
+        bodies = [release_event(customer, request, now) for customer, request in releases]
         for start in range(0, len(bodies), 10):
             self._runtime.invoke_arbiter(bodies[start : start + 10])
 

@@ -47,14 +47,21 @@ test: $(STAMP) $(NODE_STAMP) lint
 schemas: $(STAMP)
 	$(PY) -m baton.local.schemas contract/
 
+# The CDK CLI and the app run on the venv's Node 22 (infra.node prints its folder). The app builds the Lambda layer
+# itself (pip, no Docker; cached in build/) and applies cdk-nag: a finding fails the synth.
 synth: $(STAMP) $(NODE_STAMP)
-	cdk synth --quiet $(CDK_ARGS)
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk synth --quiet $(CDK_ARGS)
 
+# Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's keys secret if it does
+# not exist yet (never changes an existing one: see infra/keys.py). Context from cdk.json, or CDK_ARGS='-c key=value'.
 deploy: $(STAMP) $(NODE_STAMP)
-	cdk deploy $(CDK_ARGS)
+	$(PY) -m infra.keys
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk deploy $(CDK_ARGS)
 
+# The table, its log groups and the keys secret are kept (removal_policy=retain, deletion_protection): delete
+# them by hand only if you mean to forget every contact and suppression.
 destroy: $(STAMP) $(NODE_STAMP)
-	cdk destroy $(CDK_ARGS)
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk destroy $(CDK_ARGS)
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(PY) -m bench.run

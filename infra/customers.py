@@ -1,0 +1,89 @@
+"""Customers: the profile function (CustomerUpdated, CustomerErased from the profile queue), the public one-click
+unsubscribe endpoint and the IAM-authorised preference API (Lambda function URLs)."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, Fn
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from baton.settings import PreferencesSettings, ProfileSettings, UnsubscribeSettings
+from infra.config import Config
+from infra.function import BatonFunction
+from infra.ledger import Ledger
+
+PROFILE_TIMEOUT = Duration.seconds(60)  # an erasure reads and deletes every item of one customer
+PROFILE_VISIBILITY_TIMEOUT = Duration.seconds(6 * 60)
+ENDPOINT_TIMEOUT = Duration.seconds(10)
+UNSUBSCRIBE_PATH = "unsubscribe"  # the route in baton.api.unsubscribe_app
+
+
+class Customers(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        layer: lambda_.ILayerVersion,
+        ledger: Ledger,
+        profile_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.profile = BatonFunction(
+            self,
+            "Profile",
+            settings=ProfileSettings,
+            environment=ledger.environment(),
+            layer=layer,
+            config=config,
+            description="Baton profile: CustomerUpdated and CustomerErased in, profiles changed or erased",
+            timeout=PROFILE_TIMEOUT,
+        )
+        self.profile.allow(
+            # update: BatchGetItem (state and address items), TransactWriteItems of Updates;
+            # erase: Query the customer's items, GetItem/UpdateItem/DeleteItem address items, BatchWriteItem deletes
+            ledger.items("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"),
+            ledger.read_keys(),
+        )
+        self.profile.function.add_event_source(
+            sources.SqsEventSource(profile_queue, batch_size=10, report_batch_item_failures=True)
+        )
+
+        self.unsubscribe = BatonFunction(
+            self,
+            "Unsubscribe",
+            settings=UnsubscribeSettings,
+            environment=ledger.environment(),
+            layer=layer,
+            config=config,
+            description="Baton one-click unsubscribe (RFC 8058): GET confirms, POST unsubscribes",
+            timeout=ENDPOINT_TIMEOUT,
+        )
+        # BatchGetItem and a TransactWriteItems of the state Update and the audit Put
+        self.unsubscribe.allow(ledger.items("BatchGetItem", "PutItem", "UpdateItem"), ledger.read_keys())
+        # Public on purpose: mailbox providers call it. The signed, expiring token is the authorisation.
+        unsubscribe_url = self.unsubscribe.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        self.unsubscribe_url = Fn.join("", [unsubscribe_url.url, UNSUBSCRIBE_PATH])
+
+        self.preferences = BatonFunction(
+            self,
+            "Preferences",
+            settings=PreferencesSettings,
+            environment=ledger.environment(),
+            layer=layer,
+            config=config,
+            description="Baton preference API: read and update one customer's preferences (IAM auth), audited",
+            timeout=ENDPOINT_TIMEOUT,
+        )
+        self.preferences.allow(ledger.items("BatchGetItem", "PutItem", "UpdateItem"), ledger.read_keys())
+        preferences_url = self.preferences.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+        # the retailer's backend roles named in context, each by ARN (a resource-based permission per caller)
+        for arn in config.preferences_principals:
+            self.preferences.function.grant_invoke_url(iam.ArnPrincipal(arn))
+
+        CfnOutput(scope, "UnsubscribeUrl", value=self.unsubscribe_url, description="One-click unsubscribe endpoint")
+        CfnOutput(scope, "PreferencesUrl", value=preferences_url.url, description="Preference API (SigV4, IAM)")

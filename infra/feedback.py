@@ -1,0 +1,91 @@
+"""Delivery feedback: the SES configuration set publishes bounces and complaints to the account's default
+EventBridge bus (the only bus SES can publish to); a rule there, matching this configuration set only, routes
+them through a queue to the feedback function, which puts the addresses on the suppression list."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from baton.names import FEEDBACK_DLQ, FEEDBACK_QUEUE, SES_FEEDBACK_DETAIL_TYPES, SES_SOURCE, Env
+from baton.settings import FeedbackSettings
+from infra.arbitration import Arbitration
+from infra.config import Config
+from infra.delivery import Delivery
+from infra.function import BatonFunction
+from infra.ingest import TARGET_MAX_AGE, TARGET_RETRIES
+from infra.ledger import Ledger
+from infra.queues import WorkQueue
+
+TIMEOUT = Duration.seconds(30)
+VISIBILITY_TIMEOUT = Duration.seconds(6 * 30)
+
+
+class Feedback(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        layer: lambda_.ILayerVersion,
+        ledger: Ledger,
+        delivery: Delivery,
+        arbitration: Arbitration,
+        rule_target_dlq: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.queue = WorkQueue(
+            self, "Queue", name=FEEDBACK_QUEUE, dlq_name=FEEDBACK_DLQ, visibility_timeout=VISIBILITY_TIMEOUT
+        )
+        default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+        delivery.configuration_set.add_event_destination(
+            "BouncesAndComplaints",
+            destination=ses.EventDestination.event_bus(default_bus),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+        )
+        rule = events.Rule(
+            self,
+            "SesFeedback",
+            description="Baton: SES bounces and complaints of Baton's configuration set to the feedback queue",
+            event_pattern=events.EventPattern(
+                source=[SES_SOURCE],
+                detail_type=list(SES_FEEDBACK_DETAIL_TYPES),
+                detail={
+                    "mail": {"tags": {"ses:configuration-set": [delivery.configuration_set.configuration_set_name]}}
+                },
+            ),
+        )
+        rule.add_target(
+            targets.SqsQueue(
+                self.queue.queue,
+                dead_letter_queue=rule_target_dlq,
+                retry_attempts=TARGET_RETRIES,
+                max_event_age=TARGET_MAX_AGE,
+            )
+        )
+        self.function = BatonFunction(
+            self,
+            "Function",
+            settings=FeedbackSettings,
+            environment={**ledger.environment(), Env.POLICY_PARAMETER: arbitration.parameter.parameter_name},
+            layer=layer,
+            config=config,
+            description="Baton feedback: SES bounces and complaints in, addresses suppressed",
+            timeout=TIMEOUT,
+        )
+        self.function.allow(
+            # suppress_address: GetItem and PutItem the address item, UpdateItem each owner's state
+            ledger.items("GetItem", "PutItem", "UpdateItem"),
+            ledger.read_keys(),
+            arbitration.read_policy(),
+        )
+        self.function.function.add_event_source(
+            sources.SqsEventSource(self.queue.queue, batch_size=10, report_batch_item_failures=True)
+        )

@@ -1,0 +1,171 @@
+"""The one way Baton builds a Lambda function: its own role (no AWS managed policy), its own log group with
+retention, JSON logs, X-Ray, arm64, the shared layer, and exactly the environment its settings model reads.
+
+Grants are added next to the construct that owns the resource (``allow``), never with a wildcard resource except
+the ones listed in the README with their reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from baton.names import METRICS_NAMESPACE, SERVICE, Env
+from infra.assets import PYTHON_VERSION, function_code
+from infra.config import Config
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+HANDLER = "handler.lambda_handler"
+if RUNTIME.name != f"python{PYTHON_VERSION}":
+    raise RuntimeError(f"the layer is built for Python {PYTHON_VERSION}, the functions run {RUNTIME.name}")
+
+RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+APPLICATION_LOG_LEVEL = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARN": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
+
+
+class FunctionSettings(Protocol):
+    """What infra needs of a ``baton.settings`` model: the function's folder and the variables it reads."""
+
+    function: ClassVar[str]
+
+    @classmethod
+    def env_names(cls) -> tuple[str, ...]: ...
+
+    @classmethod
+    def model_json_schema(cls, by_alias: bool = ...) -> dict[str, Any]: ...
+
+
+class ContractError(ValueError):
+    """The environment given to a function differs from what its settings model reads."""
+
+
+def check_environment(settings: type[FunctionSettings], environment: Mapping[str, str]) -> None:
+    """Every variable the function requires is set, and none it does not read: fail at synth, not at run time."""
+    known = set(settings.env_names())
+    required = set(settings.model_json_schema(by_alias=True).get("required", ()))
+    missing = sorted(required - set(environment))
+    unknown = sorted(set(environment) - known)
+    if missing or unknown:
+        raise ContractError(
+            f"{settings.function}: environment does not match its settings model"
+            f" (missing: {', '.join(missing) or 'none'}; not read: {', '.join(unknown) or 'none'})"
+        )
+
+
+def removal_policy(config: Config) -> RemovalPolicy:
+    return RemovalPolicy.RETAIN if config.retain_data else RemovalPolicy.DESTROY
+
+
+class BatonFunction(Construct):
+    """One function from functions/<settings.function>/handler.py with its log group, role and environment."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: type[FunctionSettings],
+        environment: Mapping[str, str],
+        layer: lambda_.ILayerVersion,
+        config: Config,
+        description: str,
+        timeout: Duration,
+        memory_size: int = 256,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.name = name = settings.function
+        env = {
+            **environment,
+            Env.POWERTOOLS_SERVICE_NAME: SERVICE,
+            Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            Env.POWERTOOLS_LOG_LEVEL: config.log_level,
+        }
+        check_environment(settings, env)
+
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=RETENTION[config.log_retention_days], removal_policy=removal_policy(config)
+        )
+        # Instead of AWSLambdaBasicExecutionRole (logs on every log group): write to this function's group only.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Baton {name} function",
+        )
+        self.log_group.grant_write(self.role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(function_code(name)), exclude=["__pycache__", "*.pyc"]),
+            layers=[layer],
+            role=self.role,
+            environment=env,
+            timeout=timeout,
+            memory_size=memory_size,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=APPLICATION_LOG_LEVEL[config.log_level],
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            log_group=self.log_group,
+        )
+        # Tracing.ACTIVE adds xray:PutTraceSegments and xray:PutTelemetryRecords to the role's default policy.
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason=(
+                        "X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level"
+                        " permissions, so AWS requires Resource '*' (Service Authorization Reference, AWS X-Ray)."
+                        " The infra tests assert these are the only actions on '*' in this policy."
+                    ),
+                    applies_to=["Resource::*"],
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    def allow(self, *statements: iam.PolicyStatement) -> None:
+        for statement in statements:
+            self.role.add_to_principal_policy(statement)

@@ -1,0 +1,114 @@
+"""The deployment's context, the environment contract check and the schema dialect: plain Python, no synth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from baton.contract import json_schemas
+from baton.policy import default_policy_path, load_policy_file, policy_json
+from baton.settings import ArbiterSettings, SweeperSettings
+from infra.config import ConfigError, load_config
+from infra.function import ContractError, check_environment
+from infra.ingest import draft4
+from infra.stack import cdk_json_context
+
+from .conftest import CONTEXT
+
+
+def context(**changes: Any) -> dict[str, Any]:
+    return {**CONTEXT, **changes}
+
+
+def test_cdk_json_as_shipped_is_a_valid_configuration() -> None:
+    config = load_config(cdk_json_context())
+    assert config.deletion_protection is True
+    assert config.retain_data is True
+    assert config.audit_retention_days == 90
+    assert config.policy_path == default_policy_path()
+
+
+def test_values_from_the_command_line_arrive_as_strings_and_are_parsed() -> None:
+    config = load_config(
+        context(
+            producer_account_ids="111111111111,333333333333",
+            max_concurrency="12",
+            deletion_protection="false",
+            preferences_principals='["arn:aws:iam::111111111111:role/a"]',
+        )
+    )
+    assert config.producer_account_ids == ("111111111111", "333333333333")
+    assert config.max_concurrency == 12
+    assert config.deletion_protection is False
+    assert config.preferences_principals == ("arn:aws:iam::111111111111:role/a",)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"sender": None}, "context sender"),
+        ({"sender": "not-an-address"}, "context sender"),
+        ({"domain": "other.example"}, "not an address at the domain other.example"),
+        ({"producer_account_ids": ["1234"]}, "context producer_account_ids: not account ids: 1234"),
+        ({"producer_account_ids": ["*"]}, "context producer_account_ids"),
+        ({"preferences_principals": ["*"]}, "context preferences_principals"),
+        ({"max_concurrency": 1}, "context max_concurrency"),
+        ({"max_concurrency": "many"}, "context max_concurrency"),
+        ({"log_retention_days": 42}, "context log_retention_days"),
+        ({"deletion_protection": "maybe"}, "context deletion_protection"),
+        ({"removal_policy": "snapshot"}, "context removal_policy"),
+        ({"policy": "/nonexistent/policy.yaml"}, "context policy: no policy file"),
+    ],
+)
+def test_a_bad_context_value_fails_naming_the_key(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(context(**changes))
+
+
+def test_a_policy_with_a_mistake_fails_synth_with_the_policy_error(tmp_path: Path) -> None:
+    text = Path(default_policy_path()).read_text().replace("timezone:", "timezone: Mars/Olympus_Mons\nx_timezone:", 1)
+    bad = tmp_path / "policy.yaml"
+    bad.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(context(policy=str(bad)))
+    assert str(bad) in str(caught.value)
+    assert "timezone" in str(caught.value)
+
+
+def test_the_policy_file_becomes_the_parameter_json() -> None:
+    config = load_config(context())
+    assert policy_json(config.policy) == policy_json(load_policy_file(default_policy_path()))
+
+
+def test_the_environment_check_refuses_a_missing_or_an_unread_variable() -> None:
+    good = {name: "x" for name in SweeperSettings.env_names()}
+    check_environment(SweeperSettings, good)
+    with pytest.raises(ContractError, match="missing: BATON_ARBITER_QUEUE_URL"):
+        check_environment(SweeperSettings, {k: v for k, v in good.items() if k != "BATON_ARBITER_QUEUE_URL"})
+    with pytest.raises(ContractError, match="not read: BATON_SENDER"):
+        check_environment(SweeperSettings, {**good, "BATON_SENDER": "x"})
+    optional = {name: "x" for name in ArbiterSettings.env_names() if name != "BATON_UNSUBSCRIBE_MAILTO"}
+    check_environment(ArbiterSettings, optional)  # an optional variable may be left out
+
+
+def test_draft4_rewrites_2020_12_keywords() -> None:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "x",
+        "$defs": {"A": {"const": 1}},
+        "properties": {"const": {"$ref": "#/$defs/A"}, "n": {"exclusiveMinimum": 0}},
+    }
+    assert draft4(schema) == {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "id": "x",
+        "definitions": {"A": {"enum": [1]}},
+        "properties": {"const": {"$ref": "#/definitions/A"}, "n": {"minimum": 0, "exclusiveMinimum": True}},
+    }
+
+
+@pytest.mark.parametrize("name", sorted(json_schemas()))
+def test_every_contract_schema_is_valid_draft4(name: str) -> None:
+    Draft4Validator.check_schema(draft4(json_schemas()[name]))

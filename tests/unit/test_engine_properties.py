@@ -1,0 +1,319 @@
+"""Property tests of the engine (hypothesis): random policies, random request streams over a few days.
+
+The test drives time as the service does: ``arbitrate`` at each arrival (one request per call) and at every
+pending due time, carrying the returned ledger forward, until nothing waits. Then, over everything decided:
+no cap is exceeded in any window, transactional requests are neither capped nor held, no marketing message is
+sent inside quiet hours, every request ends in exactly one final outcome, and within one call no request loses
+its slot to one of lower priority.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from baton.domain import CustomerLedger, Decision, Outcome, Profile, Request
+from baton.engine import arbitrate, priority_of
+from baton.policy import Cap, Policy, policy_from_mapping
+
+CHANNELS = ["email", "sms", "push"]
+CATEGORIES = ["alpha", "beta", "gamma", "delta"]
+CAMPAIGNS = ["spring", "autumn"]
+ENTITIES = ["sku:1", "sku:2", "cart:1"]
+ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Sydney"]
+WINDOWS = ["30m", "1h", "3h", "12h", "24h", "2d"]
+# an ordinary week, and the weekends of both 2026 DST changes in New York (and of Berlin's autumn change)
+STARTS = [
+    datetime(2026, 6, 1, tzinfo=UTC),
+    datetime(2026, 3, 7, tzinfo=UTC),
+    datetime(2026, 10, 24, tzinfo=UTC),
+    datetime(2026, 10, 31, tzinfo=UTC),
+]
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _hhmm(quarter: int) -> str:
+    return f"{quarter // 4:02d}:{quarter % 4 * 15:02d}"
+
+
+@st.composite
+def policies(draw: st.DrawFn, arbitration_window: str | None = None) -> Policy:
+    caps: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 4))):
+        limit = draw(st.integers(0, 4))
+        cap: dict[str, Any] = {"name": f"cap{i}", "limit": limit, "window": draw(st.sampled_from(WINDOWS))}
+        match: dict[str, str] = {}
+        if draw(st.booleans()):
+            match["channel"] = draw(st.sampled_from(CHANNELS))
+        if draw(st.integers(0, 3)) == 0:
+            match["category"] = draw(st.sampled_from(CATEGORIES))
+        if draw(st.integers(0, 4)) == 0:
+            match["campaign_id"] = draw(st.sampled_from(CAMPAIGNS))
+        cap["match"] = match
+        cap["per"] = draw(st.lists(st.sampled_from(["channel", "category", "campaign_id"]), unique=True, max_size=2))
+        if limit >= 2 and draw(st.booleans()):
+            cap["reserve"] = {"count": draw(st.integers(1, limit - 1)), "min_priority": draw(st.integers(0, 100))}
+        caps.append(cap)
+    quiet: dict[str, dict[str, str]] = {}
+    for channel in CHANNELS:
+        if draw(st.booleans()):
+            start = draw(st.integers(0, 95))
+            end = draw(st.integers(0, 95).filter(lambda q, s=start: q != s))
+            quiet[channel] = {"start": _hhmm(start), "end": _hhmm(end)}
+    categories: dict[str, dict[str, Any]] = {}
+    for name in CATEGORIES:
+        category: dict[str, Any] = {
+            "priority": draw(st.integers(0, 100)),
+            "over_cap": draw(st.sampled_from(["suppress", "defer"])),
+            "max_delay": draw(st.sampled_from(["1h", "6h", "24h", "48h"])),
+            "arbitration_window": arbitration_window or draw(st.sampled_from(["0m", "5m", "15m", "15m"])),
+        }
+        max_age = draw(st.sampled_from([None, "2h", "24h"]))
+        if max_age:
+            category["max_age"] = max_age
+        repeat = draw(st.sampled_from([None, None, "12h"]))
+        if repeat:
+            category["repeat_window"] = repeat
+        if draw(st.integers(0, 5)) == 0:
+            others = [c for c in CATEGORIES if c != name]
+            category["excludes"] = [
+                {
+                    "categories": draw(st.lists(st.sampled_from(others), min_size=1, max_size=2, unique=True)),
+                    "window": "1d",
+                    "same_entity": draw(st.booleans()),
+                }
+            ]
+        categories[name] = category
+    document = {
+        "version": "prop",
+        "timezone": draw(st.sampled_from(ZONES)),
+        "caps": caps,
+        "quiet_hours": quiet,
+        "categories": categories,
+    }
+    return policy_from_mapping(document, "generated.yaml")
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> Profile:
+    consent = {channel: draw(st.sampled_from([True] * 7 + [False])) for channel in CHANNELS}
+    return Profile(timezone=draw(st.sampled_from([None, *ZONES])), consent=consent)
+
+
+@st.composite
+def streams(draw: st.DrawFn, max_bursts: int = 6) -> list[Request]:
+    start = draw(st.sampled_from(STARTS))
+    # automation fires in bursts: a few instants over three days, requests at or just after them
+    bursts = draw(st.lists(st.integers(0, 3 * 24 * 60), min_size=1, max_size=max_bursts))
+    out = []
+    for i in range(draw(st.integers(1, 30))):
+        jitter = draw(st.sampled_from([0, 0, 0, 1, 4, 10, 90]))
+        at = start + timedelta(minutes=draw(st.sampled_from(bursts)) + jitter)
+        not_after = draw(
+            st.sampled_from([None] * 6 + [timedelta(minutes=-10), timedelta(minutes=30), timedelta(days=1)])
+        )
+        out.append(
+            Request(
+                request_id=f"r{i:02d}",
+                customer_id="c1",
+                channel=draw(st.sampled_from(CHANNELS)),
+                category=draw(st.sampled_from(CATEGORIES)),
+                requested_at=at,
+                campaign_id=draw(st.sampled_from([None, *CAMPAIGNS])),
+                entity=draw(st.sampled_from([None, *ENTITIES])),
+                priority=draw(st.sampled_from([None, None, None, 0, 50, 90, 100])),
+                transactional=draw(st.integers(0, 5)) == 0,
+                not_after=None if not_after is None else at + not_after,
+                address=draw(st.sampled_from(["ok"] * 20 + ["blocked", "soft_blocked"])),
+            )
+        )
+    return sorted(out, key=lambda r: r.requested_at)  # stable: ties keep their order
+
+
+@dataclass
+class Run:
+    calls: list[tuple[datetime, tuple[Decision, ...]]] = field(default_factory=list)
+    ledger: CustomerLedger | None = None
+
+    def decisions(self) -> list[tuple[datetime, int, Decision]]:
+        return [(at, n, d) for n, (at, ds) in enumerate(self.calls) for d in ds]
+
+
+def drive(policy: Policy, profile: Profile, requests: list[Request]) -> Run:
+    """Call the engine as the service does: one call per arrival, one per due time, until nothing waits."""
+    ledger = CustomerLedger(customer_id="c1", profile=profile)
+    run = Run()
+    queue = list(requests)
+    for _ in range(10_000):
+        next_due = min((p.due_at for p in ledger.pending), default=None)
+        if not queue and next_due is None:
+            run.ledger = ledger
+            return run
+        if queue and (next_due is None or queue[0].requested_at <= next_due):
+            arrival = queue.pop(0)
+            now, arrivals = arrival.requested_at, [arrival]
+        else:
+            assert next_due is not None
+            now, arrivals = next_due, []
+        verdict = arbitrate(policy, ledger, arrivals, now)
+        run.calls.append((now, verdict.decisions))
+        ledger = verdict.ledger
+        while verdict.more_due:
+            verdict = arbitrate(policy, ledger, [], now)
+            run.calls.append((now, verdict.decisions))
+            ledger = verdict.ledger
+    raise AssertionError("the engine keeps requests waiting forever")
+
+
+def zone_of(policy: Policy, profile: Profile) -> ZoneInfo:
+    return ZoneInfo(profile.timezone or policy.timezone)
+
+
+def applies(cap: Cap, r: Request) -> bool:
+    m = cap.match
+    return (
+        (m.channel is None or m.channel == r.channel)
+        and (m.category is None or m.category == r.category)
+        and (m.campaign_id is None or m.campaign_id == r.campaign_id)
+        and all(getattr(r, dim) is not None for dim in cap.per)
+    )
+
+
+def same_group(cap: Cap, subject: Request, other: Request) -> bool:
+    return applies(cap, other) and all(getattr(other, dim) == getattr(subject, dim) for dim in cap.per)
+
+
+def in_quiet_hours(at: datetime, zone: ZoneInfo, start: str, end: str) -> bool:
+    wall = at.astimezone(zone).time().replace(tzinfo=None)
+    s, e = time.fromisoformat(start), time.fromisoformat(end)
+    return s <= wall < e if s < e else (wall >= s or wall < e)
+
+
+def marketing_sends(run: Run) -> list[tuple[int, datetime, Decision]]:
+    """Every marketing send in the order the engine made them."""
+    sends = [(at, d) for at, _, d in run.decisions() if d.outcome is Outcome.SENT and not d.request.transactional]
+    return [(i, at, d) for i, (at, d) in enumerate(sends)]
+
+
+# -- the properties ------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(policies(), profiles(), streams())
+def test_no_cap_is_ever_exceeded_in_any_window(policy: Policy, profile: Profile, requests: list[Request]) -> None:
+    sends = marketing_sends(drive(policy, profile, requests))
+    for cap in policy.caps:
+        for index, at, decision in sends:
+            if not applies(cap, decision.request):
+                continue
+            in_window = [
+                other
+                for j, other_at, other in sends
+                if j <= index and other_at > at - cap.window and same_group(cap, decision.request, other.request)
+            ]
+            room = cap.limit
+            if cap.reserve is not None and priority_of(policy, decision.request) < cap.reserve.min_priority:
+                room -= cap.reserve.count
+            assert len(in_window) <= room, (
+                f"{cap.name} ({cap.limit}/{cap.window}) held {len(in_window)} sends at {at}: "
+                f"{[o.request.request_id for o in in_window]}"
+            )
+
+
+@SETTINGS
+@given(policies(), profiles(), streams())
+def test_transactional_requests_are_never_capped_nor_held(
+    policy: Policy, profile: Profile, requests: list[Request]
+) -> None:
+    run = drive(policy, profile, requests)
+    for request in (r for r in requests if r.transactional):
+        decided = [(at, d) for at, _, d in run.decisions() if d.request.request_id == request.request_id]
+        assert len(decided) == 1, decided
+        at, decision = decided[0]
+        assert at == request.requested_at
+        if request.address == "blocked":
+            expected = (Outcome.SUPPRESSED, "suppressed_address")
+        elif request.not_after is not None and request.not_after < at:
+            expected = (Outcome.EXPIRED, "not_after")
+        else:
+            expected = (Outcome.SENT, "transactional")
+        assert (decision.outcome, decision.reason) == expected
+
+
+@SETTINGS
+@given(policies(), profiles(), streams())
+def test_no_marketing_send_inside_quiet_hours(policy: Policy, profile: Profile, requests: list[Request]) -> None:
+    zone = zone_of(policy, profile)
+    for _, at, decision in marketing_sends(drive(policy, profile, requests)):
+        hours = policy.quiet_hours.get(decision.request.channel)  # type: ignore[call-overload]
+        if hours is not None:
+            assert not in_quiet_hours(at, zone, hours.start, hours.end), (
+                f"{decision.request.request_id} sent at {at.astimezone(zone)} inside {hours.start}-{hours.end}"
+            )
+
+
+@SETTINGS
+@given(policies(), profiles(), streams())
+def test_every_request_ends_in_exactly_one_final_outcome(
+    policy: Policy, profile: Profile, requests: list[Request]
+) -> None:
+    run = drive(policy, profile, requests)
+    by_request: dict[str, list[tuple[datetime, Decision]]] = {}
+    for at, _, decision in run.decisions():
+        by_request.setdefault(decision.request.request_id, []).append((at, decision))
+    assert set(by_request) == {r.request_id for r in requests}
+    zone = zone_of(policy, profile)
+    for rid, decided in by_request.items():
+        finals = [d for _, d in decided if d.outcome.final]
+        assert len(finals) == 1, (rid, decided)
+        assert decided[-1][1].outcome.final, (rid, decided)  # nothing after the end
+        for at, decision in decided[:-1]:
+            assert decision.outcome is Outcome.DEFERRED and decision.release_at is not None
+            assert decision.release_at > at
+        at, last = decided[-1]
+        request = last.request
+        category = policy.category(request.category)
+        # an expiry's reason is true at the time it was decided (the repeated hour of a fall-back day is left to
+        # the unit test of patch tests-1)
+        if last.outcome is Outcome.EXPIRED and at.astimezone(zone).fold == 0:
+            if last.reason == "max_delay":
+                assert at >= request.requested_at + category.max_delay, (rid, at, last)
+            elif last.reason == "max_age":
+                assert category.max_age is not None and at >= request.requested_at + category.max_age
+            else:
+                assert last.reason == "not_after" and request.not_after is not None and at >= request.not_after
+    assert run.ledger is not None and run.ledger.pending == ()
+
+
+@SETTINGS
+@given(
+    st.one_of(policies(), policies(arbitration_window="15m")), profiles(), st.one_of(streams(), streams(max_bursts=1))
+)
+def test_within_one_call_no_request_loses_to_a_lower_priority_one(
+    policy: Policy, profile: Profile, requests: list[Request]
+) -> None:
+    run = drive(policy, profile, requests)
+    caps = {cap.name: cap for cap in policy.caps}
+    for _, decisions in run.calls:
+        sent = {d.request.request_id: d for d in decisions if d.outcome is Outcome.SENT and not d.request.transactional}
+        for loser in decisions:
+            if loser.outcome not in (Outcome.SUPPRESSED, Outcome.DEFERRED, Outcome.EXPIRED):
+                continue
+            kind, _, name = loser.reason.partition(":")
+            if kind == "outranked":
+                winner = sent.get(name)
+                assert winner is not None, f"{loser.request.request_id} outranked by {name}, not sent in this call"
+                assert (-winner.priority, winner.request.requested_at) <= (-loser.priority, loser.request.requested_at)
+            elif kind == "cap":
+                cap = caps[name]
+                lower = [
+                    s
+                    for s in sent.values()
+                    if s.priority < loser.priority and same_group(cap, loser.request, s.request)
+                ]
+                assert not lower, f"{loser.request.request_id} held by {name} while lower {lower} was sent"

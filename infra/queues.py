@@ -6,7 +6,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-MAX_RECEIVE_COUNT = 5  # a record that failed five times is poison (or a provider outage): park it
+from baton.names import MAX_RECEIVE_COUNT
+
 DLQ_RETENTION = Duration.days(14)  # the SQS maximum: time to look, fix and redrive
 
 

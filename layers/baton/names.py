@@ -36,6 +36,8 @@ ARBITER_DLQ: Final = "baton-arbitration-dlq"
 PROFILE_QUEUE: Final = "baton-profile"
 PROFILE_DLQ: Final = "baton-profile-dlq"
 RULE_TARGET_DLQ: Final = "baton-rule-target-dlq"
+# receives before SQS moves a record to its queue's DLQ: a record that failed five times is poison (or an outage)
+MAX_RECEIVE_COUNT: Final = 5
 
 # Policy at run time
 POLICY_PARAMETER: Final = "/baton/policy"

@@ -18,6 +18,7 @@ from baton.names import (
     DETAIL_MESSAGE_REQUESTED,
     FEEDBACK_DLQ,
     FEEDBACK_QUEUE,
+    MAX_RECEIVE_COUNT,
     POLICY_PARAMETER,
     PROFILE_DLQ,
     PROFILE_QUEUE,
@@ -29,7 +30,6 @@ from baton.names import (
 from baton.policy import default_policy_path, load_policy_file, policy_json
 from baton.settings import ALL_SETTINGS
 from infra.assets import PYTHON_VERSION
-from infra.queues import MAX_RECEIVE_COUNT
 
 from .conftest import CONTEXT, Synthesized, references
 

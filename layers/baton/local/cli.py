@@ -14,6 +14,7 @@ from baton.local.commands.common import EXIT_UNUSABLE, UsageError
 COMMANDS = [
     "replay",
     "erase",
+    "dlq",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Fault injection over the real AWS clients (see harness.py) and its own tests."""

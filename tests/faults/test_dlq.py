@@ -1,0 +1,69 @@
+"""The local event source mapping and ``baton dlq``: a record that fails on every delivery reaches the DLQ after
+the redrive policy's receives; inspect says why without consuming it; redrive after the fix sends once, even
+when the same dead letter is redriven twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from baton.dlq import inspect, redrive
+from baton.local.cli import main
+from baton.local.runtime import LocalContext
+from baton.names import MAX_RECEIVE_COUNT
+from reliability.world import local_world, provider_sends, reliability_policy, requests
+from tests.faults.harness import THROTTLE, FaultPlan, inject
+
+
+def test_a_failing_record_reaches_the_dlq_with_its_reason_and_a_redrive_sends_it_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    reqs = requests(3, 3)
+    plan = FaultPlan(probability=1.0, kinds=[THROTTLE], services=["dynamodb"], scoped=True)  # the ledger is down
+    with local_world(reliability_policy(), None, [r.customer_id for r in reqs]) as world, inject(plan):
+        world.queue.send([r.body() for r in reqs])
+        stats = world.queue.drain(world.arbiter(plan.armed), LocalContext)
+        assert stats.failed_records == 3 * MAX_RECEIVE_COUNT  # every receive failed, then SQS moved them
+        assert world.queue.depth() == 0
+
+        letters = inspect(world.queue.sqs, world.queue.dlq_url, world.runtime.ledger)
+        assert sorted(letter.request_id or "" for letter in letters) == [r.request_id for r in reqs]
+        assert all(letter.status is None and letter.reason.startswith("not recorded") for letter in letters)
+        assert world.queue.depth(world.queue.dlq_url) == 3  # inspect consumed nothing
+
+        assert main(["dlq", "inspect", "--json", "--table", world.runtime.ledger._m.item.Meta.table_name]) == 0
+        printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert {p["request_id"] for p in printed} == {r.request_id for r in reqs}
+
+        plan.enabled = False  # the fix
+        copies = world.queue.sqs.receive_message(
+            QueueUrl=world.queue.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
+        world.queue.send([m["Body"] for m in copies["Messages"]])  # an operator redrove them once by hand too
+        assert redrive(world.queue.sqs, world.queue.dlq_url, world.queue.url) == 3
+        assert world.queue.depth(world.queue.dlq_url) == 0
+        world.settle(world.arbiter())
+        sends = provider_sends()
+        statuses = {r.request_id: r.status for r in world.records({r.customer_id for r in reqs}).values()}
+    assert statuses == {r.request_id: "sent" for r in reqs}
+    assert sends == {r.request_id: 1 for r in reqs}
+
+
+def test_a_settled_request_in_the_dlq_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    [req] = requests(1, 1)
+    with local_world(reliability_policy(), None, [req.customer_id]) as world:
+        world.queue.send([req.body()])
+        world.settle(world.arbiter())
+        world.queue.sqs.send_message(QueueUrl=world.queue.dlq_url, MessageBody=req.body())
+        world.queue.sqs.send_message(QueueUrl=world.queue.dlq_url, MessageBody="not json")
+        letters = {
+            letter.request_id: letter for letter in inspect(world.queue.sqs, world.queue.dlq_url, world.runtime.ledger)
+        }
+        assert main(["dlq", "redrive", "--yes"]) == 0
+        assert "moved 2" in capsys.readouterr().out
+        world.settle(world.arbiter())
+        assert provider_sends()[req.request_id] == 1
+    assert letters[req.request_id].status == "sent"
+    assert "settled already" in letters[req.request_id].reason
+    assert letters[None].reason.startswith("unreadable")

@@ -1,0 +1,139 @@
+"""What runs in a fresh interpreter, as Lambda would start one (``python -m bench.child MODE FUNCTION OUT``).
+
+Only the standard library is imported before the clock starts; the result is written as JSON to OUT (stdout is
+the function's log stream, which the parent counts).
+
+- ``baton F``: import F's handler module, then initialise it: the composition root (settings, keys secret,
+  clients, adapters) and the DynamoDB clients the ledger otherwise creates on its first call.
+- ``bare F``: import boto3, create the clients F needs and, where F reads the keys secret, read it too.
+- ``batch arbiter``: import the arbiter handler and handle one SQS batch (customers from BENCH_BATCH, one
+  request each) through the real composition root; then report peak RSS (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+# Which clients each function creates: (service names, reads the keys secret)
+BARE = {
+    "arbiter": (("sesv2", "sns", "dynamodb"), True),
+    "profile": (("dynamodb",), True),
+    "sweeper": (("dynamodb", "sqs"), False),
+}
+
+
+def _ledger_clients(ledger: Any, transactions: bool) -> None:
+    """pynamodb builds its botocore clients on first use: one for the table's model, one for transactions."""
+    ledger._m.item._get_connection().connection.client  # noqa: B018 - property access creates the client
+    if transactions:
+        ledger._m.connection.client  # noqa: B018
+
+
+def baton(function: str) -> dict[str, float]:
+    import importlib
+
+    began = time.perf_counter()
+    importlib.import_module(f"functions.{function}.handler")
+    imported = time.perf_counter()
+    from baton import runtime
+
+    if function == "arbiter":
+        _ledger_clients(runtime.arbiter_service().ledger, True)
+    elif function == "profile":
+        _ledger_clients(runtime.profile_ledger(), True)
+    else:
+        _ledger_clients(runtime.sweeper_parts()[0], False)
+    ready = time.perf_counter()
+    return {"import_s": imported - began, "init_s": ready - imported}
+
+
+def bare(function: str) -> dict[str, float]:
+    began = time.perf_counter()
+    import boto3
+
+    imported = time.perf_counter()
+    services, secret = BARE[function]
+    for service in services:
+        boto3.client(service)  # type: ignore[call-overload]
+    if secret:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["BATON_KEYS_SECRET"])
+        json.loads(value["SecretString"])
+    ready = time.perf_counter()
+    return {"import_s": imported - began, "init_s": ready - imported}
+
+
+class _Context:
+    function_name = "baton-arbiter"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:baton-arbiter"
+    aws_request_id = str(uuid.uuid4())
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def batch() -> dict[str, Any]:
+    customers = os.environ["BENCH_BATCH"].split(",")
+    now = datetime.now(UTC).isoformat()
+    records = []
+    for n, customer in enumerate(customers):
+        detail = {
+            "request_id": f"rss-{n}",
+            "customer_id": customer,
+            "channel": "email",
+            "category": "promo",
+            "campaign_id": "bench",
+            "template": "sale",
+            "data": {"headline": "Winter sale: 30% off coats", "url": "https://shop.example/sale/winter"},
+        }
+        body = {"id": str(uuid.uuid4()), "time": now, "source": "shop.bench", "detail-type": "MessageRequested"}
+        records.append(
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "bench",
+                "body": json.dumps({**body, "detail": detail}),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:baton-arbitration",
+                "awsRegion": "us-east-1",
+            }
+        )
+    began = time.perf_counter()
+    from functions.arbiter.handler import lambda_handler
+
+    imported = time.perf_counter()
+    response = lambda_handler({"Records": records}, _Context())
+    handled = time.perf_counter()
+    sys.stdout.flush()
+    return {
+        "import_s": imported - began,
+        "batch_s": handled - imported,
+        "failures": len(response.get("batchItemFailures", [])),
+        "records": len(records),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main(argv: list[str]) -> None:
+    mode, function, out = argv
+    if mode == "baton":
+        result: dict[str, Any] = baton(function)
+    elif mode == "bare":
+        result = bare(function)
+    else:
+        result = batch()
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

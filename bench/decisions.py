@@ -1,0 +1,353 @@
+"""Decisions through the real arbiter handler on DynamoDB Local, against the floor, in one run.
+
+The arbiter: ``functions.arbiter.handler.lambda_handler`` with ``service=`` a Baton on DynamoDB Local (the
+ledger), moto in-process for SES, one SQS record per invocation, production observability on (INFO logs and
+EMF metrics, written to /dev/null).
+
+The floor: for every decision, the very DynamoDB requests that decision made (same operations, same keys, same
+expressions and item shapes: the parameters are kept by ``bench.hooks`` as the SDK received them) replayed with
+a plain boto3 client and no logic, against a twin customer seeded identically, on the same endpoint. The
+decision's SES send is replayed too. Both times are reported with and without the channel call (the time
+inside the SES call, from the SDK's own events, subtracted from both sides); the ratio of record excludes it,
+since SES latency in AWS is nothing like moto's.
+
+Decisions interleave (Baton, then its floor, decision by decision), so drift in the machine's speed hits both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.hooks import RECORDER, Call, Recording
+from bench.world import email, request_event, seed
+
+REGION = "us-east-1"
+
+
+@dataclass
+class Sample:
+    seconds: float
+    cpu_seconds: float
+    recording: Recording
+    outcome: str = ""
+    reason: str = ""
+
+    @property
+    def own_seconds(self) -> float:
+        """Wall time less the time inside SES/SNS calls."""
+        return self.seconds - self.recording.channel_seconds
+
+    @property
+    def own_cpu_seconds(self) -> float:
+        return self.cpu_seconds - self.recording.channel_cpu_seconds
+
+
+@dataclass
+class Series:
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, own: bool = True) -> float:
+        return statistics.median(s.own_seconds if own else s.seconds for s in self.samples)
+
+    def median_cpu(self) -> float:
+        return statistics.median(s.own_cpu_seconds for s in self.samples)
+
+    def mean(self, what: Callable[[Sample], float]) -> float:
+        return statistics.fmean(what(s) for s in self.samples)
+
+    def operations(self) -> list[str]:
+        """The most common sequence of DynamoDB operations in the series."""
+        from collections import Counter
+
+        seqs = Counter(tuple(s.recording.operations) for s in self.samples)
+        return list(seqs.most_common(1)[0][0]) if seqs else []
+
+
+@contextlib.contextmanager
+def production_observability() -> Iterator[None]:
+    """INFO logs and EMF metrics on, as deployed (cdk.json log_level INFO), written to /dev/null."""
+    from baton.observability import logger
+
+    sink = open(os.devnull, "w")  # noqa: SIM115 - closed below
+    handler: Any = logger.registered_handler
+    previous_stream, previous_level = handler.stream, logger.log_level
+    previous_disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
+    handler.setStream(sink)
+    logger.setLevel("INFO")
+    try:
+        with contextlib.redirect_stdout(sink):  # EMF metrics are printed
+            yield
+    finally:
+        handler.setStream(previous_stream)
+        logger.setLevel(previous_level)
+        if previous_disabled is None:
+            os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+        else:
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = previous_disabled
+        sink.close()
+
+
+class Arbiter:
+    """The real arbiter handler, with Baton on one DynamoDB Local table and moto's SES."""
+
+    def __init__(self, endpoint: str, table: str, policy: Any):
+        import boto3
+
+        from baton.channels import AwsChannels
+        from baton.clock import SystemClock
+        from baton.keys import LOCAL_KEYS
+        from baton.ledger import DynamoLedger
+        from baton.local.aws import CONFIGURATION_SET, SENDER
+        from baton.local.runtime import UNSUBSCRIBE_URL
+        from baton.observability import record_outcome
+        from baton.policy_source import StaticPolicy
+        from baton.service import Baton, Report
+        from baton.unsubscribe import Links
+
+        self.reports: list[Report] = []
+
+        def observe(report: Report) -> None:
+            self.reports.append(report)
+            record_outcome(report)
+
+        self.ledger = DynamoLedger(
+            table, retention=timedelta(days=90), host=endpoint, region=REGION, salt=LOCAL_KEYS.address_salt
+        )
+        self.baton = Baton(
+            ledger=self.ledger,
+            channels=AwsChannels(
+                boto3.client("sesv2", region_name=REGION),
+                boto3.client("sns", region_name=REGION),
+                sender=SENDER,
+                configuration_set=CONFIGURATION_SET,
+            ),
+            policies=StaticPolicy(policy),
+            clock=SystemClock(),
+            observer=observe,
+            links=Links(url=UNSUBSCRIBE_URL, key=LOCAL_KEYS.signing_key, mailto="unsubscribe@shop.example"),
+        )
+
+    def decide(self, customer_id: str, request_id: str) -> Sample:
+        from baton.local.runtime import LocalContext, sqs_event
+        from functions.arbiter.handler import lambda_handler
+
+        event = sqs_event([request_event(customer_id, request_id, datetime.now(UTC))])
+        context = LocalContext()
+        self.reports.clear()
+        with RECORDER.recording() as recording:
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            response = lambda_handler(event, context, service=self.baton)
+            seconds, cpu = time.perf_counter() - began, time.thread_time() - began_cpu
+        if response.get("batchItemFailures"):
+            raise RuntimeError(f"arbiter failed {customer_id}/{request_id}: {response}")
+        report = self.reports[-1] if self.reports else None
+        return Sample(
+            seconds,
+            cpu,
+            recording,
+            outcome=report.outcome.value if report else "",
+            reason=report.reason if report else "",
+        )
+
+
+def _rename(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, dict):
+        return {k: _rename(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rename(v, names) for v in value]
+    return value
+
+
+class Floor:
+    """The bare calls: a boto3 client per service, no logic, parameter validation off as pynamodb has it."""
+
+    def __init__(self, endpoint: str):
+        import boto3
+        from botocore.config import Config
+
+        config = Config(parameter_validation=False, retries={"mode": "standard", "total_max_attempts": 5})
+        self._clients = {
+            "dynamodb": boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint, config=config),
+            "sesv2": boto3.client("sesv2", region_name=REGION, config=config),
+            "sns": boto3.client("sns", region_name=REGION, config=config),
+        }
+
+    def replay(self, calls: list[Call], names: dict[str, str]) -> Sample:
+        from botocore import xform_name
+
+        prepared = [
+            (getattr(self._clients[c.service], xform_name(c.operation)), _rename(c.params, names)) for c in calls
+        ]
+        with RECORDER.recording() as recording:
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            for method, params in prepared:
+                method(**params)
+            seconds, cpu = time.perf_counter() - began, time.thread_time() - began_cpu
+        if recording.errors:
+            raise RuntimeError(f"floor replay failed: {recording.errors}")
+        return Sample(seconds, cpu, recording)
+
+
+def _client_factory(endpoint: str) -> Callable[[], Any]:
+    import boto3
+
+    return lambda: boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+
+
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+# -- overhead, round trips, capacity ---------------------------------------------------------------------
+
+
+def _by_operation(series: Series) -> dict[str, dict[str, float]]:
+    """Mean capacity per decision by operation: as DynamoDB Local reported it, and billed at the least."""
+    out: dict[str, dict[str, float]] = {}
+    n = len(series.samples)
+    for sample in series.samples:
+        for call in sample.recording.of("dynamodb"):
+            row = out.setdefault(call.operation, {"rcu": 0.0, "wcu": 0.0, "billed_rcu": 0.0, "billed_wcu": 0.0})
+            row["rcu"] += call.read_units / n
+            row["wcu"] += call.write_units / n
+            row["billed_rcu"] += max(call.read_units, call.least_read_units) / n
+            row["billed_wcu"] += max(call.write_units, call.least_write_units) / n
+    return {op: {k: round(v, 3) for k, v in row.items()} for op, row in out.items()}
+
+
+def overhead(endpoint: str, table: str, policy: Any, decisions: int, warmup: int) -> dict[str, Any]:
+    """Per customer: a send (the day's first ``promo`` email) and a suppress (the second: cap:category_daily),
+    each through the arbiter, each followed by its floor on the customer's twin."""
+    from baton.local.aws import create_table
+
+    make = _client_factory(endpoint)
+    create_table(make(), table)
+    now = datetime.now(UTC)
+    total = decisions + warmup
+    seed(make, table, [f"b{i:05d}" for i in range(total)] + [f"f{i:05d}" for i in range(total)], 1, now, 4)
+    arbiter, floor = Arbiter(endpoint, table, policy), Floor(endpoint)
+    paths: dict[str, tuple[Series, Series]] = {"send": (Series(), Series()), "suppress": (Series(), Series())}
+    unexpected: list[str] = []
+    expected = {"send": ("sent", "within_policy"), "suppress": ("suppressed", "cap:category_daily")}
+    with production_observability():
+        for i in range(total):
+            customer, twin = f"b{i:05d}", f"f{i:05d}"
+            names = {f"C#{customer}": f"C#{twin}", email(customer): email(twin)}
+            for path, request_id in (("send", f"r{i:05d}-a"), ("suppress", f"r{i:05d}-b")):
+                sample = arbiter.decide(customer, request_id)
+                if (sample.outcome, sample.reason) != expected[path]:
+                    unexpected.append(f"{customer}/{request_id}: {sample.outcome} {sample.reason}")
+                replayed = floor.replay(sample.recording.calls, names)
+                if i >= warmup:
+                    paths[path][0].samples.append(sample)
+                    paths[path][1].samples.append(replayed)
+    if unexpected:
+        raise RuntimeError(f"decisions took an unexpected path: {unexpected[:5]}")
+    result: dict[str, Any] = {"decisions_per_path": decisions, "warmup": warmup, "paths": {}}
+    for path, (mine, floor_series) in paths.items():
+        result["paths"][path] = {
+            "operations": mine.operations(),
+            "round_trips": statistics.median(s.recording.round_trips for s in mine.samples),
+            "round_trips_max": max(s.recording.round_trips for s in mine.samples),
+            "rcu": round(mine.mean(lambda s: s.recording.read_units), 3),
+            "wcu": round(mine.mean(lambda s: s.recording.write_units), 3),
+            "billed_rcu": round(mine.mean(lambda s: s.recording.billed_read_units), 3),
+            "billed_wcu": round(mine.mean(lambda s: s.recording.billed_write_units), 3),
+            "by_operation": _by_operation(mine),
+            "floor_rcu": round(floor_series.mean(lambda s: s.recording.read_units), 3),
+            "floor_wcu": round(floor_series.mean(lambda s: s.recording.write_units), 3),
+            "baton_ms": round(mine.median() * 1000, 3),
+            "floor_ms": round(floor_series.median() * 1000, 3),
+            "ratio": round(mine.median() / floor_series.median(), 3),
+            "baton_with_channel_ms": round(mine.median(own=False) * 1000, 3),
+            "floor_with_channel_ms": round(floor_series.median(own=False) * 1000, 3),
+            "ratio_with_channel": round(mine.median(own=False) / floor_series.median(own=False), 3),
+            "baton_cpu_ms": round(mine.median_cpu() * 1000, 3),
+            "floor_cpu_ms": round(floor_series.median_cpu() * 1000, 3),
+            "channel_ms": round(statistics.median(s.recording.channel_seconds for s in mine.samples) * 1000, 3),
+        }
+    _progress(
+        "overhead: "
+        + ", ".join(f"{p} {r['baton_ms']} ms vs floor {r['floor_ms']} ms" for p, r in result["paths"].items())
+    )
+    return result
+
+
+# -- scale ---------------------------------------------------------------------------------------------
+
+
+def scale(
+    endpoint: str,
+    prefix: str,
+    policy: Any,
+    customers_small: int,
+    customers_large: int,
+    history: int,
+    decisions: int,
+    warmup: int,
+) -> dict[str, Any]:
+    """Send-path decisions, interleaved: a 1-contact customer in a table of ``customers_small``, a 1-contact
+    customer in a table of ``customers_large``, and a ``history``-contact customer in the small table."""
+    from baton.local.aws import create_table
+
+    make = _client_factory(endpoint)
+    now = datetime.now(UTC)
+    total = decisions + warmup
+    small, large = f"{prefix}-small", f"{prefix}-large"
+    for table in (small, large):
+        create_table(make(), table)
+    began = time.monotonic()
+    measured_small = [f"s{i:06d}" for i in range(total)]
+    measured_history = [f"h{i:06d}" for i in range(total)]
+    measured_large = [f"l{i:06d}" for i in range(total)]
+    if customers_small < 2 * total or customers_large < total:
+        raise ValueError("the tables must hold at least the measured customers")
+    seed(make, small, measured_small, 1, now, 4)
+    seed(make, small, measured_history, history, now, 4)
+    seed(make, small, (f"x{i:06d}" for i in range(customers_small - 2 * total)), 1, now, 4)
+    seed(make, large, measured_large, 1, now, 4)
+    seed(make, large, (f"x{i:06d}" for i in range(customers_large - total)), 1, now, 4)
+    seeded = round(time.monotonic() - began, 1)
+    _progress(f"scale: seeded {customers_small:,} + {customers_large:,} customers in {seeded} s")
+    groups = {
+        "small": (Arbiter(endpoint, small, policy), measured_small),
+        "large": (Arbiter(endpoint, large, policy), measured_large),
+        "history": (Arbiter(endpoint, small, policy), measured_history),
+    }
+    series = {name: Series() for name in groups}
+    order = list(groups)
+    with production_observability():
+        for i in range(total):
+            order = order[1:] + order[:1]  # rotate who goes first
+            for name in order:
+                arbiter, ids = groups[name]
+                sample = arbiter.decide(ids[i], f"r{i:06d}")
+                if sample.outcome != "sent":
+                    raise RuntimeError(f"scale {name}: {ids[i]} was {sample.outcome} {sample.reason}, not sent")
+                if i >= warmup:
+                    series[name].samples.append(sample)
+    medians = {name: s.median() for name, s in series.items()}
+    result = {
+        "customers": {"small": customers_small, "large": customers_large},
+        "history_contacts": {"small": 1, "history": history},
+        "decisions_per_group": decisions,
+        "seed_seconds": seeded,
+        "median_ms": {name: round(m * 1000, 3) for name, m in medians.items()},
+        "wcu": {name: round(s.mean(lambda x: x.recording.write_units), 2) for name, s in series.items()},
+        "rcu": {name: round(s.mean(lambda x: x.recording.read_units), 2) for name, s in series.items()},
+        "customers_ratio": round(medians["large"] / medians["small"], 3),
+        "history_ratio": round(medians["history"] / medians["small"], 3),
+    }
+    _progress(f"scale: {result['median_ms']}")
+    return result

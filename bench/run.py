@@ -1,0 +1,246 @@
+"""``make bench``: Baton against the floor, as ratios within one run. DynamoDB Local is started and stopped here
+(or ``--endpoint`` names one already running); the figures go to bench/results.json (the issue's keys, each
+measured in this run, plus a ``breakdown``) and are printed as a table with the goal each one has.
+
+    python -m bench.run                    # full size, about 5 minutes on 2 cores
+    python -m bench.run --sizes smoke      # tiny sizes, no file written unless --out is given
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).with_name("results.json")
+
+SIZES: dict[str, dict[str, dict[str, int]]] = {
+    "full": {
+        "engine": {"decisions": 20_000, "contacts": 50, "profiled": 2_000},
+        "overhead": {"decisions": 300, "warmup": 40},
+        "scale": {"customers_small": 1_000, "customers_large": 100_000, "history": 200, "decisions": 250, "warmup": 30},
+        "lambda": {"cold_runs": 7, "rss_runs": 3},
+    },
+    "smoke": {
+        "engine": {"decisions": 200, "contacts": 50, "profiled": 50},
+        "overhead": {"decisions": 4, "warmup": 1},
+        "scale": {"customers_small": 20, "customers_large": 60, "history": 200, "decisions": 4, "warmup": 1},
+        "lambda": {"cold_runs": 1, "rss_runs": 1},
+    },
+}
+
+# key: (goal, comparison); None: reported, no goal
+GOALS: dict[str, tuple[float, str] | None] = {
+    "arbiter_overhead_ratio": (1.25, "<="),
+    "ddb_round_trips_send": (2, "<="),
+    "ddb_round_trips_suppress": (2, "<="),
+    "rcu_per_decision": None,
+    "wcu_per_decision": None,
+    "cost_per_million_requests_usd": (3.00, "<="),
+    "cold_start_ratio": (1.5, "<="),
+    "scale_customers_ratio": (1.2, "<="),
+    "scale_history_ratio": (1.5, "<="),
+    "engine_decisions_per_second": None,
+    "arbiter_peak_rss_mb": (128, "<="),
+}
+KEYS = tuple(GOALS)
+
+
+def _stage(name: str) -> float:
+    print(f"{name} ...", file=sys.stderr, flush=True)
+    return time.monotonic()
+
+
+def measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Every figure, in one run against the DynamoDB Local at ``endpoint``."""
+    from baton.local.aws import set_local_env
+    from bench.hooks import RECORDER
+
+    set_local_env()  # local credentials and region; powertools quiet outside the timed blocks
+
+    RECORDER.install()  # before any client exists
+    try:
+        return _measure(endpoint, sizes)
+    finally:
+        RECORDER.uninstall()
+
+
+def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
+    from baton.local.aws import mocked_aws
+    from bench import decisions, lambda_like
+    from bench.cost import cost
+    from bench.engine import engine
+    from bench.world import bench_policy
+
+    seconds: dict[str, float] = {}
+    run_id = uuid.uuid4().hex[:6]  # fresh tables, also on a DynamoDB Local that is reused (--endpoint)
+
+    began = _stage("engine")
+    engine_result = engine(**sizes["engine"])
+    seconds["engine"] = time.monotonic() - began
+
+    began = _stage("lambda-like processes: cold start, memory, log bytes")
+    lambda_result = lambda_like.measure(endpoint, f"bench-lambda-{run_id}", **sizes["lambda"])
+    seconds["lambda"] = time.monotonic() - began
+
+    policy = bench_policy()
+    table = f"bench-overhead-{run_id}"
+    with mocked_aws(dynamodb_endpoint=endpoint, table_name=table):
+        began = _stage("arbiter against the floor")
+        overhead = decisions.overhead(endpoint, table, policy, **sizes["overhead"])
+        seconds["overhead"] = time.monotonic() - began
+        began = _stage("scale")
+        scale = decisions.scale(endpoint, f"bench-scale-{run_id}", policy, **sizes["scale"])
+        seconds["scale"] = time.monotonic() - began
+
+    paths = overhead["paths"]
+    memory = lambda_result["memory"]
+    costs = cost(paths, memory["log_bytes_per_decision"])
+    figures = {
+        "arbiter_overhead_ratio": max(p["ratio"] for p in paths.values()),
+        "ddb_round_trips_send": paths["send"]["round_trips"],
+        "ddb_round_trips_suppress": paths["suppress"]["round_trips"],
+        "rcu_per_decision": {name: p["rcu"] for name, p in paths.items()},
+        "wcu_per_decision": {name: p["wcu"] for name, p in paths.items()},
+        "cost_per_million_requests_usd": costs,
+        "cold_start_ratio": {name: c["ratio"] for name, c in lambda_result["cold_start"].items()},
+        "scale_customers_ratio": scale["customers_ratio"],
+        "scale_history_ratio": scale["history_ratio"],
+        "engine_decisions_per_second": engine_result["decisions_per_second"],
+        "arbiter_peak_rss_mb": memory["peak_rss_mb"],
+    }
+    figures["breakdown"] = {
+        "overhead": overhead,
+        "cold_start": lambda_result["cold_start"],
+        "memory": memory,
+        "scale": scale,
+        "engine": engine_result,
+        "seconds": {k: round(v, 1) for k, v in seconds.items()},
+    }
+    return figures
+
+
+def _headline(key: str, value: Any) -> Any:
+    """The number a goal is checked against: the worst of a per-path or per-handler figure."""
+    if key == "cost_per_million_requests_usd":
+        return value["total"]
+    if key == "cold_start_ratio":
+        return max(value.values())
+    return value
+
+
+def verdicts(figures: dict[str, Any]) -> dict[str, bool | None]:
+    out: dict[str, bool | None] = {}
+    for key, goal in GOALS.items():
+        if goal is None:
+            out[key] = None
+            continue
+        limit, _ = goal
+        out[key] = _headline(key, figures[key]) <= limit
+    return out
+
+
+def _show(key: str, value: Any) -> str:
+    if key == "cost_per_million_requests_usd":
+        return f"${value['total']:.2f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v:g}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def table(figures: dict[str, Any]) -> str:
+    met = verdicts(figures)
+    rows = [("figure", "value", "goal", "met?")]
+    for key, goal in GOALS.items():
+        goal_text = "-" if goal is None else f"{goal[1]} {'$' if 'usd' in key else ''}{goal[0]:g}"
+        verdict = "-" if met[key] is None else ("yes" if met[key] else "MISSED")
+        rows.append((key, _show(key, figures[key]), goal_text, verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [" | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def details(figures: dict[str, Any]) -> str:
+    b = figures["breakdown"]
+    lines = []
+    for path, p in b["overhead"]["paths"].items():
+        lines.append(
+            f"{path}: {' + '.join(p['operations'])}; Baton {p['baton_ms']} ms vs floor {p['floor_ms']} ms without"
+            f" the channel call (ratio {p['ratio']}), {p['baton_with_channel_ms']} vs {p['floor_with_channel_ms']}"
+            f" ms with it ({p['ratio_with_channel']}); RCU {p['rcu']} WCU {p['wcu']} as DynamoDB Local reports"
+            f" them, {p['billed_rcu']} / {p['billed_wcu']} billed at the least"
+        )
+    costs = figures["cost_per_million_requests_usd"]
+    lines.append(
+        "cost per million (all sent): "
+        + ", ".join(f"{k} ${v:.3f}" for k, v in costs["by_service"].items())
+        + f"; all suppressed: ${costs['suppress_path']['total']:.2f}"
+    )
+    for name, c in b["cold_start"].items():
+        top = ", ".join(f"{i['package']} {i['ms']} ms" for i in c["baton_imports"][:5])
+        lines.append(
+            f"cold start {name}: {c['baton_ms']} ms (import {c['baton_import_ms']}, init {c['baton_init_ms']})"
+            f" vs bare {c['bare_ms']} ms (import {c['bare_import_ms']}, init {c['bare_init_ms']}); own import"
+            f" time by package: {top}"
+        )
+    m = b["memory"]
+    lines.append(
+        f"memory: peak RSS {m['peak_rss_mb']} MB after a cold batch of {m['batch']} ({m['cold_batch_ms']} ms);"
+        f" {m['log_bytes_per_decision']} log bytes per decision"
+    )
+    s = b["scale"]
+    lines.append(f"scale: median ms {s['median_ms']}, WCU {s['wcu']}, RCU {s['rcu']}")
+    e = b["engine"]
+    top = ", ".join(f"{f['function']} {f['own_share']:.0%}" for f in e["top_functions"])
+    lines.append(f"engine: {e['microseconds_per_decision']} us per decision; top own time: {top}")
+    lines.append(f"stages (s): {b['seconds']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.run", description=__doc__)
+    parser.add_argument("--sizes", choices=sorted(SIZES), default="full")
+    parser.add_argument("--endpoint", help="a DynamoDB Local already running (default: start one)")
+    parser.add_argument("--out", type=Path, help=f"results file (default for full size: {RESULTS})")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    args = parser.parse_args(argv)
+    out = args.out or (RESULTS if args.sizes == "full" else None)
+
+    began = time.monotonic()
+    if args.endpoint:
+        figures = measure(args.endpoint, SIZES[args.sizes])
+    else:
+        from baton.local.dynamodb_local import DynamoDBLocal
+
+        with DynamoDBLocal() as ddb:
+            figures = measure(ddb.endpoint, SIZES[args.sizes])
+    figures["run"] = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sizes": args.sizes,
+        "seconds": round(time.monotonic() - began, 1),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "met": verdicts(figures),
+    }
+    print(table(figures))
+    print()
+    print(details(figures))
+    if out is not None:
+        out.write_text(json.dumps({k: figures[k] for k in (*KEYS, "breakdown", "run")}, indent=2) + "\n")
+        print(f"\nwritten: {out}")
+    missed = [k for k, ok in figures["run"]["met"].items() if ok is False]
+    return 1 if args.strict and missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""``make bench``'s code at tiny sizes, no thresholds (bench/run.py has the goals; timing is never asserted).
+
+The hooks are checked on moto (fast, no DynamoDB Local); the whole bench runs once on DynamoDB Local."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from baton.local.aws import REGION, mocked_aws
+from bench import run
+from bench.cost import cost
+from bench.hooks import Recorder
+from bench.lambda_like import import_breakdown
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    hooks = Recorder()
+    hooks.install()
+    yield hooks
+    hooks.uninstall()
+
+
+def test_hooks_count_dynamodb_calls_keep_their_parameters_and_ask_for_capacity(recorder: Recorder) -> None:
+    with mocked_aws(table_name="bench-hooks"):
+        client = boto3.client("dynamodb", region_name=REGION)
+        key = {"pk": {"S": "C#a"}, "sk": {"S": "STATE"}}
+        client.put_item(TableName="bench-hooks", Item={**key, "v": {"N": "1"}})  # not recorded
+        with recorder.recording() as recording:
+            client.get_item(TableName="bench-hooks", Key=key)
+            client.batch_get_item(RequestItems={"bench-hooks": {"Keys": [key, {**key, "sk": {"S": "R#1"}}]}})
+            client.update_item(
+                TableName="bench-hooks",
+                Key=key,
+                UpdateExpression="SET v = :v",
+                ExpressionAttributeValues={":v": {"N": "2"}},
+            )
+    assert recording.operations == ["GetItem", "BatchGetItem", "UpdateItem"]
+    assert recording.round_trips == 3
+    # the caller's parameters are kept as given: the injected ReturnConsumedCapacity is not among them
+    assert all("ReturnConsumedCapacity" not in call.params for call in recording.calls)
+    assert recording.calls[1].params["RequestItems"]["bench-hooks"]["Keys"][1]["sk"] == {"S": "R#1"}
+    # what DynamoDB bills at the least: 0.5 per key read eventually consistent, 1 per single write
+    assert recording.billed_read_units >= 0.5 + 1.0
+    assert recording.billed_write_units >= 1.0
+    assert recording.errors == []
+
+
+def test_hooks_time_the_channel_call_apart(recorder: Recorder) -> None:
+    with mocked_aws(table_name="bench-hooks"):
+        ses = boto3.client("sesv2", region_name=REGION)
+        with recorder.recording() as recording:
+            ses.send_email(
+                FromEmailAddress="orders@shop.example",
+                Destination={"ToAddresses": ["sam@example.com"]},
+                Content={"Simple": {"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}}},
+            )
+    assert recording.round_trips == 0
+    assert [c.operation for c in recording.of("sesv2")] == ["SendEmail"]
+    assert recording.channel_seconds > 0
+
+
+def test_import_breakdown_sums_own_time_by_top_level_package() -> None:
+    stderr = (
+        b"import time: self [us] | cumulative | imported package\n"
+        b"import time:      1000 |       1000 |   botocore.utils\n"
+        b"import time:      3000 |       4000 | botocore\n"
+        b"import time:      2000 |       2000 | pydantic\n"
+    )
+    rows = import_breakdown(stderr)
+    assert rows[0] == {"package": "botocore", "ms": 4.0, "share": round(4 / 6, 3)}
+    assert rows[1]["package"] == "pydantic"
+
+
+def _path(wcu: float, rcu: float) -> dict[str, Any]:
+    return {"billed_wcu": wcu, "billed_rcu": rcu, "baton_cpu_ms": 10.0, "baton_ms": 20.0}
+
+
+def test_cost_adds_up_by_service_and_names_every_price_source() -> None:
+    figures = cost({"send": _path(8, 1), "suppress": _path(4, 1)}, log_bytes=500)
+    assert math.isclose(figures["total"], sum(figures["by_service"].values()), abs_tol=1e-3)
+    assert figures["by_service"]["dynamodb"] == pytest.approx(8 * 0.625 + 1 * 0.125, abs=1e-3)
+    assert figures["suppress_path"]["total"] < figures["total"]
+    assert "ses" not in figures["by_service"] and "sns" not in figures["by_service"]
+    assert all(p["source"].startswith("https://aws.amazon.com/") and p["looked_up"] for p in figures["prices"].values())
+
+
+@pytest.fixture(scope="module")
+def dynamodb_endpoint() -> Iterator[str]:
+    try:
+        from baton.local.dynamodb_local import DynamoDBLocal
+    except ImportError:
+        pytest.skip("baton.local.dynamodb_local is not there yet")
+    with DynamoDBLocal() as ddb:
+        yield ddb.endpoint
+
+
+@pytest.mark.dynamodb
+def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
+    figures = run.measure(dynamodb_endpoint, run.SIZES["smoke"])
+    assert set(run.KEYS) <= set(figures)
+    json.dumps({k: figures[k] for k in (*run.KEYS, "breakdown")})  # results.json can hold them
+
+    paths = figures["breakdown"]["overhead"]["paths"]
+    for name, path in paths.items():
+        # the floor replayed exactly the DynamoDB requests the arbiter made
+        assert path["operations"][0] == "BatchGetItem", name
+        assert path["floor_wcu"] > 0 and path["wcu"] > 0
+        assert path["billed_wcu"] >= path["wcu"] and path["billed_rcu"] >= path["rcu"]
+        assert path["ratio"] > 0 and path["ratio_with_channel"] > 0
+    assert figures["ddb_round_trips_send"] == len(paths["send"]["operations"])
+    assert figures["ddb_round_trips_suppress"] == len(paths["suppress"]["operations"])
+    assert paths["send"]["channel_ms"] > 0 and paths["suppress"]["channel_ms"] == 0
+
+    assert set(figures["cold_start_ratio"]) == {"arbiter", "profile", "sweeper"}
+    assert all(ratio > 0 for ratio in figures["cold_start_ratio"].values())
+    assert figures["breakdown"]["cold_start"]["arbiter"]["baton_imports"]
+    assert figures["arbiter_peak_rss_mb"] > 0
+    assert figures["breakdown"]["memory"]["log_bytes_per_decision"] > 0
+    # 200 contacts make a bigger state item than 1: more capacity per decision
+    scale = figures["breakdown"]["scale"]
+    assert scale["wcu"]["history"] > scale["wcu"]["small"]
+    assert figures["engine_decisions_per_second"] > 0
+    assert len(figures["breakdown"]["engine"]["top_functions"]) == 5
+
+    printed = run.table(figures)
+    assert all(key in printed for key in run.KEYS)

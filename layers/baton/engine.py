@@ -60,6 +60,15 @@ def arbitrate(
     return run.verdict()
 
 
+def capacity_frees(policy: Policy, ledger: CustomerLedger, request: Request, now: datetime) -> datetime | None:
+    """When every cap that blocks ``request`` at ``now`` has room for it again, if nothing else is sent:
+    ``now`` when none blocks, None when a cap never has room for its priority."""
+    run = _Run(policy, ledger, now)
+    priority = priority_of(policy, request)
+    _, blocking = run._caps(request, priority, run.contacts)
+    return run._capacity_frees(request, priority, blocking) if blocking else now
+
+
 def priority_of(policy: Policy, request: Request) -> int:
     return request.priority if request.priority is not None else policy.category(request.category).priority
 

@@ -23,7 +23,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_WINDOW = timedelta(days=400)
 
 
-def _duration(value: Any) -> timedelta:
+def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -44,7 +44,7 @@ def _format_duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
-Duration = Annotated[timedelta, BeforeValidator(_duration), PlainSerializer(_format_duration, return_type=str)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(_format_duration, return_type=str)]
 ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 # Names: lower case, digits, underscore, starting with a letter. Personal caps use a "personal:" prefix.

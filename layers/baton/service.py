@@ -130,7 +130,7 @@ class Baton:
                 if existing is not None:
                     return self._again(existing)
                 recipient = message.recipient or snapshot.addresses.get(message.channel.value)
-                arrivals = [_domain_request(message, now, recipient, snapshot)]
+                arrivals = [domain_request(message, now, recipient, snapshot)]
                 arrival = Arrival(message=message, recipient=recipient, event_id=event_id)
             elif existing is not None and existing.status == "sending":
                 return self._again(existing)
@@ -346,7 +346,7 @@ def _identifiers(detail: Any) -> tuple[str | None, str | None]:
     return ok(detail.get("customer_id")), ok(detail.get("request_id"))
 
 
-def _domain_request(message: MessageRequested, now: datetime, recipient: str | None, snapshot: Snapshot) -> Request:
+def domain_request(message: MessageRequested, now: datetime, recipient: str | None, snapshot: Snapshot) -> Request:
     address = snapshot.standing(recipient, now)
     return Request(
         request_id=message.request_id,

@@ -15,6 +15,8 @@ COMMANDS = [
     "replay",
     "erase",
     "dlq",
+    "explain",
+    "decide",
 ]
 
 

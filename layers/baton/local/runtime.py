@@ -99,6 +99,15 @@ class LocalReleaseQueue:
             self._runtime.invoke_arbiter(bodies[start : start + 10])
 
 
+def _flushed(result: dict[str, Any]) -> dict[str, Any]:
+    """After a handler: drop the metrics it added. Locally metrics are disabled, and powertools then never clears
+    its metric set, so a long replay would reach 100 values and print them to stdout all the same."""
+    from baton.observability import metrics
+
+    metrics.clear_metrics()
+    return result
+
+
 class LocalRuntime:
     """Baton on local AWS (enter ``baton.local.aws.mocked_aws`` first) with a simulated clock."""
 
@@ -155,12 +164,12 @@ class LocalRuntime:
     def invoke_arbiter(self, bodies: list[str]) -> dict[str, Any]:
         from functions.arbiter.handler import lambda_handler
 
-        return lambda_handler(sqs_event(bodies), LocalContext(), service=self.baton)
+        return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), service=self.baton))
 
     def invoke_profile(self, bodies: list[str]) -> dict[str, Any]:
         from functions.profile.handler import lambda_handler
 
-        return lambda_handler(sqs_event(bodies), LocalContext(), ledger=self.ledger, clock=self.clock)
+        return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), ledger=self.ledger, clock=self.clock))
 
     def invoke_unsubscribe(self, method: str, token: str, body: str | None = None) -> dict[str, Any]:
         from baton.api import unsubscribe_app
@@ -168,7 +177,7 @@ class LocalRuntime:
 
         app = unsubscribe_app(lambda: self.ledger, lambda: LOCAL_KEYS.signing_key, self.clock)
         event = function_url_event(method, "/unsubscribe", {"token": token}, body)
-        return lambda_handler(event, LocalContext(), app=app)
+        return _flushed(lambda_handler(event, LocalContext(), app=app))
 
     def invoke_preferences(self, method: str, customer_id: str, body: str | None, caller: str) -> dict[str, Any]:
         from baton.api import preferences_app
@@ -176,20 +185,20 @@ class LocalRuntime:
 
         app = preferences_app(lambda: self.ledger, self.clock)
         event = function_url_event(method, f"/customers/{customer_id}/preferences", None, body, caller)
-        return lambda_handler(event, LocalContext(), app=app)
+        return _flushed(lambda_handler(event, LocalContext(), app=app))
 
     def invoke_feedback(self, bodies: list[str]) -> dict[str, Any]:
         from baton.policy_source import StaticPolicy
         from functions.feedback.handler import lambda_handler
 
         parts = (self.ledger, StaticPolicy(self.policy), self.clock)
-        return lambda_handler(sqs_event(bodies), LocalContext(), parts=parts)
+        return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), parts=parts))
 
     def sweep(self) -> int:
         from functions.sweeper.handler import lambda_handler
 
         result = lambda_handler({}, LocalContext(), parts=(self.ledger, self.release_queue, self.clock))
-        return int(result["released"])
+        return int(_flushed(result)["released"])
 
     def run_until(self, until: datetime | None) -> None:
         """Advance the simulated clock through every release due up to ``until``, sweeping at each due time as

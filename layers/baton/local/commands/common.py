@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TextIO
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
 
 from baton.policy import Policy, default_policy_path, load_policy_file
+
+if TYPE_CHECKING:
+    from baton.ports import Ledger
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (for example an invalid policy under `validate`)
@@ -34,3 +38,55 @@ def progress_bar(enabled: bool, stream: TextIO) -> Callable[[int, int], None] | 
         stream.flush()
 
     return show
+
+
+LedgerWork = Callable[["Ledger", Policy, datetime], int]
+
+
+def add_ledger_source(parser: Any) -> None:
+    """Where a command reads customers from: a replay of an events file, or a table (deployed, or DynamoDB Local)."""
+    from baton.names import TABLE_NAME
+
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--replay", metavar="EVENTS", help="replay this events file locally, then read its ledger")
+    source.add_argument("--table", help=f"a deployed ledger table (e.g. {TABLE_NAME}), with your AWS credentials")
+    parser.add_argument("--dynamodb-endpoint", help="with --table: the table is on this endpoint (DynamoDB Local)")
+    parser.add_argument("--policy", help="policy YAML (default: the shipped default policy)")
+    parser.add_argument(
+        "--keys-secret", help="with --table: the deployment's keys secret (address salt), for recipient checks"
+    )
+
+
+def with_ledger(args: Any, work: LedgerWork) -> int:
+    """Run ``work(ledger, policy, now)`` on the source ``add_ledger_source`` parsed: after a local replay (``now``
+    is the replay's end), or on a table (``now`` is the wall clock)."""
+    import os
+    import sys
+    from datetime import UTC, timedelta
+
+    from baton.keys import LOCAL_KEYS, keys_from_secret
+    from baton.ledger import DynamoLedger
+
+    policy = load_policy_arg(args.policy)
+    if args.replay:
+        from baton.local.replay import read_lines, replay
+
+        try:
+            with open(args.replay, encoding="utf-8") as handle:
+                lines = read_lines(handle)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {args.replay}: {exc}") from None
+        status: list[int] = []
+        replay(
+            lines,
+            policy,
+            on_progress=progress_bar(sys.stderr.isatty(), sys.stderr),
+            inspect=lambda runtime: status.append(work(runtime.ledger, policy, runtime.clock.now())),
+        )
+        return status[0]
+    salt = keys_from_secret(args.keys_secret).address_salt if args.keys_secret else LOCAL_KEYS.address_salt
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    ledger = DynamoLedger(
+        args.table, retention=timedelta(days=1), host=args.dynamodb_endpoint, region=region, salt=salt
+    )
+    return work(ledger, policy, datetime.now(UTC))

@@ -1,0 +1,135 @@
+"""Decisions in plain words: a customer's timeline (``baton explain``) and a decision preview (``baton decide
+--dry-run``, the preview endpoint). Pure formatting of what the ledger and the engine already say.
+
+Never prints an address: ids, categories, outcomes, reasons and counts only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from baton.domain import CapCount, Outcome
+from baton.ports import RequestRecord
+from baton.preview import Preview
+
+# Reason kinds (the part before ':') in a sentence an operator reads.
+REASONS: Mapping[str, str] = {
+    "within_policy": "fitted every cap and rule",
+    "transactional": "transactional: marketing caps, quiet hours and opt-outs do not apply",
+    "digest": "went out inside the digest",
+    "arbitration_window": "held in the arbitration window so the most valuable message wins",
+    "queued": "due, waiting for the next settle",
+    "quiet_hours": "quiet hours in the customer's time zone",
+    "cap": "a frequency cap was full",
+    "outranked": "a higher-priority message took the last slot",
+    "excluded": "cancelled by an exclusion rule",
+    "repeat": "repeats a message about the same thing",
+    "no_consent": "no marketing consent for the channel",
+    "opted_out": "the customer opted out of the category",
+    "unsubscribed": "the customer unsubscribed",
+    "suppressed_address": "the address is suppressed (bounce or complaint)",
+    "no_address": "no address for the channel",
+    "max_delay": "waited longer than the category allows",
+    "max_age": "older than the category allows",
+    "not_after": "past the request's not_after",
+    "pending_full": "too many requests already waiting",
+    "delivery_failed": "the provider refused it",
+}
+
+
+def describe(reason: str) -> str:
+    """``cap:overall_daily`` -> "a frequency cap was full (overall_daily)"."""
+    kind, _, subject = reason.partition(":")
+    text = REASONS.get(kind)
+    if text is None:
+        return reason
+    return f"{text} ({subject})" if subject else text
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+
+
+def _counts(counts: Mapping[str, Any]) -> str:
+    parts = []
+    for name, value in counts.items():
+        count, limit = (value.count, value.limit) if isinstance(value, CapCount) else (value[0], value[1])
+        parts.append(f"{name} {count}/{limit}")
+    return ", ".join(parts)
+
+
+def timeline(customer_id: str, records: Iterable[RequestRecord], since: datetime | None = None) -> list[str]:
+    """The customer's requests, oldest first: what was asked, what became of it and why, the counts each cap
+    saw at the decision, and each step the request went through."""
+    chosen = [r for r in records if since is None or (r.requested_at is not None and r.requested_at >= since)]
+    outcomes = Counter(r.status for r in chosen)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
+    lines = [f"{customer_id}: {len(chosen)} request(s){': ' + summary if summary else ''}"]
+    for record in chosen:
+        what = " ".join(
+            part
+            for part in (
+                record.category or "?",
+                f"by {record.channel}" if record.channel else "",
+                f"priority {record.priority}" if record.priority is not None else "",
+                "transactional" if record.transactional else "",
+                f"about {record.entity}" if record.entity else "",
+                f"campaign {record.campaign_id}" if record.campaign_id else "",
+            )
+            if part
+        )
+        lines.append("")
+        lines.append(f"{_when(record.requested_at)}  {record.request_id}  {what}")
+        lines.append(f"    {record.status}: {record.reason} - {describe(record.reason)}")
+        if record.detail:
+            lines.append(f"    why: {record.detail}")
+        if record.counts:
+            lines.append(f"    caps at the decision: {_counts(record.counts)}")
+        if record.sent_at:
+            lines.append(f"    sent at {_when(record.sent_at)}")
+        elif record.status == "pending" and record.release_at:
+            lines.append(f"    waiting until {_when(record.release_at)}")
+        if len(record.members) > 1:
+            lines.append(f"    one digest message for: {', '.join(record.members)}")
+        for step in record.history:
+            lines.append(f"    . {step}")
+        if record.policy:
+            lines.append(f"    policy {record.policy}")
+    return lines
+
+
+def preview_lines(preview: Preview) -> list[str]:
+    """What ``baton decide --dry-run`` prints."""
+    head = f"{preview.request_id} for {preview.customer_id} at {_when(preview.at)} (policy {preview.policy})"
+    if preview.known is not None:
+        known = preview.known
+        return [
+            head,
+            f"already recorded: {known.status} ({known.reason}); the same request_id is not decided again",
+        ]
+    final = preview.final
+    if final is None:
+        return [head, "no decision: the engine would leave it waiting"]
+    if final.outcome is Outcome.SENT and final.at == preview.at:
+        verdict = "would be sent now"
+    elif final.outcome is Outcome.SENT:
+        verdict = f"would not be sent now; sent at {_when(final.at)} if nothing else arrives"
+    else:
+        verdict = f"would not be sent: {final.outcome.value}, {describe(final.reason)}"
+    lines = [head, verdict]
+    for step in preview.steps:
+        lines.append(f"  {_when(step.at)}  {step.outcome.value}: {step.reason} - {describe(step.reason)}")
+        if step.detail:
+            lines.append(f"      why: {step.detail}")
+        if step.counts:
+            lines.append(f"      caps: {_counts(step.counts)}")
+        if step.outcome is Outcome.DEFERRED and step.release_at:
+            lines.append(f"      until {_when(step.release_at)}")
+    if preview.fits_at is not None:
+        lines.append(f"it would fit the caps at {_when(preview.fits_at)}, if nothing else is sent before")
+    elif final.outcome is Outcome.SUPPRESSED and final.counts:
+        lines.append("it never fits: a cap leaves no room at its priority")
+    return lines

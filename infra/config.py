@@ -59,6 +59,7 @@ class Config:
     domain: str | None
     producer_account_ids: tuple[str, ...]
     preferences_principals: tuple[str, ...]
+    operator_principals: tuple[str, ...]
     policy_path: str
     policy: Policy
     max_concurrency: int
@@ -169,6 +170,9 @@ def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> Config:
         producer_account_ids=_list(lookup("producer_account_ids"), "producer_account_ids", ACCOUNT, "account ids"),
         preferences_principals=_list(
             lookup("preferences_principals"), "preferences_principals", IAM_PRINCIPAL, "IAM role, user or root ARNs"
+        ),
+        operator_principals=_list(
+            lookup("operator_principals"), "operator_principals", IAM_PRINCIPAL, "IAM role, user or root ARNs"
         ),
         policy_path=policy_path,
         policy=_policy(policy_path),

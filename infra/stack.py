@@ -16,6 +16,7 @@ from baton.names import (
     FUNCTION_ARBITER,
     FUNCTION_FEEDBACK,
     FUNCTION_PREFERENCES,
+    FUNCTION_PREVIEW,
     FUNCTION_PROFILE,
     FUNCTION_SWEEPER,
     FUNCTION_UNSUBSCRIBE,
@@ -32,6 +33,7 @@ from infra.function import ARCHITECTURE, RUNTIME
 from infra.ingest import Ingest
 from infra.ledger import Ledger
 from infra.monitoring import Monitoring
+from infra.preview import DecisionPreview
 
 STACK_NAME = "Baton"
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
@@ -90,6 +92,9 @@ class BatonStack(Stack):
             arbitration=arbiter,
             rule_target_dlq=ingest.rule_target_dlq,
         )
+        preview = DecisionPreview(
+            self, "DecisionPreview", config=config, layer=layer, ledger=ledger, arbitration=arbiter
+        )
         self.functions = {
             FUNCTION_ARBITER: arbiter.function,
             FUNCTION_PROFILE: people.profile,
@@ -97,6 +102,7 @@ class BatonStack(Stack):
             FUNCTION_UNSUBSCRIBE: people.unsubscribe,
             FUNCTION_PREFERENCES: people.preferences,
             FUNCTION_FEEDBACK: feedback.function,
+            FUNCTION_PREVIEW: preview.function,
         }
         Monitoring(
             self,

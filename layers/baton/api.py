@@ -7,6 +7,9 @@
 - Preferences (IAM-authorised function URL, for the storefront's own preference centre):
   ``GET /customers/{id}/preferences`` and ``PUT`` with a JSON body (the CustomerUpdated fields except the id),
   validated by the contract models and audited with the caller's IAM identity.
+- Decision preview (IAM-authorised function URL, for operators and support tools): ``POST /preview`` with a
+  MessageRequested detail answers whether it would be sent now, which rule stops it, at what counts and when it
+  would fit (``baton.preview``); nothing is recorded or sent. A request Baton would reject: 400 naming the field.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from baton.contract import CustomerUpdated, parse_detail
 from baton.domain import Profile
 from baton.errors import InvalidRequest
 from baton.ledger import DynamoLedger
+from baton.ports import Ledger, PolicySource
 from baton.unsubscribe import TokenError, verify
 
 PAGE = """<!doctype html>
@@ -109,12 +113,7 @@ def preferences_app(ledger: Callable[[], DynamoLedger], clock: Clock) -> Any:
         iam = app.current_event.raw_event.get("requestContext", {}).get("authorizer", {}).get("iam", {})
         return str(iam.get("userArn") or iam.get("callerId") or "unknown")
 
-    def error(status: int, field: str, message: str) -> Response[str]:
-        return Response(
-            status_code=status,
-            content_type=content_types.APPLICATION_JSON,
-            body=json.dumps({"error": message, "field": field}),
-        )
+    error = _json_error
 
     @app.get("/customers/<customer_id>/preferences")
     def read(customer_id: str) -> Response[str]:
@@ -140,5 +139,36 @@ def preferences_app(ledger: Callable[[], DynamoLedger], clock: Clock) -> Any:
             return error(400, exc.field, exc.message)
         ledger().update_profile(changed, clock.now(), actor=caller())
         return read(customer_id)
+
+    return app
+
+
+def _json_error(status: int, field: str, message: str) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"error": message, "field": field}),
+    )
+
+
+def preview_app(parts: Callable[[], tuple[Ledger, PolicySource]], clock: Clock) -> Any:
+    app = LambdaFunctionUrlResolver()
+
+    @app.post("/preview")
+    def decide() -> Response[str]:
+        from baton.preview import preview
+
+        try:
+            detail = json.loads(app.current_event.decoded_body or "null")
+        except ValueError:
+            return _json_error(400, "body", "body must be JSON: a MessageRequested detail")
+        if not isinstance(detail, dict):
+            return _json_error(400, "body", "body must be a JSON object: a MessageRequested detail")
+        ledger, policies = parts()
+        try:
+            result = preview(ledger, policies.current(), detail, clock.now())
+        except InvalidRequest as exc:
+            return _json_error(400, exc.field, exc.message)
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(result.as_json()))
 
     return app

@@ -49,6 +49,7 @@ FUNCTION_SWEEPER: Final = "sweeper"
 FUNCTION_UNSUBSCRIBE: Final = "unsubscribe"
 FUNCTION_PREFERENCES: Final = "preferences"
 FUNCTION_FEEDBACK: Final = "feedback"
+FUNCTION_PREVIEW: Final = "preview"
 
 # Delivery feedback: SES publishes configuration-set events to the default bus with these detail types
 SES_SOURCE: Final = "aws.ses"

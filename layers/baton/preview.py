@@ -107,4 +107,3 @@ def preview(ledger: Ledger, policy: Policy, detail: Any, now: datetime, renderer
     if final is not None and final.outcome is Outcome.SUPPRESSED and final.counts:
         fits_at = capacity_frees(policy, state, request, final.at)
     return replace(base, steps=tuple(steps), fits_at=fits_at)
-

@@ -14,6 +14,7 @@ from baton.settings import (
     ArbiterSettings,
     FeedbackSettings,
     PreferencesSettings,
+    PreviewSettings,
     ProfileSettings,
     SweeperSettings,
     UnsubscribeSettings,
@@ -99,6 +100,15 @@ def feedback_parts() -> tuple[DynamoLedger, Any]:
     from baton.policy_source import ParameterPolicy
 
     settings = load_settings(FeedbackSettings)
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+    return ledger, ParameterPolicy(settings.policy_parameter)
+
+
+@cache
+def preview_parts() -> tuple[DynamoLedger, Any]:
+    from baton.policy_source import ParameterPolicy
+
+    settings = load_settings(PreviewSettings)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
     return ledger, ParameterPolicy(settings.policy_parameter)
 

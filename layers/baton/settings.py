@@ -71,6 +71,11 @@ class FeedbackSettings(_LedgerSettings):
     policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
 
 
+class PreviewSettings(_LedgerSettings):
+    function = "preview"
+    policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
+
+
 class SweeperSettings(_Settings):
     function = "sweeper"
     table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
@@ -84,6 +89,7 @@ ALL_SETTINGS: tuple[type[_Settings], ...] = (
     UnsubscribeSettings,
     PreferencesSettings,
     FeedbackSettings,
+    PreviewSettings,
 )
 
 S = TypeVar("S", bound=_Settings)

@@ -28,6 +28,7 @@ CONTEXT: dict[str, Any] = {
     "domain": "shop.example",
     "producer_account_ids": ["111111111111", "222222222222"],
     "preferences_principals": ["arn:aws:iam::111111111111:role/preference-centre"],
+    "operator_principals": ["arn:aws:iam::111111111111:role/support"],
     "unsubscribe_mailto": "unsubscribe@shop.example",
     "alarm_topic_arn": "arn:aws:sns:us-east-1:123456789012:baton-alarms",
     "max_concurrency": 7,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from aws_cdk.assertions import Annotations, Match
 
+from baton.settings import ALL_SETTINGS
+
 from .conftest import Synthesized
 
 
@@ -34,9 +36,9 @@ def test_suppressions_are_only_the_documented_ones(synth: Synthesized) -> None:
         ("AwsSolutions-IAM5", ("Resource::*",), "AWS::IAM::Role"),
         ("AwsSolutions-SQS3", (), "AWS::SQS::Queue"),
     ]
-    # six function roles (X-Ray, on the role and its default policy) and the SMS policy
-    assert len([f for f in found if f[2] == "AWS::IAM::Role"]) == 6
-    assert len(default_policies) == 7
+    # every function's role and default policy (X-Ray), and the arbiter's SMS policy
+    assert len([f for f in found if f[2] == "AWS::IAM::Role"]) == len(ALL_SETTINGS)
+    assert len(default_policies) == len(ALL_SETTINGS) + 1
 
 
 def test_cfn_lint_finds_no_error(synth: Synthesized, tmp_path: Path) -> None:

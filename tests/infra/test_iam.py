@@ -57,6 +57,7 @@ EXPECTED: dict[str, set[Grant]] = {
     "sweeper": base() | {("dynamodb:Query", "table/index/due"), ("sqs:SendMessage", f"queue:{ARBITER_QUEUE}")},
     "unsubscribe": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {KEYS},
     "preferences": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {KEYS},
+    "preview": base() | table("BatchGetItem") | {KEYS, POLICY},
     "feedback": base() | table("GetItem", "PutItem", "UpdateItem") | {KEYS, POLICY} | consume(FEEDBACK_QUEUE),
 }
 

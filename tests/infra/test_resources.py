@@ -269,21 +269,27 @@ def test_the_sweeper_runs_every_minute_without_retries(synth: Synthesized) -> No
     ]
 
 
-def test_the_unsubscribe_endpoint_is_public_and_the_preference_api_takes_iam(synth: Synthesized) -> None:
+@pytest.mark.parametrize(
+    ("function", "principals"), [("preferences", "preferences_principals"), ("preview", "operator_principals")]
+)
+def test_the_unsubscribe_endpoint_is_public_and_the_others_take_iam(
+    synth: Synthesized, function: str, principals: str
+) -> None:
     urls = {
         references(u["Properties"]["TargetFunctionArn"])[0]: u["Properties"]
         for u in synth.of_type("AWS::Lambda::Url").values()
     }
+    assert len(urls) == 3
     assert urls[synth.function_id("unsubscribe")]["AuthType"] == "NONE"
-    assert urls[synth.function_id("preferences")]["AuthType"] == "AWS_IAM"
+    assert urls[synth.function_id(function)]["AuthType"] == "AWS_IAM"
     callers = {
         p["Properties"]["Action"]: p["Properties"]
         for p in synth.of_type("AWS::Lambda::Permission").values()
-        if references(p["Properties"]["FunctionName"]) == [synth.function_id("preferences")]
+        if references(p["Properties"]["FunctionName"]) == [synth.function_id(function)]
     }
     # a function URL needs both permissions: InvokeFunctionUrl, and InvokeFunction through the URL only
     assert set(callers) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
-    assert {c["Principal"] for c in callers.values()} == set(CONTEXT["preferences_principals"])
+    assert {c["Principal"] for c in callers.values()} == set(CONTEXT[principals])
     assert callers["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "AWS_IAM"
     assert callers["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
 

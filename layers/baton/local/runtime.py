@@ -3,6 +3,7 @@ clock. ``baton replay``, ``make demo`` and the tests drive Baton through this.""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -185,6 +186,16 @@ class LocalRuntime:
 
         app = preferences_app(lambda: self.ledger, self.clock)
         event = function_url_event(method, f"/customers/{customer_id}/preferences", None, body, caller)
+        return _flushed(lambda_handler(event, LocalContext(), app=app))
+
+    def invoke_preview(self, detail: Any, caller: str = "arn:aws:iam::123456789012:role/support") -> dict[str, Any]:
+        from baton.api import preview_app
+        from baton.policy_source import StaticPolicy
+        from functions.preview.handler import lambda_handler
+
+        app = preview_app(lambda: (self.ledger, StaticPolicy(self.policy)), self.clock)
+        body = detail if isinstance(detail, str) else json.dumps(detail)
+        event = function_url_event("POST", "/preview", None, body, caller)
         return _flushed(lambda_handler(event, LocalContext(), app=app))
 
     def invoke_feedback(self, bodies: list[str]) -> dict[str, Any]:

@@ -1,0 +1,25 @@
+"""Preview: would this request be sent now, and if not, why (IAM-authorised function URL). Records nothing."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from baton.api import preview_app
+from baton.clock import SystemClock
+from baton.observability import logger, metrics, tracer
+from baton.runtime import preview_parts
+
+
+@cache
+def _app() -> Any:
+    return preview_app(preview_parts, SystemClock())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext, app: Any = None) -> dict[str, Any]:
+    return (app or _app()).resolve(event, context)

@@ -1,0 +1,50 @@
+"""Decision preview: an IAM-authorised function URL answering "would this request be sent now, and if not,
+which rule stops it, at what counts, and when would it fit?" from the live ledger and policy. It reads the
+ledger and records nothing: its role holds no write action."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from baton.names import Env
+from baton.settings import PreviewSettings
+from infra.arbitration import Arbitration
+from infra.config import Config
+from infra.function import BatonFunction
+from infra.ledger import Ledger
+
+TIMEOUT = Duration.seconds(10)
+
+
+class DecisionPreview(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        layer: lambda_.ILayerVersion,
+        ledger: Ledger,
+        arbitration: Arbitration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = BatonFunction(
+            self,
+            "Preview",
+            settings=PreviewSettings,
+            environment={**ledger.environment(), Env.POLICY_PARAMETER: arbitration.parameter.parameter_name},
+            layer=layer,
+            config=config,
+            description="Baton decision preview (IAM auth): would a request be sent now, and why not; records nothing",
+            timeout=TIMEOUT,
+        )
+        # one BatchGetItem reads the customer's state, the request and the address's standing
+        self.function.allow(ledger.items("BatchGetItem"), ledger.read_keys(), arbitration.read_policy())
+        url = self.function.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+        # the operators' and support tools' roles named in context, each by ARN
+        for arn in config.operator_principals:
+            self.function.function.grant_invoke_url(iam.ArnPrincipal(arn))
+        CfnOutput(scope, "PreviewUrl", value=url.url, description="Decision preview: POST /preview (SigV4, IAM)")

@@ -1,5 +1,6 @@
-"""Monitoring: an alarm when any dead-letter queue holds a message, when any function errs, when the
-arbitration queue backs up; and one small dashboard. Alarms notify the SNS topic named in context, if any."""
+"""Monitoring: alarms when any dead-letter queue holds a message, when any function errs, when the arbitration
+queue backs up, when sends fail, when the account's bounce or complaint rate nears the level at which SES reviews
+it, and when suppressions jump; and one dashboard. Alarms notify the SNS topic named in context, if any."""
 
 from __future__ import annotations
 
@@ -18,6 +19,12 @@ from infra.config import Config
 from infra.function import BatonFunction
 
 QUEUE_AGE_LIMIT = Duration.minutes(5)  # deferred requests wait in DynamoDB, never in the queue
+# SES puts an account under review at a 5 % bounce rate or a 0.1 % complaint rate (and may pause its sending at
+# 10 % or 0.5 %): warn before the review, with room to act.
+BOUNCE_RATE_WARNING = 0.04
+COMPLAINT_RATE_WARNING = 0.0008
+FAILURE_RATE_LIMIT = 0.05  # of messages Baton tried to send, the share the provider refused for good
+SUPPRESSION_STD_DEVS = 4  # a jump in suppressions: a broken policy, a lost consent feed, a bounce wave
 
 
 class Monitoring(Construct):
@@ -33,14 +40,15 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         topic = sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn) if config.alarm_topic_arn else None
-        self.alarms: list[cloudwatch.Alarm] = []
+        self.alarms: list[cloudwatch.IAlarm] = []
 
         def alarm(
-            construct_id: str, metric: cloudwatch.Metric, threshold: float, description: str, periods: int = 1
+            construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str, periods: int = 1
         ) -> None:
-            created = metric.create_alarm(
+            created = cloudwatch.Alarm(
                 self,
                 construct_id,
+                metric=metric,
                 threshold=threshold,
                 evaluation_periods=periods,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -87,6 +95,53 @@ class Monitoring(Construct):
             )
             for o in (outcome.value for outcome in Outcome)
         }
+        failure_rate = cloudwatch.MathExpression(
+            expression="IF(sent + failed > 0, failed / (sent + failed), 0)",
+            using_metrics={"sent": outcomes["sent"], "failed": outcomes["failed"]},
+            label="failure rate",
+            period=Duration.minutes(5),
+        )
+        alarm(
+            "SendFailureRate",
+            failure_rate,
+            FAILURE_RATE_LIMIT,
+            "Baton: more than 5% of sends failed for good (a suspended sender, a bad template, a provider outage?)",
+            periods=3,
+        )
+        reputation = {
+            name: cloudwatch.Metric(
+                namespace="AWS/SES",
+                metric_name=f"Reputation.{name}",
+                statistic=cloudwatch.Stats.MAXIMUM,
+                period=Duration.hours(1),
+            )
+            for name in ("BounceRate", "ComplaintRate")
+        }
+        alarm(
+            "BounceRate",
+            reputation["BounceRate"],
+            BOUNCE_RATE_WARNING,
+            "Baton: the SES bounce rate is above 4%; SES reviews the account at 5%. Check the address sources",
+        )
+        alarm(
+            "ComplaintRate",
+            reputation["ComplaintRate"],
+            COMPLAINT_RATE_WARNING,
+            "Baton: the SES complaint rate is above 0.08%; SES reviews the account at 0.1%. Tighten the caps?",
+        )
+        jump = cloudwatch.AnomalyDetectionAlarm(
+            self,
+            "SuppressionJump",
+            metric=outcomes["suppressed"],
+            evaluation_periods=3,
+            std_devs=SUPPRESSION_STD_DEVS,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="Baton: suppressions far above their usual band (policy change, lost consent, bounces?)",
+        )
+        if topic is not None:
+            jump.add_alarm_action(actions.SnsAction(topic))
+        self.alarms.append(jump)
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -113,6 +168,20 @@ class Monitoring(Construct):
                             f.function.metric_duration(label=n, statistic=cloudwatch.Stats.percentile(95))
                             for n, f in functions.items()
                         ],
+                        width=12,
+                    ),
+                ],
+                [
+                    cloudwatch.GraphWidget(
+                        title="Suppressions and send failures",
+                        left=[outcomes["suppressed"], outcomes["failed"]],
+                        right=[failure_rate],
+                        width=12,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title="SES reputation (SES reviews at 5% bounces, 0.1% complaints)",
+                        left=[reputation["BounceRate"]],
+                        right=[reputation["ComplaintRate"]],
                         width=12,
                     ),
                 ],

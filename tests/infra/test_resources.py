@@ -19,6 +19,7 @@ from baton.names import (
     FEEDBACK_DLQ,
     FEEDBACK_QUEUE,
     MAX_RECEIVE_COUNT,
+    METRICS_NAMESPACE,
     POLICY_PARAMETER,
     PROFILE_DLQ,
     PROFILE_QUEUE,
@@ -316,3 +317,26 @@ def test_every_dlq_and_every_function_has_an_alarm_that_notifies(synth: Synthesi
     assert dlqs <= watched
     assert functions <= watched
     synth.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+def test_alarms_watch_send_failures_ses_reputation_and_suppression_jumps(synth: Synthesized) -> None:
+    alarms = {k: a["Properties"] for k, a in synth.of_type("AWS::CloudWatch::Alarm").items()}
+    by_metric = {a.get("MetricName"): a for a in alarms.values() if "MetricName" in a}
+    # SES reviews an account at 5 % bounces and 0.1 % complaints: warn below both
+    assert 0 < by_metric["Reputation.BounceRate"]["Threshold"] < 0.05
+    assert 0 < by_metric["Reputation.ComplaintRate"]["Threshold"] < 0.001
+    assert by_metric["Reputation.BounceRate"]["Namespace"] == "AWS/SES"
+    expressions = [m.get("Expression", "") for a in alarms.values() for m in a.get("Metrics", [])]
+    assert any("failed / (sent + failed)" in e for e in expressions)
+    (band,) = [a for a in alarms.values() if a.get("ComparisonOperator") == "GreaterThanUpperThreshold"]
+    watched = [m["MetricStat"]["Metric"]["MetricName"] for m in band["Metrics"] if "MetricStat" in m]
+    assert watched == ["Outcome_suppressed"]
+    assert any("ANOMALY_DETECTION_BAND" in m.get("Expression", "") for m in band["Metrics"])
+    # the outcome metrics the alarms read are the ones the functions emit
+    used = {
+        m["MetricStat"]["Metric"]["Namespace"]
+        for a in alarms.values()
+        for m in a.get("Metrics", [])
+        if "MetricStat" in m
+    }
+    assert used == {METRICS_NAMESPACE}

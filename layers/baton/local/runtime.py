@@ -155,6 +155,9 @@ class LocalRuntime:
         self._observers.append(observer)
 
     def _observe(self, report: Report) -> None:
+        from baton.observability import record_outcome
+
+        record_outcome(report)  # what the deployed arbiter logs and counts
         if report.outcome is Outcome.DEFERRED and report.release_at is not None:
             with self._lock:
                 self.due_times.append(report.release_at)

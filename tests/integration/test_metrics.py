@@ -1,0 +1,54 @@
+"""What the handlers publish to CloudWatch (embedded metric format on stdout): outcomes, and outcomes by channel
+and reason, under the namespace and dimension the stack's alarms and dashboard read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from baton.local.runtime import LocalRuntime
+from baton.names import METRICS_NAMESPACE, SERVICE
+from tests.conftest import START
+
+
+def emitted(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith('{"_aws"')]
+
+
+def total(blob: dict[str, Any], name: str) -> float:
+    value = blob.get(name, 0.0)
+    return float(sum(value)) if isinstance(value, list) else float(value)
+
+
+def test_each_decision_is_counted_by_outcome_channel_and_reason(
+    runtime_now: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = {"time": START.isoformat(), "source": "shop"}
+    profile = {"customer_id": "c-m", "email": "m@example.com", "consent": {"email": True}, "timezone": "UTC"}
+    runtime_now.invoke_profile([json.dumps({**event, "id": "u", "detail-type": "CustomerUpdated", "detail": profile})])
+    capsys.readouterr()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+
+    def sale(n: int) -> str:
+        detail = {
+            "request_id": f"s{n}",
+            "customer_id": "c-m",
+            "channel": "email",
+            "category": "sale",
+            "template": "sale",
+            "data": {"headline": "h", "url": "https://shop.example"},
+        }
+        return json.dumps({**event, "id": f"m{n}", "detail-type": "MessageRequested", "detail": detail})
+
+    runtime_now.invoke_arbiter([sale(1), sale(2)])  # the default policy sends one sale a day
+    (blob,) = emitted(capsys.readouterr().out)
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == METRICS_NAMESPACE
+    assert blob["service"] == SERVICE and ["service"] in directive["Dimensions"]
+    assert total(blob, "Outcome_sent") == 1.0
+    assert total(blob, "Outcome_suppressed") == 1.0
+    assert total(blob, "Reason_sent_email_within_policy") == 1.0
+    assert total(blob, "Reason_suppressed_email_cap") == 1.0
+    assert "m@example.com" not in json.dumps(blob)

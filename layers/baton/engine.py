@@ -87,9 +87,14 @@ def quiet_until(now: datetime, zone: ZoneInfo, window: QuietWindow) -> datetime 
             end_day = end_day + timedelta(days=1)
     if not inside:
         return None
-    # A wall time that does not exist on a spring-forward day maps past the gap; one that occurs twice
-    # on a fall-back day takes its first occurrence (fold=0).
-    return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
+    # A wall time that does not exist on a spring-forward day maps past the gap. One that occurs twice on a
+    # fall-back day is its first occurrence, unless that is already past (``now`` is in the repeated hour):
+    # then its second.
+    ending = datetime.combine(end_day, end, tzinfo=zone)
+    for candidate in (ending, ending.replace(fold=1)):
+        if candidate.astimezone(UTC) > now:
+            return candidate.astimezone(UTC)
+    return None
 
 
 def zone_for(policy: Policy, timezone: str | None) -> ZoneInfo:

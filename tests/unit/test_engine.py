@@ -595,7 +595,6 @@ def test_max_settle_leaves_the_rest_due_with_more_due() -> None:
     assert second.ledger.pending == ()
 
 
-@pytest.mark.xfail(strict=True, reason="needs patch tests-1")
 def test_quiet_hours_ending_inside_the_repeated_hour_of_a_fall_back_day() -> None:
     """Given quiet hours 00:30-01:30 and a push at 01:15 EST (the second 01:15 of 1 November 2026), when it is
     decided, then it waits until 01:30 EST, not until 01:30 EDT (already past), which expired it at once."""

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from baton.clock import Clock
@@ -178,7 +179,13 @@ class Baton:
             return self._again_member(existing, now)
         if existing.status == "sending":
             if not self.ledger.claim(existing, now):
-                raise TransientFailure(f"request {existing.request_id}: delivery held by another invocation")
+                # another invocation holds the send lease (a duplicate delivery racing the first one, or a
+                # send in progress): it confirms, or the sweeper takes the send over when the lease runs out
+                return [
+                    _record_report(
+                        existing, Outcome.DEFERRED, "delivery_in_progress", now, release_at=existing.lease_until
+                    )
+                ]
             return self._deliver(existing, None, now, raise_transient=True)
         return [
             Report(
@@ -200,10 +207,12 @@ class Baton:
         if carrier is not None and carrier.status == "sending":
             return self._again(carrier)
         if carrier is not None and carrier.status == "sent":
-            self.ledger.confirm_sent(member, carrier.sent_at or now, carrier.message_id or "")
+            self._settle_write(
+                lambda: self.ledger.confirm_sent(member, carrier.sent_at or now, carrier.message_id or "")
+            )
             return [_record_report(member, Outcome.SENT, member.reason, now, sent_at=carrier.sent_at)]
         reason = f"{DIGEST}_failed:{carrier.reason if carrier else 'missing'}"
-        self.ledger.confirm_failed(member, now, reason)
+        self._settle_write(lambda: self.ledger.confirm_failed(member, now, reason))
         return [_record_report(member, Outcome.FAILED, reason, now)]
 
     # -- delivery ----------------------------------------------------------------------------------
@@ -217,7 +226,9 @@ class Baton:
         standing = snapshot.standing(recipient, decided) if snapshot is not None else "ok"
         if standing == "blocked" or (standing == "soft_blocked" and not record.transactional):
             for each in everyone:
-                self.ledger.confirm_failed(each, decided, "suppressed_address", status="suppressed")
+                self._settle_write(
+                    partial(self.ledger.confirm_failed, each, decided, "suppressed_address", "suppressed")
+                )
             return [_record_report(each, Outcome.SUPPRESSED, "suppressed_address", decided) for each in everyone]
         try:
             if not recipient or not record.channel or not record.template:
@@ -242,7 +253,7 @@ class Baton:
             reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
             now = self.clock.now()
             for each in everyone:
-                self.ledger.confirm_failed(each, now, reason)
+                self._settle_write(partial(self.ledger.confirm_failed, each, now, reason))
             return [_record_report(each, Outcome.FAILED, reason, now, detail=str(exc)) for each in everyone]
         except TransientFailure:
             if raise_transient:
@@ -251,7 +262,7 @@ class Baton:
             return [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in everyone]
         sent_at = self.clock.now()
         for each in everyone:
-            self.ledger.confirm_sent(each, sent_at, message_id)
+            self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id))
         return [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in everyone]
 
     def _members(self, record: RequestRecord) -> list[RequestRecord]:
@@ -278,6 +289,18 @@ class Baton:
             if not stored:
                 return Report(request_id, customer_id, Outcome.DUPLICATE, "rejected", now)
         return Report(request_id or "", customer_id, Outcome.REJECTED, exc.reason, now, detail=exc.message)
+
+    def _settle_write(self, write: Callable[[], None]) -> None:
+        """A ledger write that ends a send, retried with backoff within the time budget: given up, the record
+        would go back to the queue and the message, already with the provider, would be sent again."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                write()
+                return
+            except TransientFailure:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+                self._backoff(attempt)
 
     def _backoff(self, attempt: int) -> None:
         """Full jitter: a random pause up to 10 ms x 2^attempt (at most 0.64 s), never past the time budget."""

@@ -26,17 +26,11 @@ DOUBLE = {
 }
 
 
-CONFIRM_NOT_RETRIED = pytest.mark.xfail(
-    strict=True,
-    reason="a throttled confirm write goes back to the queue and the send is repeated; remove once patch "
-    "/tmp/patches/reliability-1.diff (retry the confirm) is applied",
-)
 CASES = [
     pytest.param(
         point,
         kind,
         id=f"{point[1]}-{kind}",
-        marks=CONFIRM_NOT_RETRIED if point[2:] and kind == THROTTLE and point[1] == "UpdateItem" else (),
     )
     for point in POINTS
     for kind in (CRASH_BEFORE, CRASH_AFTER, THROTTLE, TIMEOUT)

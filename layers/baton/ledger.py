@@ -174,7 +174,9 @@ def _models(table_name: str, host: str | None, region: str) -> _Models:
         change = UnicodeAttribute()
         at = UnicodeAttribute()
 
-    connection = Connection(region=region, host=host, max_retry_attempts=4)
+    # transactions go through the models' own connection: one botocore session and client per container, not
+    # two (each pynamodb Connection builds its own session and loads the DynamoDB service model again)
+    connection = LedgerItem._get_connection().connection
     return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, connection)
 
 

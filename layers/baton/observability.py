@@ -9,7 +9,9 @@ from baton.names import METRICS_NAMESPACE, SERVICE
 from baton.service import Report
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# Only botocore needs patching: every AWS call (pynamodb's included) goes through it. The default patches every
+# library X-Ray knows, importing each one at cold start.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
 

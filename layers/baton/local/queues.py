@@ -64,17 +64,25 @@ class LocalQueue:
             "QueueArn"
         ]
         self._lock = threading.Lock()
+        # moto's in-process SQS is not thread-safe (concurrent receives race inside its message sets) where SQS is:
+        # calls into it go one at a time; the handler invocations between them stay concurrent
+        self._sqs_lock = threading.Lock()
+
+    def _call(self, operation: str, **params: Any) -> Any:
+        with self._sqs_lock:
+            return getattr(self.sqs, operation)(**params)
 
     def send(self, bodies: list[str]) -> None:
         for start in range(0, len(bodies), 10):
             entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])]
-            response = self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+            response = self._call("send_message_batch", QueueUrl=self.url, Entries=entries)
             if response.get("Failed"):
                 raise RuntimeError(f"local queue refused {len(response['Failed'])} message(s)")
 
     def depth(self, url: str | None = None) -> int:
         """Messages in the queue, visible or in flight."""
-        attrs = self.sqs.get_queue_attributes(
+        attrs = self._call(
+            "get_queue_attributes",
             QueueUrl=url or self.url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
@@ -100,7 +108,8 @@ class LocalQueue:
 
     def poll(self, handler: Handler, context: Callable[[], Any], stats: DrainStats) -> int:
         """One receive and one invocation. Returns how many messages were received."""
-        messages = self.sqs.receive_message(
+        messages = self._call(
+            "receive_message",
             QueueUrl=self.url,
             MaxNumberOfMessages=self.batch_size,
             VisibilityTimeout=IN_FLIGHT_SECONDS,
@@ -127,14 +136,16 @@ class LocalQueue:
         done = [m for m in messages if m["MessageId"] not in failed]
         again = [m for m in messages if m["MessageId"] in failed]
         if done:
-            self.sqs.delete_message_batch(
+            self._call(
+                "delete_message_batch",
                 QueueUrl=self.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
             with self._lock:
                 stats.deleted += len(done)
         if again:
-            self.sqs.change_message_visibility_batch(
+            self._call(
+                "change_message_visibility_batch",
                 QueueUrl=self.url,
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}

@@ -96,7 +96,10 @@ class Monitoring(Construct):
             for o in (outcome.value for outcome in Outcome)
         }
         failure_rate = cloudwatch.MathExpression(
-            expression="IF(sent + failed > 0, failed / (sent + failed), 0)",
+            # a period with failures and no sends (every send refused: the outage this alarm is for) has no
+            # Outcome_sent data point, and arithmetic on a missing point is missing, which an alarm reads as OK:
+            # FILL counts it as 0 sent, a rate of 100 %
+            expression="IF(FILL(sent, 0) + failed > 0, failed / (FILL(sent, 0) + failed), 0)",
             using_metrics={"sent": outcomes["sent"], "failed": outcomes["failed"]},
             label="failure rate",
             period=Duration.minutes(5),

@@ -327,7 +327,8 @@ def test_alarms_watch_send_failures_ses_reputation_and_suppression_jumps(synth: 
     assert 0 < by_metric["Reputation.ComplaintRate"]["Threshold"] < 0.001
     assert by_metric["Reputation.BounceRate"]["Namespace"] == "AWS/SES"
     expressions = [m.get("Expression", "") for a in alarms.values() for m in a.get("Metrics", [])]
-    assert any("failed / (sent + failed)" in e for e in expressions)
+    # a period in which every send failed has no Outcome_sent point at all: it must still read as 100 %
+    assert any("failed / (FILL(sent, 0) + failed)" in e for e in expressions)
     (band,) = [a for a in alarms.values() if a.get("ComparisonOperator") == "GreaterThanUpperThreshold"]
     watched = [m["MetricStat"]["Metric"]["MetricName"] for m in band["Metrics"] if "MetricStat" in m]
     assert watched == ["Outcome_suppressed"]

@@ -3,8 +3,9 @@
 The test drives time as the service does: ``arbitrate`` at each arrival (one request per call) and at every
 pending due time, carrying the returned ledger forward, until nothing waits. Then, over everything decided:
 no cap is exceeded in any window, transactional requests are neither capped nor held, no marketing message is
-sent inside quiet hours, every request ends in exactly one final outcome, and within one call no request loses
-its slot to one of lower priority.
+sent inside quiet hours, every request ends in exactly one final outcome, within one call no request loses
+its slot to one of lower priority, and a request held by a cap found that cap full: together, the requests sent
+are exactly the highest-priority ones that fit the caps.
 """
 
 from __future__ import annotations
@@ -317,3 +318,37 @@ def test_within_one_call_no_request_loses_to_a_lower_priority_one(
                     if s.priority < loser.priority and same_group(cap, loser.request, s.request)
                 ]
                 assert not lower, f"{loser.request.request_id} held by {name} while lower {lower} was sent"
+
+
+@SETTINGS
+@given(st.one_of(policies(), policies(arbitration_window="15m")), profiles(), streams())
+def test_a_request_held_by_a_cap_found_it_full(policy: Policy, profile: Profile, requests: list[Request]) -> None:
+    """The other half of "the requests sent are exactly the highest-priority ones that fit the caps": nothing
+    that fitted is held. A request suppressed or deferred with ``cap:<name>`` met that cap full for its priority,
+    recounted here from the sends (earlier calls, and the winners of its own call) in the cap's window."""
+    run = drive(policy, profile, requests)
+    caps = {cap.name: cap for cap in policy.caps}
+    sends = [
+        (n, at, d)
+        for n, (at, decisions) in enumerate(run.calls)
+        for d in decisions
+        if d.outcome is Outcome.SENT and not d.request.transactional
+    ]
+    for n, (at, decisions) in enumerate(run.calls):
+        for held in decisions:
+            kind, _, name = held.reason.partition(":")
+            if held.outcome not in (Outcome.SUPPRESSED, Outcome.DEFERRED) or kind != "cap":
+                continue
+            cap = caps[name]
+            counted = [
+                d.request.request_id
+                for m, sent_at, d in sends
+                if m <= n and sent_at > at - cap.window and same_group(cap, held.request, d.request)
+            ]
+            room = cap.limit
+            if cap.reserve is not None and priority_of(policy, held.request) < cap.reserve.min_priority:
+                room -= cap.reserve.count
+            assert len(counted) >= room, (
+                f"{held.request.request_id} held by {name} ({cap.limit}/{cap.window}, room {room}) at {at}"
+                f" with only {counted} in the window"
+            )

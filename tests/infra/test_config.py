@@ -112,3 +112,13 @@ def test_draft4_rewrites_2020_12_keywords() -> None:
 @pytest.mark.parametrize("name", sorted(json_schemas()))
 def test_every_contract_schema_is_valid_draft4(name: str) -> None:
     Draft4Validator.check_schema(draft4(json_schemas()[name]))
+
+
+def test_the_keys_secret_name_follows_the_cdk_arguments_then_cdk_json() -> None:
+    """``make deploy CDK_ARGS='-c keys_secret=...'``: the secret created first is the one the stack will read."""
+    from infra.keys import configured_name
+
+    assert configured_name("") == cdk_json_context()["keys_secret"]
+    assert configured_name("-c sender=a@b.example -c keys_secret=shop/baton-keys") == "shop/baton-keys"
+    assert configured_name("--context keys_secret=first --context keys_secret=second") == "second"
+    assert configured_name("-c keys_secrets=not-this-key") == cdk_json_context()["keys_secret"]

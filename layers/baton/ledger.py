@@ -549,23 +549,38 @@ class DynamoLedger:
         actions.append(r.history.set(_dumps([_history_line(decision, now)])))
         return actions
 
-    def claim(self, record: RequestRecord, now: datetime) -> bool:
+    def claim(self, record: RequestRecord, now: datetime) -> RequestRecord | None:
         r = self._m.request
         item = r(customer_pk(record.customer_id), request_sk(record.request_id))
         try:
+            # only a lease that ran out: a duplicate delivery can arrive while the holder is still sending, and
+            # taking over a live lease would send the message twice
             item.update(
                 actions=[
                     r.lease_until.set(iso(now + SEND_LEASE)),
                     r.due_sk.set(f"{iso(now + SEND_LEASE)}#{record.request_id}"),
                     r.attempts.add(1),
                 ],
-                condition=(r.status == "sending") & ((r.lease_until <= iso(now)) | (r.attempts == record.attempts)),
+                condition=(r.status == "sending") & (r.lease_until <= iso(now)),
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
+                return None
             raise TransientFailure(f"ledger write failed: {exc}") from exc
-        return True
+        return replace(record, lease_until=now + SEND_LEASE, attempts=int(item.attempts))
+
+    def release_lease(self, record: RequestRecord, now: datetime) -> None:
+        r = self._m.request
+        item = r(customer_pk(record.customer_id), request_sk(record.request_id))
+        try:
+            item.update(
+                actions=[r.lease_until.set(iso(now)), r.due_sk.set(f"{iso(now)}#{record.request_id}")],
+                condition=(r.status == "sending") & (r.attempts == record.attempts),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return  # taken over (or settled) since: the lease is no longer this holder's to give
+            raise TransientFailure(f"ledger write failed: {exc}") from exc
 
     def _finish(self, record: RequestRecord, actions: list[Action]) -> None:
         r = self._m.request

@@ -86,8 +86,13 @@ class Ledger(Protocol):
 
     def records(self, customer_id: str, request_ids: list[str]) -> dict[str, RequestRecord]: ...
 
-    def claim(self, record: RequestRecord, now: datetime) -> bool:
-        """Take over delivery of a ``sending`` record whose lease ran out; False if someone else holds it."""
+    def claim(self, record: RequestRecord, now: datetime) -> RequestRecord | None:
+        """Take over delivery of a ``sending`` record whose lease ran out (its holder is gone: the lease outlasts
+        any invocation). The record as its new holder has it, or None while another holds the lease."""
+
+    def release_lease(self, record: RequestRecord, now: datetime) -> None:
+        """Give back the send lease of a record this invocation holds and did not get sent: free for the next
+        delivery to take, and due for the sweeper. Nothing when another holder has taken it since."""
 
     def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str) -> None: ...
 

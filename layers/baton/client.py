@@ -207,10 +207,9 @@ class BatonClient:
     @property
     def events(self) -> EventBridgeClient:
         if self._events is None:
-            import boto3
-            from botocore.config import Config
+            from baton.aws import aws_client
 
-            self._events = boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+            self._events = aws_client("events")
         return self._events
 
     def put(self, entries: Iterable[Entry]) -> PutResult:

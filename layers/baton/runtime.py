@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+from baton.aws import aws_client
 from baton.clock import SystemClock
 from baton.ingress import release_event
 from baton.keys import keys_from_secret
@@ -20,15 +21,6 @@ from baton.settings import (
     UnsubscribeSettings,
     load_settings,
 )
-
-CLIENT_RETRIES: Any = {"mode": "standard", "max_attempts": 3}  # exponential backoff with jitter on throttling
-
-
-def _client(name: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(name, config=Config(retries=CLIENT_RETRIES, connect_timeout=3, read_timeout=10))  # type: ignore[call-overload]
 
 
 def _region() -> str:
@@ -64,8 +56,8 @@ def arbiter_service() -> Any:
     return Baton(
         ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret),
         channels=AwsChannels(
-            _client("sesv2"),
-            _client("sns"),
+            aws_client("sesv2"),
+            aws_client("sns"),
             sender=settings.sender,
             configuration_set=settings.ses_configuration_set,
         ),
@@ -142,4 +134,4 @@ def sweeper_parts() -> tuple[DynamoLedger, SqsReleaseQueue, SystemClock]:
     settings = load_settings(SweeperSettings)
     clock = SystemClock()
     ledger = DynamoLedger(settings.table_name, retention=timedelta(days=1), region=_region())
-    return ledger, SqsReleaseQueue(_client("sqs"), settings.arbiter_queue_url, clock), clock
+    return ledger, SqsReleaseQueue(aws_client("sqs"), settings.arbiter_queue_url, clock), clock

@@ -72,7 +72,7 @@ synth: $(STAMP) $(NODE_STAMP)
 # Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's keys secret if it does
 # not exist yet (never changes an existing one: see infra/keys.py). Context from cdk.json, or CDK_ARGS='-c key=value'.
 deploy: $(STAMP) $(NODE_STAMP)
-	$(YOUR_REGION) $(PY) -m infra.keys --cdk-args="$(CDK_ARGS)"
+	CDK_ARGS='$(subst ','\'',$(CDK_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk deploy $(CDK_ARGS)
 
 # The table, its log groups and the keys secret are kept (removal_policy=retain, deletion_protection): delete

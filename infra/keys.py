@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import secrets
 import shlex
 import sys
@@ -35,10 +36,16 @@ def new_secret_value() -> str:
     )
 
 
+def _flag_and_value(word: str) -> list[str]:
+    """``--context=k=v`` as the two words ``--context k=v``, the way the CDK CLI reads it."""
+    flag, equals, value = word.partition("=")
+    return [flag, value] if equals and flag == "--context" else [word]
+
+
 def configured_name(cdk_args: str = "") -> str:
     """``keys_secret`` as the CDK app will see it: from ``-c``/``--context`` in the CDK CLI's arguments (the last
     one wins, as with the CLI), else cdk.json's context, else Baton's default name."""
-    words = shlex.split(cdk_args)
+    words = [part for word in shlex.split(cdk_args) for part in _flag_and_value(word)]
     given = [
         value.partition("=")[2]
         for flag, value in itertools.pairwise(words)
@@ -75,7 +82,11 @@ def ensure(name: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Create Baton's keys secret if it does not exist yet.")
     parser.add_argument("--name", help="secret name (default: keys_secret from --cdk-args, else from cdk.json)")
-    parser.add_argument("--cdk-args", default="", help="the CDK CLI's arguments (make deploy passes CDK_ARGS)")
+    parser.add_argument(
+        "--cdk-args",
+        default=os.environ.get("CDK_ARGS", ""),
+        help="the CDK CLI's arguments (default: the CDK_ARGS environment variable, which make deploy exports)",
+    )
     args = parser.parse_args(argv)
     args.name = args.name or configured_name(args.cdk_args)
     try:

@@ -122,3 +122,4 @@ def test_the_keys_secret_name_follows_the_cdk_arguments_then_cdk_json() -> None:
     assert configured_name("-c sender=a@b.example -c keys_secret=shop/baton-keys") == "shop/baton-keys"
     assert configured_name("--context keys_secret=first --context keys_secret=second") == "second"
     assert configured_name("-c keys_secrets=not-this-key") == cdk_json_context()["keys_secret"]
+    assert configured_name("--context=keys_secret=shop/equals-form") == "shop/equals-form"

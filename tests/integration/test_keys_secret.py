@@ -33,3 +33,14 @@ def test_creates_the_secret_named_in_the_cdk_arguments_once(
     assert "exists, left as it is" in capsys.readouterr().out
     assert secrets.get_secret_value(SecretId="shop/baton-keys")["SecretString"] == first  # type: ignore[attr-defined]
     assert json.loads(first).keys() == {"signing_key", "address_salt"}
+
+
+def test_make_deploy_passes_its_cdk_args_through_the_environment(
+    secrets: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """make deploy exports CDK_ARGS rather than quoting it into an option: double quotes in the
+    arguments survive, and the --context=key=value form is read too."""
+    monkeypatch.setenv("CDK_ARGS", "--context=keys_secret=\"shop/quoted-keys\" --require-approval never")
+    assert keys.main([]) == 0
+    assert "secret shop/quoted-keys: created" in capsys.readouterr().out
+    secrets.describe_secret(SecretId="shop/quoted-keys")  # type: ignore[attr-defined]

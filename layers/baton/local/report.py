@@ -37,6 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baton.domain import Outcome
+from baton.engine import DIGEST
 from baton.explain import describe
 from baton.local.replay import Line, ReplayRun, Result
 from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
@@ -176,7 +177,7 @@ class _Report:
         for request in self.requests:
             result = request.results[side]
             sent_at = _parse(result.sent_at) if result is not None and result.outcome == "sent" else None
-            if result is not None and sent_at is not None and not result.reason.startswith("digest:"):
+            if result is not None and sent_at is not None and not result.reason.startswith(f"{DIGEST}:"):
                 out.append((request.customer_id, sent_at))
         return out
 

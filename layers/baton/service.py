@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from baton.clock import Clock
 from baton.contract import CustomerUpdated, MessageRequested, parse_detail
@@ -35,6 +35,7 @@ MAX_ATTEMPTS = 10
 SEND_ATTEMPTS = 5  # each on top of botocore's own standard-mode retries
 SAFETY_SECONDS = 5.0  # stop retrying while this much of the invocation is left, so the record goes back cleanly
 IDENTIFIER_CHARS = 128
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +215,11 @@ class Baton:
             return self._again(carrier)
         if carrier is not None and carrier.status == "sent":
             self._settle_write(
-                lambda: self.ledger.confirm_sent(member, carrier.sent_at or now, carrier.message_id or "")
+                partial(self.ledger.confirm_sent, member, carrier.sent_at or now, carrier.message_id or "")
             )
             return [_record_report(member, Outcome.SENT, member.reason, now, sent_at=carrier.sent_at)]
         reason = f"{DIGEST}_failed:{carrier.reason if carrier else 'missing'}"
-        self._settle_write(lambda: self.ledger.confirm_failed(member, now, reason))
+        self._settle_write(partial(self.ledger.confirm_failed, member, now, reason))
         return [_record_report(member, Outcome.FAILED, reason, now)]
 
     # -- delivery ----------------------------------------------------------------------------------
@@ -303,14 +304,16 @@ class Baton:
     def _settle_write(self, write: Callable[[], None]) -> None:
         """A ledger write that ends a send, retried with backoff within the time budget: given up, the record
         would go back to the queue and the message, already with the provider, would be sent again."""
-        for attempt in range(MAX_ATTEMPTS):
+        self._retrying(write, MAX_ATTEMPTS, self._backoff)
+
+    def _retrying(self, call: Callable[[], T], attempts: int, backoff: Callable[[int], None]) -> T:
+        """``call``, tried up to ``attempts`` times while it fails for now, with ``backoff(attempt)`` between."""
+        for attempt in range(attempts - 1):
             try:
-                write()
-                return
+                return call()
             except TransientFailure:
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise
-                self._backoff(attempt)
+                backoff(attempt)
+        return call()
 
     def _backoff(self, attempt: int) -> None:
         """Full jitter: a random pause up to 10 ms x 2^attempt (at most 0.64 s), never past the time budget."""
@@ -326,14 +329,11 @@ class Baton:
     def _send(self, envelope: Envelope) -> str:
         """The provider call, retried on throttling and 5xx with exponential backoff and full jitter
         (50 ms x 2^attempt, at most 2 s), bounded by the invocation's remaining time."""
-        for attempt in range(SEND_ATTEMPTS):
-            try:
-                return self.channels.send(envelope)
-            except TransientFailure:
-                if attempt == SEND_ATTEMPTS - 1:
-                    raise
-                self._pause(self._random.uniform(0, min(2.0, 0.05 * 2**attempt)))
-        raise AssertionError("unreachable")
+        return self._retrying(
+            partial(self.channels.send, envelope),
+            SEND_ATTEMPTS,
+            lambda attempt: self._pause(self._random.uniform(0, min(2.0, 0.05 * 2**attempt))),
+        )
 
     def emit(self, reports: list[Report]) -> list[Report]:
         for report in reports:

@@ -129,7 +129,7 @@ def replay(
     release, before the local AWS goes away (to read the ledger)."""
     from baton.local.aws import mocked_aws, register_push_endpoints
     from baton.local.runtime import LocalRuntime
-    from baton.names import TABLE_NAME
+    from baton.names import MAX_RECEIVE_COUNT, TABLE_NAME
 
     timed = [line for line in lines if line.event is not None and line.problem is None]
     if not timed:
@@ -140,6 +140,7 @@ def replay(
     per_line: dict[int, Report] = {}
     trail: list[Report] = []
     lock = threading.Lock()
+    dead_letters: set[int] = set()  # lines whose record would have gone to the DLQ
     local = threading.local()
 
     def observe(report: Report) -> None:
@@ -184,9 +185,17 @@ def replay(
                     with lock:
                         problems.append(f"line {line.number}: {exc.reason}: {exc.message}")
                     return
-                runtime.invoke_profile([body])
+                invoke = runtime.invoke_profile
             else:
-                runtime.invoke_arbiter([body])
+                invoke = runtime.invoke_arbiter
+            # as SQS does: a record the function reported failed (throttling past its retries, contention) comes
+            # back, until the queue's redrive policy would move it to the dead-letter queue
+            for _ in range(MAX_RECEIVE_COUNT):
+                if not invoke([body])["batchItemFailures"]:
+                    break
+            else:
+                with lock:
+                    dead_letters.add(line.number)
             local.line = None
 
         ordered = sorted(timed, key=lambda ln: (ln.event.time if ln.event else start, ln.number))
@@ -246,7 +255,8 @@ def replay(
             continue
         chosen = final.get(rid or "") or report
         if chosen is None:
-            results.append(Result(line.number, rid, cid, _s(channel), _s(category), "lost", "no outcome", None, None))
+            why = f"dead_letter: failed {MAX_RECEIVE_COUNT} receives" if line.number in dead_letters else "no outcome"
+            results.append(Result(line.number, rid, cid, _s(channel), _s(category), "lost", why, None, None))
         else:
             results.append(_result(line.number, rid, cid, channel, category, chosen))
     if stderr is not None:

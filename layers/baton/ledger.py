@@ -607,15 +607,19 @@ class DynamoLedger:
             ],
         )
 
-    def confirm_failed(self, record: RequestRecord, now: datetime, reason: str, status: str = "failed") -> None:
+    def confirm_failed(
+        self, record: RequestRecord, now: datetime, reason: str, status: str = "failed", detail: str | None = None
+    ) -> None:
         """End a ``sending`` request as failed (or suppressed) and void its contact, so that a message that
         never went out does not count against the customer's caps. Voiding only loosens caps, so it needs no
-        version check; the next decision's commit drops the voided contact for good."""
+        version check; the next decision's commit drops the voided contact for good. ``detail`` says why in
+        words (what the template lacked, what the provider answered)."""
         m = self._m
         pk = customer_pk(record.customer_id)
         actions = [
             m.request.status.set(status),
             m.request.reason.set(reason),
+            *([m.request.detail.set(detail)] if detail else []),
             m.request.decided_at.set(iso(now)),
             m.request.due_pk.remove(),
             m.request.due_sk.remove(),

@@ -258,9 +258,10 @@ class Baton:
             message_id = self._send(envelope)
         except (PermanentDeliveryFailure, InvalidRequest) as exc:
             reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
+            said = None if isinstance(exc, PermanentDeliveryFailure) else exc.message  # the reason says it all
             now = self.clock.now()
             for each in everyone:
-                self._settle_write(partial(self.ledger.confirm_failed, each, now, reason))
+                self._settle_write(partial(self.ledger.confirm_failed, each, now, reason, detail=said))
             return [_record_report(each, Outcome.FAILED, reason, now, detail=str(exc)) for each in everyone]
         except TransientFailure:
             if raise_transient:

@@ -39,7 +39,7 @@ $(NODE_STAMP): package.json $(STAMP)
 
 # Headless Chromium for the report's browser test and `make report`: a chromium already on PATH, else Debian's
 # package, installed once (through sudo unless root).
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SUDO = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }

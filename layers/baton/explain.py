@@ -36,7 +36,6 @@ REASONS: Mapping[str, str] = {
     "max_age": "older than the category allows",
     "not_after": "past the request's not_after",
     "pending_full": "too many requests already waiting",
-    "delivery_failed": "the provider refused it",
     "provider": "the provider refused it for good",
     "render": "the message could not be made from its template and data",
 }

@@ -613,7 +613,7 @@ class DynamoLedger:
         """End a ``sending`` request as failed (or suppressed) and void its contact, so that a message that
         never went out does not count against the customer's caps. Voiding only loosens caps, so it needs no
         version check; the next decision's commit drops the voided contact for good. ``detail`` says why in
-        words (what the template lacked, what the provider answered)."""
+        words where the reason alone does not (what a template lacked)."""
         m = self._m
         pk = customer_pk(record.customer_id)
         actions = [

@@ -258,7 +258,8 @@ class Baton:
             message_id = self._send(envelope)
         except (PermanentDeliveryFailure, InvalidRequest) as exc:
             reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
-            said = None if isinstance(exc, PermanentDeliveryFailure) else exc.message  # the reason says it all
+            # a provider's refusal is all in its reason (provider:<code>); a render failure names what was missing
+            said = None if isinstance(exc, PermanentDeliveryFailure) else exc.message
             now = self.clock.now()
             for each in everyone:
                 self._settle_write(partial(self.ledger.confirm_failed, each, now, reason, detail=said))

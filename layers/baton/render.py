@@ -3,10 +3,17 @@
 A template is a folder under ``templates/`` with one file per form: ``subject.txt``, ``body.txt`` and
 ``body.html`` for email, ``sms.txt`` for SMS, ``push.txt`` for push. A request naming a template without the
 form for its channel, or without data the template uses, is rejected with the field named.
+
+Templates ship with the code and don't change while it runs, so which forms a template has is looked up once,
+and the last renders are kept: a request's template is rendered to validate it when it arrives and again, with
+the same data, when it is sent in the same invocation.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -18,11 +25,15 @@ from baton.ports import Rendered
 TEMPLATES = Path(__file__).parent / "templates"
 FORMS = {"email": ("subject.txt", "body.txt"), "sms": ("sms.txt",), "push": ("push.txt",)}
 SMS_MAX = 480  # three segments
+KEPT_RENDERS = 64
 
 
 class Renderer:
     def __init__(self, root: Path = TEMPLATES):
         self._root = root
+        self._forms: dict[tuple[str, str], bool] = {}
+        self._renders: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
+        self._lock = threading.Lock()  # local runs (replay, reliability) share one between threads
 
     @cached_property
     def _env(self) -> Any:
@@ -35,11 +46,32 @@ class Renderer:
             keep_trailing_newline=False,
         )
 
+    @cached_property
+    def _resolved_root(self) -> Path:
+        return self._root.resolve()
+
     def _exists(self, template: str, form: str) -> bool:
-        path = (self._root / template / form).resolve()
-        return path.is_file() and self._root.resolve() in path.parents
+        known = self._forms.get((template, form))
+        if known is None:
+            path = (self._root / template / form).resolve()
+            known = self._forms[(template, form)] = path.is_file() and self._resolved_root in path.parents
+        return known
 
     def render(self, template: str, channel: str, data: Mapping[str, Any]) -> Rendered:
+        key = (template, channel, json.dumps(data, sort_keys=True, default=str))
+        with self._lock:
+            kept = self._renders.get(key)
+            if kept is not None:
+                self._renders.move_to_end(key)
+                return kept
+        rendered = self._render(template, channel, data)
+        with self._lock:
+            self._renders[key] = rendered
+            while len(self._renders) > KEPT_RENDERS:
+                self._renders.popitem(last=False)
+        return rendered
+
+    def _render(self, template: str, channel: str, data: Mapping[str, Any]) -> Rendered:
         import jinja2
 
         for form in FORMS[channel]:

@@ -1,0 +1,40 @@
+"""The renderer keeps its last renders: what it hands back must always be the render of the data it was given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baton.errors import InvalidRequest
+from baton.render import KEPT_RENDERS, Renderer
+
+SALE = {"headline": "Winter sale", "url": "https://shop.example/sale"}
+
+
+def test_a_kept_render_is_the_render_of_the_same_data_only() -> None:
+    renderer = Renderer()
+    first = renderer.render("sale", "email", SALE)
+    assert renderer.render("sale", "email", dict(reversed(SALE.items()))) == first  # same data, other key order
+    other = renderer.render("sale", "email", {**SALE, "headline": "Spring sale"})
+    assert (first.subject, other.subject) == ("Winter sale", "Spring sale")
+    assert renderer.render("sale", "push", SALE).subject == ""  # another channel is another render
+
+
+def test_a_failed_render_is_not_kept(tmp_path: Path) -> None:
+    (tmp_path / "note").mkdir()
+    (tmp_path / "note" / "push.txt").write_text("{{ product }}")
+    renderer = Renderer(tmp_path)
+    with pytest.raises(InvalidRequest) as missing:
+        renderer.render("note", "push", {})
+    assert missing.value.field == "data"
+    assert renderer.render("note", "push", {"product": "Boots"}).text == "Boots"
+    with pytest.raises(InvalidRequest):
+        renderer.render("note", "push", {})
+
+
+def test_the_oldest_render_is_dropped_beyond_the_limit() -> None:
+    renderer = Renderer()
+    for n in range(KEPT_RENDERS + 5):
+        assert renderer.render("sale", "push", {**SALE, "headline": f"Sale {n}"}).text.startswith(f"Sale {n}")
+    assert len(renderer._renders) == KEPT_RENDERS

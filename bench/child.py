@@ -4,7 +4,8 @@ Only the standard library is imported before the clock starts; the result is wri
 the function's log stream, which the parent counts).
 
 - ``baton F``: import F's handler module, then initialise it: the composition root (settings, keys secret,
-  clients, adapters) and the DynamoDB clients the ledger otherwise creates on its first call.
+  clients, adapters) and the DynamoDB clients the ledger otherwise creates on its first call; then count the
+  botocore sessions this made.
 - ``bare F``: import boto3, create the clients F needs and, where F reads the keys secret, read it too.
 - ``batch arbiter``: import the arbiter handler and handle one SQS batch (customers from BENCH_BATCH, one
   request each) through the real composition root; then report peak RSS (``ru_maxrss``).
@@ -51,7 +52,17 @@ def baton(function: str) -> dict[str, float]:
     else:
         _ledger_clients(runtime.sweeper_parts()[0], False)
     ready = time.perf_counter()
-    return {"import_s": imported - began, "init_s": ready - imported}
+    return {"import_s": imported - began, "init_s": ready - imported, "sessions": _botocore_sessions()}
+
+
+def _botocore_sessions() -> int:
+    """botocore sessions alive after the start (counted once the clock has stopped): each loads the SDK's
+    endpoint data again, so Baton's functions should hold one."""
+    import gc
+
+    from botocore.session import Session
+
+    return sum(isinstance(o, Session) for o in gc.get_objects())
 
 
 def bare(function: str) -> dict[str, float]:

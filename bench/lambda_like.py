@@ -199,6 +199,7 @@ def cold_start(common: dict[str, str], runs: int) -> dict[str, Any]:
             "bare_import_ms": round(statistics.median(p["import_s"] for p in parts["bare"]) * 1000, 1),
             "bare_init_ms": round(statistics.median(p["init_s"] for p in parts["bare"]) * 1000, 1),
             "runs": runs,
+            "botocore_sessions": max(int(p["sessions"]) for p in parts["baton"]),
             "baton_imports": import_breakdown(baton_times),
             "bare_imports": import_breakdown(bare_times, top=4),
         }

@@ -190,7 +190,8 @@ def details(figures: dict[str, Any]) -> str:
         top = ", ".join(f"{i['package']} {i['ms']} ms" for i in c["baton_imports"][:5])
         lines.append(
             f"cold start {name}: {c['baton_ms']} ms (import {c['baton_import_ms']}, init {c['baton_init_ms']})"
-            f" vs bare {c['bare_ms']} ms (import {c['bare_import_ms']}, init {c['bare_init_ms']}); own import"
+            f" vs bare {c['bare_ms']} ms (import {c['bare_import_ms']}, init {c['bare_init_ms']});"
+            f" {c['botocore_sessions']} botocore session(s); own import"
             f" time by package: {top}"
         )
     m = b["memory"]

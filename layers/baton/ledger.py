@@ -93,8 +93,9 @@ class _Models:
 
 
 @cache
-def _models(table_name: str, host: str | None, region: str) -> _Models:
-    """Model classes bound to one table; built lazily so nothing reads the environment at import time."""
+def _models(table_name: str, host: str | None, region: str, session: Any = None) -> _Models:
+    """Model classes bound to one table; built lazily so nothing reads the environment at import time.
+    ``session``: the botocore session for the table's client (default: pynamodb makes its own)."""
 
     class _Meta:
         pass
@@ -177,6 +178,10 @@ def _models(table_name: str, host: str | None, region: str) -> _Models:
     # transactions go through the models' own connection: one botocore session and client per container, not
     # two (each pynamodb Connection builds its own session and loads the DynamoDB service model again)
     connection = LedgerItem._get_connection().connection
+    if session is not None:
+        # pynamodb has no setting for it: its Connection keeps the session it would create per thread in
+        # _local, read when the client is first built (tests/bench holds the functions to one session)
+        connection._local.session = session
     return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, connection)
 
 
@@ -353,7 +358,8 @@ def _history_line(decision: Decision, now: datetime) -> str:
 
 
 class DynamoLedger:
-    """``baton.ports.Ledger`` on one DynamoDB table. ``salt`` keys the address hashes (see README, Erasure)."""
+    """``baton.ports.Ledger`` on one DynamoDB table. ``salt`` keys the address hashes (see README, Erasure);
+    ``session`` is the botocore session to build the DynamoDB client from (``baton.aws.botocore_session``)."""
 
     def __init__(
         self,
@@ -363,8 +369,9 @@ class DynamoLedger:
         host: str | None = None,
         region: str = "us-east-1",
         salt: bytes = DEFAULT_SALT,
+        session: Any = None,
     ):
-        self._m = _models(table_name, host, region)
+        self._m = _models(table_name, host, region, session)
         self._retention = retention
         self._salt = salt
 

@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
+from typing import Any
 
 from baton.errors import ConfigurationError, PolicyError
 from baton.policy import Policy, policy_from_mapping
+
+
+@cache
+def _parameters() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    from baton.aws import aws_client
+
+    return SSMProvider(boto3_client=aws_client("ssm"))
 
 
 class StaticPolicy:
@@ -31,9 +42,7 @@ class ParameterPolicy:
         self._rejected: str | None = None
 
     def current(self) -> Policy:
-        from aws_lambda_powertools.utilities import parameters
-
-        raw = parameters.get_parameter(self._name, max_age=self._max_age)
+        raw = _parameters().get(self._name, max_age=self._max_age)
         if not isinstance(raw, str):
             raise ConfigurationError(f"parameter {self._name} holds no text")
         digest = hashlib.sha256(raw.encode()).hexdigest()

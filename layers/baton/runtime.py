@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from baton.aws import aws_client
+from baton.aws import aws_client, aws_region, botocore_session
 from baton.clock import SystemClock
 from baton.ingress import release_event
 from baton.keys import keys_from_secret
@@ -24,14 +24,12 @@ from baton.settings import (
 
 
 def _region() -> str:
-    import boto3
-
-    region = boto3.session.Session().region_name
+    region = aws_region()
     if not region:
         from baton.errors import ConfigurationError
 
         raise ConfigurationError("no AWS region (AWS_REGION is set by Lambda; set AWS_DEFAULT_REGION locally)")
-    return region
+    return str(region)
 
 
 def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLedger:
@@ -40,6 +38,7 @@ def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLed
         retention=timedelta(days=retention_days),
         region=_region(),
         salt=keys_from_secret(keys_secret).address_salt,
+        session=botocore_session(),
     )
 
 
@@ -133,5 +132,7 @@ class SqsReleaseQueue:
 def sweeper_parts() -> tuple[DynamoLedger, SqsReleaseQueue, SystemClock]:
     settings = load_settings(SweeperSettings)
     clock = SystemClock()
-    ledger = DynamoLedger(settings.table_name, retention=timedelta(days=1), region=_region())
+    ledger = DynamoLedger(
+        settings.table_name, retention=timedelta(days=1), region=_region(), session=botocore_session()
+    )
     return ledger, SqsReleaseQueue(aws_client("sqs"), settings.arbiter_queue_url, clock), clock

@@ -121,6 +121,12 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
     assert set(figures["cold_start_ratio"]) == {"arbiter", "profile", "sweeper"}
     assert all(ratio > 0 for ratio in figures["cold_start_ratio"].values())
     assert figures["breakdown"]["cold_start"]["arbiter"]["baton_imports"]
+    # every client of a function, pynamodb's too, from one botocore session (baton.aws)
+    assert {f: c["botocore_sessions"] for f, c in figures["breakdown"]["cold_start"].items()} == {
+        "arbiter": 1,
+        "profile": 1,
+        "sweeper": 1,
+    }
     assert figures["arbiter_peak_rss_mb"] > 0
     assert figures["breakdown"]["memory"]["log_bytes_per_decision"] > 0
     # 200 contacts make a bigger state item than 1: more capacity per decision

@@ -130,6 +130,44 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
         yield env
 
 
+def lambda_absent() -> list[str]:
+    """Top-level modules installed here that a function in Lambda would not find: in neither the layer (the
+    requirements ``infra.assets`` ships, and what they require) nor the runtime's SDK (boto3 and what it
+    requires). The development venv has more (moto's and the CDK's dependencies), and some are imported when
+    present."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    from infra.assets import LAYER_REQUIREMENTS
+
+    def canonical(name: str) -> str:
+        return name.lower().replace("_", "-").replace(".", "-")
+
+    kept = {"baton"}
+    todo = [Requirement(r) for r in (*LAYER_REQUIREMENTS, "boto3")]
+    while todo:
+        requirement = todo.pop()
+        name = canonical(requirement.name)
+        if name in kept:
+            continue
+        try:
+            requires = metadata.requires(requirement.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        kept.add(name)
+        extras = requirement.extras or {""}
+        for line in requires:
+            needed = Requirement(line)
+            if needed.marker is None or any(needed.marker.evaluate({"extra": e}) for e in extras):
+                todo.append(needed)
+    return sorted(
+        top
+        for top, dists in metadata.packages_distributions().items()
+        if top not in sys.stdlib_module_names and not any(canonical(d) in kept for d in dists)
+    )
+
+
 def function_env(common: dict[str, str], function: str) -> dict[str, str]:
     """The common environment, narrowed to what this function's settings model reads (as infra/ sets it)."""
     from baton.names import Env
@@ -141,6 +179,7 @@ def function_env(common: dict[str, str], function: str) -> dict[str, str]:
     env = {k: v for k, v in common.items() if k not in ours or k in own}
     env["AWS_LAMBDA_FUNCTION_NAME"] = f"baton-{function}"
     env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = str(MEMORY_MB[function])
+    env["BENCH_ABSENT"] = ",".join(lambda_absent())
     return env
 
 

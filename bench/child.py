@@ -62,6 +62,7 @@ def _botocore_sessions() -> int:
 
     from botocore.session import Session
 
+    gc.unfreeze()  # the handler froze what it loaded (baton.startup), and frozen objects are not listed
     return sum(isinstance(o, Session) for o in gc.get_objects())
 
 

@@ -2,7 +2,7 @@
 timeouts short enough that a hung call leaves the caller time to retry. Imports nothing of Baton's own, so the
 storefront client can use it without the ledger.
 
-Every client of a process comes from one botocore session, pynamodb's included (``botocore_session``): each
+Every client of a function comes from one botocore session, pynamodb's included (``botocore_session``): each
 session loads the SDK's endpoint and partition data again, about 40 ms of a cold start apiece."""
 
 from __future__ import annotations
@@ -27,10 +27,16 @@ def _session() -> Any:
     return boto3.session.Session(botocore_session=botocore_session())
 
 
-def aws_client(name: str) -> Any:
+def client_config() -> Any:
     from botocore.config import Config
 
-    return _session().client(name, config=Config(retries=CLIENT_RETRIES, connect_timeout=3, read_timeout=10))
+    return Config(retries=CLIENT_RETRIES, connect_timeout=3, read_timeout=10)
+
+
+def aws_client(name: str) -> Any:
+    """A client from the function's one session (``baton.client`` uses boto3's default session instead, which a
+    storefront may have set up with its own profile or region)."""
+    return _session().client(name, config=client_config())
 
 
 def aws_region() -> str | None:

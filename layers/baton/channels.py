@@ -58,23 +58,29 @@ def classify(exc: Exception) -> Exception:
 # CRLF line ends, and no folding below RFC 5322's 998-character line limit, so that List-Unsubscribe reaches
 # the mailbox exactly as written. The compat32 policy writes headers as given (the default policy parses every
 # header it is handed, three times slower for the same bytes); addresses and non-ASCII text are encoded here.
-MIME_POLICY = compat32.clone(linesep="\r\n", max_line_length=998)
+MAX_LINE = 998
+MIME_POLICY = compat32.clone(linesep="\r\n", max_line_length=MAX_LINE)
 UTF8 = Charset("utf-8")
 UTF8.body_encoding = QP  # 7-bit safe bodies that stay readable (the default for utf-8 is base64)
 UTF8.header_encoding = QP
 
 
 def _address(value: str) -> str:
-    """An address header value: a non-ASCII display name or local part as RFC 2047 words, the rest as is."""
-    name, address = parseaddr(value)
-    local, _, domain = address.rpartition("@")
-    if not local.isascii():
-        local = Header(local, UTF8).encode()
-    return formataddr((name, f"{local}@{domain}"), charset=UTF8)
+    """An address header value. A bare address (every recipient: the contract admits no other form) is kept as
+    it is, but for a non-ASCII local part, written as RFC 2047 words as the email package always has (the real
+    recipient is SES's Destination; this header is what the mailbox shows). A named one (the sender may be
+    ``Name <address>``) gets its display name encoded where it is not ASCII."""
+    if "<" not in value:
+        local, _, domain = value.rpartition("@")
+        return value if local.isascii() else f"{Header(local, UTF8).encode()}@{domain}"
+    return formataddr(parseaddr(value), charset=UTF8)
 
 
 def _text(text: str, subtype: str) -> MIMEText:
-    return MIMEText(text, subtype, "us-ascii" if text.isascii() else UTF8, policy=MIME_POLICY)  # type: ignore[arg-type]
+    """A body part: 7-bit as it is when it can be (ASCII, no line over 998 characters), else quoted-printable,
+    which also breaks long lines (a digest lists its items on one line) into soft-wrapped ones."""
+    plain = text.isascii() and all(len(line) <= MAX_LINE for line in text.splitlines())
+    return MIMEText(text, subtype, "us-ascii" if plain else UTF8, policy=MIME_POLICY)  # type: ignore[arg-type]
 
 
 def build_mime(envelope: Envelope, sender: str) -> bytes:

@@ -207,9 +207,11 @@ class BatonClient:
     @property
     def events(self) -> EventBridgeClient:
         if self._events is None:
-            from baton.aws import aws_client
+            import boto3
 
-            self._events = aws_client("events")
+            from baton.aws import client_config
+
+            self._events = boto3.client("events", config=client_config())  # the storefront's default session
         return self._events
 
     def put(self, entries: Iterable[Entry]) -> PutResult:

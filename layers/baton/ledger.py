@@ -180,7 +180,9 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
     connection = LedgerItem._get_connection().connection
     if session is not None:
         # pynamodb has no setting for it: its Connection keeps the session it would create per thread in
-        # _local, read when the client is first built (tests/bench holds the functions to one session)
+        # _local, read when the client is first built. This sets it for the building thread, the only one in
+        # Lambda; a client first built on another thread gets a session of its own (tests/bench holds the
+        # functions to one session)
         connection._local.session = session
     return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, connection)
 

@@ -31,7 +31,7 @@ KEPT_RENDERS = 64
 class Renderer:
     def __init__(self, root: Path = TEMPLATES):
         self._root = root
-        self._forms: dict[tuple[str, str], bool] = {}
+        self._forms: set[tuple[str, str]] = set()
         self._renders: OrderedDict[tuple[str, str, str], Rendered] = OrderedDict()
         self._lock = threading.Lock()  # local runs (replay, reliability) share one between threads
 
@@ -51,11 +51,13 @@ class Renderer:
         return self._root.resolve()
 
     def _exists(self, template: str, form: str) -> bool:
-        known = self._forms.get((template, form))
-        if known is None:
-            path = (self._root / template / form).resolve()
-            known = self._forms[(template, form)] = path.is_file() and self._resolved_root in path.parents
-        return known
+        if (template, form) in self._forms:
+            return True
+        path = (self._root / template / form).resolve()
+        found = path.is_file() and self._resolved_root in path.parents
+        if found:  # only forms that exist: a request may name anything
+            self._forms.add((template, form))
+        return found
 
     def render(self, template: str, channel: str, data: Mapping[str, Any]) -> Rendered:
         key = (template, channel, json.dumps(data, sort_keys=True, default=str))

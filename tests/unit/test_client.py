@@ -185,3 +185,19 @@ def test_backoff_is_full_jitter_under_an_exponential_ceiling() -> None:
 def test_at_least_one_attempt() -> None:
     with pytest.raises(ValueError, match="max_attempts"):
         BatonClient(source=SOURCE, max_attempts=0)
+
+
+def test_the_events_client_follows_the_storefronts_default_session_with_bounded_timeouts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    monkeypatch.setattr(
+        boto3,
+        "DEFAULT_SESSION",
+        boto3.session.Session(region_name="eu-west-1", aws_access_key_id="local", aws_secret_access_key="local"),
+    )
+    events = BatonClient(source="shop.test").events
+    assert events.meta.region_name == "eu-west-1"
+    assert (events.meta.config.connect_timeout, events.meta.config.read_timeout) == (3, 10)
+    assert events.meta.config.retries["mode"] == "standard"

@@ -68,3 +68,19 @@ def test_a_text_only_message_is_one_ascii_part() -> None:
     assert not message.is_multipart()
     assert (message.get_content_type(), message.get_content_charset()) == ("text/plain", "us-ascii")
     assert message.get_content().rstrip() == "Shipped."
+
+
+def test_a_long_ascii_line_is_wrapped_and_reads_back_whole() -> None:
+    items = "".join(f'<li><a href="https://shop.example/p/{n:04d}">Product {n}</a> now $9</li>' for n in range(40))
+    html = f"<ul>{items}</ul>"
+    raw = build_mime(envelope(content=Rendered(subject="Price drops", text="See below.", html=html)), "o@shop.example")
+    assert len(html) > 998
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    parts = {p.get_content_type(): p.get_content() for p in parsed(raw).walk() if not p.is_multipart()}
+    assert parts["text/html"].rstrip() == html
+
+
+def test_a_bare_recipient_is_written_as_given() -> None:
+    for recipient in ("o'neil+deals@example.com", "a(b)@example.com", "a:b@example.com"):
+        raw = build_mime(envelope(recipient=recipient), "orders@shop.example")
+        assert f"\r\nTo: {recipient}\r\n".encode() in raw, recipient

@@ -15,7 +15,7 @@ SALE = {"headline": "Winter sale", "url": "https://shop.example/sale"}
 def test_a_kept_render_is_the_render_of_the_same_data_only() -> None:
     renderer = Renderer()
     first = renderer.render("sale", "email", SALE)
-    assert renderer.render("sale", "email", dict(reversed(SALE.items()))) == first  # same data, other key order
+    assert renderer.render("sale", "email", dict(reversed(SALE.items()))) is first  # kept: same data, any order
     other = renderer.render("sale", "email", {**SALE, "headline": "Spring sale"})
     assert (first.subject, other.subject) == ("Winter sale", "Spring sale")
     assert renderer.render("sale", "push", SALE).subject == ""  # another channel is another render
@@ -33,8 +33,12 @@ def test_a_failed_render_is_not_kept(tmp_path: Path) -> None:
         renderer.render("note", "push", {})
 
 
-def test_the_oldest_render_is_dropped_beyond_the_limit() -> None:
+def test_the_least_recently_used_render_is_dropped_beyond_the_limit() -> None:
     renderer = Renderer()
-    for n in range(KEPT_RENDERS + 5):
-        assert renderer.render("sale", "push", {**SALE, "headline": f"Sale {n}"}).text.startswith(f"Sale {n}")
-    assert len(renderer._renders) == KEPT_RENDERS
+    oldest = renderer.render("sale", "push", {**SALE, "headline": "Sale 0"})
+    used = renderer.render("sale", "push", {**SALE, "headline": "Sale 1"})
+    for n in range(2, KEPT_RENDERS + 1):
+        renderer.render("sale", "push", {**SALE, "headline": f"Sale {n}"})
+        assert renderer.render("sale", "push", {**SALE, "headline": "Sale 1"}) is used  # used: kept
+    again = renderer.render("sale", "push", {**SALE, "headline": "Sale 0"})
+    assert again == oldest and again is not oldest  # dropped, so rendered anew

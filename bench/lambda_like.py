@@ -132,20 +132,17 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
 
 def lambda_absent() -> list[str]:
     """Top-level modules installed here that a function in Lambda would not find: in neither the layer (the
-    requirements ``infra.assets`` ships, and what they require) nor the runtime's SDK (boto3 and what it
-    requires). The development venv has more (moto's and the CDK's dependencies), and some are imported when
-    present."""
+    requirements ``infra.assets`` ships, and what they require) nor the runtime (``infra.assets``'s list of
+    what it provides: boto3 and its dependencies). The development venv has more (moto's and the CDK's
+    dependencies), and some are imported when present."""
     from importlib import metadata
 
     from packaging.requirements import Requirement
 
-    from infra.assets import LAYER_REQUIREMENTS
+    from infra.assets import LAYER_REQUIREMENTS, RUNTIME_PROVIDED, canonical
 
-    def canonical(name: str) -> str:
-        return name.lower().replace("_", "-").replace(".", "-")
-
-    kept = {"baton"}
-    todo = [Requirement(r) for r in (*LAYER_REQUIREMENTS, "boto3")]
+    kept = {"baton", *RUNTIME_PROVIDED}
+    todo = [Requirement(r) for r in LAYER_REQUIREMENTS]
     while todo:
         requirement = todo.pop()
         name = canonical(requirement.name)

@@ -44,7 +44,7 @@ def _name(requirement: str) -> str:
     return requirement.split("[", 1)[0]
 
 
-def _canonical(name: str) -> str:
+def canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
@@ -65,8 +65,8 @@ def constraints() -> list[str]:
     pins = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"]
-        if name and _canonical(name) != "baton":
-            pins[_canonical(name)] = dist.version
+        if name and canonical(name) != "baton":
+            pins[canonical(name)] = dist.version
     return [f"{name}=={version}" for name, version in sorted(pins.items())]
 
 
@@ -110,7 +110,7 @@ def _remove_distribution(site: Path, name: str) -> None:
         if not meta.exists():
             continue
         found = next((line[6:].strip() for line in meta.read_text().splitlines() if line.startswith("Name: ")), "")
-        if _canonical(found) != name:
+        if canonical(found) != name:
             continue
         for line in (info / "RECORD").read_text().splitlines():
             relative = line.split(",", 1)[0]

@@ -7,6 +7,7 @@ the provider's code as the reason.
 
 from __future__ import annotations
 
+import secrets
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
@@ -83,11 +84,22 @@ def _text(text: str, subtype: str) -> MIMEText:
     return MIMEText(text, subtype, "us-ascii" if plain else UTF8, policy=MIME_POLICY)  # type: ignore[arg-type]
 
 
+def _boundary(*parts: str) -> str:
+    """A multipart boundary that occurs in none of the parts. Given one, the email package does not make its
+    own, which it checks against the message with a regular expression compiled anew for every message (a
+    third of a millisecond a send)."""
+    while True:
+        boundary = f"=_{secrets.token_hex(16)}"
+        if not any(boundary in part for part in parts):
+            return boundary
+
+
 def build_mime(envelope: Envelope, sender: str) -> bytes:
     message: Message = _text(envelope.content.text, "plain")
     if envelope.content.html:
         html = _text(envelope.content.html, "html")
-        message = MIMEMultipart("alternative", _subparts=[message, html], policy=MIME_POLICY)
+        boundary = _boundary(str(message.get_payload()), str(html.get_payload()))  # as encoded
+        message = MIMEMultipart("alternative", boundary=boundary, _subparts=[message, html], policy=MIME_POLICY)
     message["From"] = _address(sender)
     message["To"] = _address(envelope.recipient)
     message["Subject"] = envelope.content.subject

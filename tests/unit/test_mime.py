@@ -3,10 +3,13 @@ standard library's parser, as a mailbox would)."""
 
 from __future__ import annotations
 
+import secrets
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from typing import cast
+
+import pytest
 
 from baton.channels import build_mime
 from baton.ports import Envelope, Rendered
@@ -84,3 +87,17 @@ def test_a_bare_recipient_is_written_as_given() -> None:
     for recipient in ("o'neil+deals@example.com", "a(b)@example.com", "a:b@example.com"):
         raw = build_mime(envelope(recipient=recipient), "orders@shop.example")
         assert f"\r\nTo: {recipient}\r\n".encode() in raw, recipient
+
+
+def test_the_boundary_is_in_neither_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Baton picks the boundary (the email package's own check compiles a regex per message); one that occurs
+    in a part is never used."""
+    tokens = iter(["0" * 32, "1" * 32])
+    monkeypatch.setattr(secrets, "token_hex", lambda n: next(tokens))
+    text = "Reply with this code: =_" + "0" * 32
+    raw = build_mime(envelope(content=Rendered(subject="Codes", text=text, html="<p>code</p>")), "o@shop.example")
+    message = parsed(raw)
+    assert message.get_boundary() == "=_" + "1" * 32
+    parts = {p.get_content_type(): p.get_content() for p in message.walk() if not p.is_multipart()}
+    assert parts["text/plain"].rstrip() == text
+    assert parts["text/html"].rstrip() == "<p>code</p>"

@@ -77,7 +77,7 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
 
     from baton.keys import LOCAL_KEYS
     from baton.local.aws import CONFIGURATION_SET, SENDER, create_table
-    from baton.names import ARBITER_QUEUE, KEYS_SECRET_NAME, POLICY_PARAMETER, Env
+    from baton.names import ARBITER_QUEUE, KEYS_SECRET_NAME, NO_PYDANTIC_PLUGINS, POLICY_PARAMETER, Env
     from baton.policy import policy_json
 
     with moto_server() as moto:
@@ -118,6 +118,7 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
             Env.POWERTOOLS_SERVICE_NAME: "baton",
             Env.POWERTOOLS_METRICS_NAMESPACE: "Baton",
             Env.POWERTOOLS_LOG_LEVEL: "INFO",
+            Env.PYDANTIC_DISABLE_PLUGINS: NO_PYDANTIC_PLUGINS,
             Env.TABLE_NAME: table,
             Env.KEYS_SECRET: KEYS_SECRET_NAME,
             Env.AUDIT_RETENTION_DAYS: "90",

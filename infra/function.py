@@ -17,7 +17,7 @@ from aws_cdk import aws_logs as logs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from baton.names import METRICS_NAMESPACE, SERVICE, Env
+from baton.names import METRICS_NAMESPACE, NO_PYDANTIC_PLUGINS, SERVICE, Env
 from infra.assets import PYTHON_VERSION, function_code
 from infra.config import Config
 
@@ -115,6 +115,7 @@ class BatonFunction(Construct):
             Env.POWERTOOLS_SERVICE_NAME: SERVICE,
             Env.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
             Env.POWERTOOLS_LOG_LEVEL: config.log_level,
+            Env.PYDANTIC_DISABLE_PLUGINS: NO_PYDANTIC_PLUGINS,
         }
         check_environment(settings, env)
 

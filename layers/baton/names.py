@@ -75,3 +75,9 @@ class Env:
     POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
     POWERTOOLS_LOG_LEVEL: Final = "POWERTOOLS_LOG_LEVEL"
+    # pydantic's: Baton uses no pydantic plugins, and with this set pydantic does not look for them (a scan of
+    # every installed distribution's entry points, on the first model of every cold start)
+    PYDANTIC_DISABLE_PLUGINS: Final = "PYDANTIC_DISABLE_PLUGINS"
+
+
+NO_PYDANTIC_PLUGINS = "__all__"  # the value of Env.PYDANTIC_DISABLE_PLUGINS on every function

@@ -16,11 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from baton.errors import ConfigurationError
 from baton.names import Env
 
-# Read by aws-lambda-powertools itself, set on every function.
-POWERTOOLS_ENV: tuple[str, ...] = (
+# Read by aws-lambda-powertools and pydantic themselves, set on every function.
+LIBRARY_ENV: tuple[str, ...] = (
     Env.POWERTOOLS_SERVICE_NAME,
     Env.POWERTOOLS_METRICS_NAMESPACE,
     Env.POWERTOOLS_LOG_LEVEL,
+    Env.PYDANTIC_DISABLE_PLUGINS,
 )
 
 
@@ -30,9 +31,9 @@ class _Settings(BaseModel):
 
     @classmethod
     def env_names(cls) -> tuple[str, ...]:
-        """Every environment variable this function reads (its own and powertools')."""
+        """Every environment variable this function reads (its own, powertools' and pydantic's)."""
         own = tuple(str(f.alias) for f in cls.model_fields.values())
-        return own + POWERTOOLS_ENV
+        return own + LIBRARY_ENV
 
 
 class _LedgerSettings(_Settings):

@@ -1,5 +1,5 @@
 """The environment-variable contract: each function in the template is set exactly the variables its settings
-model (baton.settings) reads, its own and powertools', and nothing else."""
+model (baton.settings) reads, its own, powertools' and pydantic's, and nothing else."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def test_values_point_at_the_stacks_own_resources(synth: Synthesized, settings: 
     assert variables[Env.POWERTOOLS_SERVICE_NAME] == SERVICE
     assert variables[Env.POWERTOOLS_METRICS_NAMESPACE] == METRICS_NAMESPACE
     assert variables[Env.POWERTOOLS_LOG_LEVEL] == CONTEXT["log_level"]
+    assert variables[Env.PYDANTIC_DISABLE_PLUGINS] == "__all__"
     (table,) = synth.of_type("AWS::DynamoDB::Table")
     assert variables[Env.TABLE_NAME] == {"Ref": table}
     if Env.AUDIT_RETENTION_DAYS in variables:

@@ -12,8 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton.observability import logger, metrics, tracer
+from baton.release import sweep
 from baton.runtime import sweeper_parts
-from baton.service import sweep
 
 
 @logger.inject_lambda_context

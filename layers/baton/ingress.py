@@ -3,12 +3,10 @@ errors map to what the queue should do (poison input is reported and dropped; tr
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from baton.clock import Clock
-from baton.contract import CustomerErased, parse_detail, parse_envelope
-from baton.domain import Outcome
+from baton.contract import CustomerErased, CustomerUpdated, parse_detail, parse_envelope
 from baton.errors import InvalidRequest
 from baton.feedback import apply_feedback
 from baton.names import (
@@ -16,25 +14,13 @@ from baton.names import (
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
     DETAIL_RELEASE_DUE,
-    RELEASE_SOURCE,
     SES_FEEDBACK_DETAIL_TYPES,
     SES_SOURCE,
 )
 from baton.ports import Ledger, PolicySource
-from baton.service import Baton, Report, update_customer
 
-
-def release_event(customer_id: str, request_id: str, now: str) -> str:
-    """The body the sweeper queues for one due request: an EventBridge-shaped ReleaseDue event."""
-    return json.dumps(
-        {
-            "id": f"release:{customer_id}:{request_id}:{now}",
-            "time": now,
-            "source": RELEASE_SOURCE,
-            "detail-type": DETAIL_RELEASE_DUE,
-            "detail": {"customer_id": customer_id, "request_id": request_id},
-        }
-    )
+if TYPE_CHECKING:  # the profile and feedback functions decide nothing and do not load the service
+    from baton.service import Baton, Report
 
 
 def arbitration_record(baton: Baton, body: str | dict[str, Any]) -> list[Report]:
@@ -42,7 +28,7 @@ def arbitration_record(baton: Baton, body: str | dict[str, Any]) -> list[Report]
     try:
         event = parse_envelope(body)
     except InvalidRequest as exc:
-        return baton.emit([Report("", None, Outcome.REJECTED, exc.reason, baton.clock.now(), detail=exc.message)])
+        return baton.refuse(exc)
     if event.detail_type == DETAIL_MESSAGE_REQUESTED:
         return baton.request(event.detail, event.id)
     if event.detail_type == DETAIL_RELEASE_DUE:
@@ -50,8 +36,7 @@ def arbitration_record(baton: Baton, body: str | dict[str, Any]) -> list[Report]
         request_id = event.detail.get("request_id")
         if isinstance(customer_id, str) and (request_id is None or isinstance(request_id, str)):
             return baton.release(customer_id, request_id)
-    reason = InvalidRequest("detail-type", f"{event.detail_type!r} is not handled here")
-    return baton.emit([Report("", None, Outcome.REJECTED, reason.reason, baton.clock.now(), detail=reason.message)])
+    return baton.refuse(InvalidRequest("detail-type", f"{event.detail_type!r} is not handled here"))
 
 
 def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any]) -> tuple[str, str]:
@@ -59,7 +44,9 @@ def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any]) -> 
     raises InvalidRequest for bad input."""
     event = parse_envelope(body)
     if event.detail_type == DETAIL_CUSTOMER_UPDATED:
-        return "updated", update_customer(ledger, clock, event.detail).customer_id
+        update: CustomerUpdated = parse_detail(CustomerUpdated, event.detail)
+        ledger.update_profile(update, clock.now())
+        return "updated", update.customer_id
     if event.detail_type == DETAIL_CUSTOMER_ERASED:
         erased: CustomerErased = parse_detail(CustomerErased, event.detail)
         ledger.erase(erased.customer_id)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
@@ -38,7 +38,6 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from baton.addresses import DEFAULT_SALT, address_hash
-from baton.contract import CustomerUpdated
 from baton.domain import (
     Contact,
     CustomerLedger,
@@ -54,8 +53,11 @@ from baton.domain import (
 )
 from baton.errors import ConcurrentUpdate, TransientFailure
 from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, DUE_SHARDS, PK, SK, TTL_ATTRIBUTE
-from baton.policy import Policy
 from baton.ports import Arrival, RequestRecord, Snapshot
+
+if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contract or policy model)
+    from baton.contract import CustomerUpdated
+    from baton.policy import Policy
 
 STATE_SK = "STATE"
 ADDRESS_SK = "ADDR"

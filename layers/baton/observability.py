@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 from baton.names import METRICS_NAMESPACE, SERVICE
-from baton.service import Report
+
+if TYPE_CHECKING:  # the sweeper and the profile function log without loading the service
+    from baton.service import Report
 
 logger = Logger(service=SERVICE)
 # Only botocore needs patching: every AWS call (pynamodb's included) goes through it. The default patches every

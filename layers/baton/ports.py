@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.addresses import address_hash
-from baton.contract import CustomerUpdated, MessageRequested
 from baton.domain import CustomerLedger, Verdict
-from baton.policy import Policy
+
+if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
+    from baton.contract import CustomerUpdated, MessageRequested
+    from baton.policy import Policy
 
 
 @dataclass(frozen=True, slots=True)

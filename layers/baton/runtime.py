@@ -8,9 +8,9 @@ from typing import Any
 
 from baton.aws import aws_client, aws_region, botocore_session
 from baton.clock import SystemClock
-from baton.ingress import release_event
 from baton.keys import keys_from_secret
 from baton.ledger import DynamoLedger
+from baton.release import release_event
 from baton.settings import (
     ArbiterSettings,
     FeedbackSettings,
@@ -105,7 +105,7 @@ def preview_parts() -> tuple[DynamoLedger, Any]:
 
 
 class SqsReleaseQueue:
-    """``baton.service.ReleaseQueue`` on the arbitration queue: ReleaseDue events, ten per call."""
+    """``baton.release.ReleaseQueue`` on the arbitration queue: ReleaseDue events, ten per call."""
 
     def __init__(self, sqs: Any, queue_url: str, clock: Any):
         self._sqs = sqs

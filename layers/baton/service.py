@@ -20,10 +20,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from baton.clock import Clock
-from baton.contract import CustomerUpdated, MessageRequested, parse_detail
+from baton.contract import MessageRequested, parse_detail
 from baton.domain import Decision, Outcome, Request
 from baton.engine import DIGEST, arbitrate
 from baton.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
@@ -342,25 +342,10 @@ class Baton:
             self.observer(report)
         return reports
 
-
-def update_customer(ledger: Ledger, clock: Clock, detail: Any) -> CustomerUpdated:
-    """A CustomerUpdated detail: validate and apply. Raises InvalidRequest naming the bad field."""
-    update: CustomerUpdated = parse_detail(CustomerUpdated, detail)
-    ledger.update_profile(update, clock.now())
-    return update
-
-
-class ReleaseQueue(Protocol):
-    def send(self, releases: list[tuple[str, str]]) -> None:
-        """Ask for (customer, request) releases to be arbitrated."""
-
-
-def sweep(ledger: Ledger, queue: ReleaseQueue, clock: Clock, limit: int = 1000) -> int:
-    """Find requests whose release time or send lease has come, and queue one release per request."""
-    due = list(dict.fromkeys((customer, request) for customer, request, _ in ledger.due(clock.now(), limit)))
-    if due:
-        queue.send(due)
-    return len(due)
+    def refuse(self, problem: InvalidRequest) -> list[Report]:
+        """A record that carries no request (not an EventBridge event, or a detail type this queue does not
+        take): reported as rejected, and nothing recorded, since there is no request to record it on."""
+        return self.emit([Report("", None, Outcome.REJECTED, problem.reason, self.clock.now(), detail=problem.message)])
 
 
 def _identifiers(detail: Any) -> tuple[str | None, str | None]:

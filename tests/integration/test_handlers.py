@@ -15,9 +15,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from baton.domain import Outcome
 from baton.local.aws import REGION, SENDER, sent_messages
 from baton.local.runtime import LocalContext, LocalRuntime, sqs_event
 from baton.policy import Policy
+from baton.service import Report
 from functions.arbiter.handler import lambda_handler as arbiter_handler
 from functions.profile.handler import lambda_handler as profile_handler
 
@@ -260,3 +262,24 @@ def test_a_release_for_an_unknown_request_does_nothing(local: LocalRuntime) -> N
     )
     assert local.invoke_arbiter([body]) == {"batchItemFailures": []}
     assert sent_messages() == {"email": [], "sms": [], "push": []}
+
+
+def test_a_record_with_no_request_in_it_is_reported_rejected_and_nothing_recorded(local: LocalRuntime) -> None:
+    reports: list[Report] = []
+    local.watch(reports.append)
+    wrong_queue = json.dumps(
+        {
+            "id": "e1",
+            "time": "2026-11-25T10:00:00Z",
+            "source": "shop.crm",
+            "detail-type": "CustomerUpdated",
+            "detail": {"customer_id": "c1", "timezone": "Europe/Berlin"},
+        }
+    )
+    assert local.invoke_arbiter(["{not json", wrong_queue]) == {"batchItemFailures": []}
+    assert [(r.outcome, r.reason, r.request_id, r.customer_id) for r in reports] == [
+        (Outcome.REJECTED, "invalid:json", "", None),
+        (Outcome.REJECTED, "invalid:detail-type", "", None),
+    ]
+    assert "'CustomerUpdated' is not handled here" in reports[1].detail
+    assert sent_messages()["email"] == []

@@ -13,11 +13,11 @@ from typing import Any
 
 from baton.clock import SimulatedClock
 from baton.domain import Outcome
-from baton.ingress import release_event
 from baton.keys import LOCAL_KEYS
 from baton.local.aws import CONFIGURATION_SET, REGION, SENDER
 from baton.names import TABLE_NAME
 from baton.policy import Policy
+from baton.release import release_event
 from baton.service import Baton, Report
 from baton.unsubscribe import Links
 
@@ -87,7 +87,7 @@ def sqs_event(bodies: list[str]) -> dict[str, Any]:
 
 
 class LocalReleaseQueue:
-    """``baton.service.ReleaseQueue`` that hands releases straight to the arbiter handler, ten per batch,
+    """``baton.release.ReleaseQueue`` that hands releases straight to the arbiter handler, ten per batch,
     as the event source mapping would."""
 
     def __init__(self, runtime: LocalRuntime):

@@ -7,6 +7,10 @@ the function's log stream, which the parent counts).
   clients, adapters) and the DynamoDB clients the ledger otherwise creates on its first call; then count the
   botocore sessions this made.
 - ``bare F``: import boto3, create the clients F needs and, where F reads the keys secret, read it too.
+- ``libraries F``: import the libraries F's handler loaded (every module outside the standard library and Baton
+  that the ``baton`` child listed, in its order; ``BENCH_LIBRARIES`` names the file), with the cycle collector
+  paused as Baton's handlers pause it, then do what ``bare F`` does: the floor of Baton's library stack,
+  with none of Baton's code.
 - ``batch arbiter``: import the arbiter handler and handle one SQS batch (customers from BENCH_BATCH, one
   request each) through the real composition root; then report peak RSS (``ru_maxrss``).
 """
@@ -37,7 +41,7 @@ def _ledger_clients(ledger: Any, transactions: bool) -> None:
         ledger._m.connection.client  # noqa: B018
 
 
-def baton(function: str) -> dict[str, float]:
+def baton(function: str) -> dict[str, Any]:
     import importlib
 
     began = time.perf_counter()
@@ -52,7 +56,48 @@ def baton(function: str) -> dict[str, float]:
     else:
         _ledger_clients(runtime.sweeper_parts()[0], False)
     ready = time.perf_counter()
-    return {"import_s": imported - began, "init_s": ready - imported, "sessions": _botocore_sessions()}
+    return {
+        "import_s": imported - began,
+        "init_s": ready - imported,
+        "sessions": _botocore_sessions(),
+        "libraries": _libraries(),
+    }
+
+
+OWN = {"baton", "functions", "bench", "__main__"}
+
+
+def _libraries() -> list[str]:
+    """The modules loaded outside the standard library and Baton, in the order they finished loading."""
+    return [
+        name
+        for name, module in list(sys.modules.items())
+        if module is not None
+        and name.partition(".")[0] not in OWN
+        and name.partition(".")[0] not in sys.stdlib_module_names
+    ]
+
+
+def libraries(function: str) -> dict[str, Any]:
+    import gc
+    import importlib
+
+    with open(os.environ["BENCH_LIBRARIES"], encoding="utf-8") as handle:
+        names = json.load(handle)
+    began = time.perf_counter()
+    gc.disable()
+    failed = 0
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a name some library put in sys.modules that cannot be imported by itself
+            failed += 1
+    gc.freeze()
+    gc.enable()
+    imported = time.perf_counter()
+    _bare_clients(function)
+    ready = time.perf_counter()
+    return {"import_s": imported - began, "init_s": ready - imported, "modules": len(names), "failed": failed}
 
 
 def _botocore_sessions() -> int:
@@ -68,17 +113,23 @@ def _botocore_sessions() -> int:
 
 def bare(function: str) -> dict[str, float]:
     began = time.perf_counter()
-    import boto3
+    import boto3  # noqa: F401 - the import is what is timed
 
     imported = time.perf_counter()
+    _bare_clients(function)
+    ready = time.perf_counter()
+    return {"import_s": imported - began, "init_s": ready - imported}
+
+
+def _bare_clients(function: str) -> None:
+    import boto3
+
     services, secret = BARE[function]
     for service in services:
         boto3.client(service)  # type: ignore[call-overload]
     if secret:
         value = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["BATON_KEYS_SECRET"])
         json.loads(value["SecretString"])
-    ready = time.perf_counter()
-    return {"import_s": imported - began, "init_s": ready - imported}
 
 
 class _Context:
@@ -158,6 +209,8 @@ def main(argv: list[str]) -> None:
         result: dict[str, Any] = baton(function)
     elif mode == "bare":
         result = bare(function)
+    elif mode == "libraries":
+        result = libraries(function)
     else:
         result = batch()
     with open(out, "w", encoding="utf-8") as handle:

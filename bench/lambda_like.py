@@ -213,34 +213,52 @@ def import_breakdown(stderr: bytes, top: int = 8) -> list[dict[str, Any]]:
 
 
 def cold_start(common: dict[str, str], runs: int) -> dict[str, Any]:
+    """Per function: Baton's start against the bare handler's (the ratio of record), and against its own
+    libraries imported with nothing of Baton's (how much of the start is Baton's own code)."""
     out: dict[str, Any] = {}
+    modes = ("baton", "bare", "libraries")
     for function in FUNCTIONS:
         env = function_env(common, function)
-        totals: dict[str, list[float]] = {"baton": [], "bare": []}
-        parts: dict[str, list[dict[str, float]]] = {"baton": [], "bare": []}
-        for _ in range(runs):
-            for mode in ("baton", "bare"):  # alternate, so drift hits both
-                result, _, _ = run_child(mode, function, env)
-                parts[mode].append(result)
-                totals[mode].append(result["import_s"] + result["init_s"])
+        first, _, _ = run_child("baton", function, env)  # which libraries the handler loads
+        with tempfile.TemporaryDirectory() as tmp:
+            listed = Path(tmp) / "libraries.json"
+            listed.write_text(json.dumps(first["libraries"]))
+            env = {**env, "BENCH_LIBRARIES": str(listed)}
+            parts: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+            for _ in range(runs):
+                for mode in modes:  # alternate, so drift hits all three
+                    result, _, _ = run_child(mode, function, env)
+                    parts[mode].append(result)
         _, _, baton_times = run_child("baton", function, env, "-X", "importtime")
         _, _, bare_times = run_child("bare", function, env, "-X", "importtime")
-        baton_ms = statistics.median(totals["baton"]) * 1000
-        bare_ms = statistics.median(totals["bare"]) * 1000
+        ms = {mode: statistics.median(p["import_s"] + p["init_s"] for p in parts[mode]) * 1000 for mode in modes}
+
+        def median_ms(mode: str, key: str, parts: dict[str, list[dict[str, Any]]] = parts) -> float:
+            return round(statistics.median(p[key] for p in parts[mode]) * 1000, 1)
+
         out[function] = {
-            "ratio": round(baton_ms / bare_ms, 3),
-            "baton_ms": round(baton_ms, 1),
-            "bare_ms": round(bare_ms, 1),
-            "baton_import_ms": round(statistics.median(p["import_s"] for p in parts["baton"]) * 1000, 1),
-            "baton_init_ms": round(statistics.median(p["init_s"] for p in parts["baton"]) * 1000, 1),
-            "bare_import_ms": round(statistics.median(p["import_s"] for p in parts["bare"]) * 1000, 1),
-            "bare_init_ms": round(statistics.median(p["init_s"] for p in parts["bare"]) * 1000, 1),
+            "ratio": round(ms["baton"] / ms["bare"], 3),
+            "baton_ms": round(ms["baton"], 1),
+            "bare_ms": round(ms["bare"], 1),
+            "baton_import_ms": median_ms("baton", "import_s"),
+            "baton_init_ms": median_ms("baton", "init_s"),
+            "bare_import_ms": median_ms("bare", "import_s"),
+            "bare_init_ms": median_ms("bare", "init_s"),
+            "libraries_ms": round(ms["libraries"], 1),
+            "libraries_ratio": round(ms["libraries"] / ms["bare"], 3),
+            "baton_over_libraries": round(ms["baton"] / ms["libraries"], 3),
+            "library_modules": len(first["libraries"]),
+            "library_modules_not_importable": max(int(p["failed"]) for p in parts["libraries"]),
             "runs": runs,
             "botocore_sessions": max(int(p["sessions"]) for p in parts["baton"]),
             "baton_imports": import_breakdown(baton_times),
             "bare_imports": import_breakdown(bare_times, top=4),
         }
-        print(f"  cold start {function}: {out[function]['baton_ms']} ms vs bare {bare_ms:.1f} ms", file=sys.stderr)
+        print(
+            f"  cold start {function}: {out[function]['baton_ms']} ms vs bare {ms['bare']:.1f} ms,"
+            f" its libraries alone {ms['libraries']:.1f} ms",
+            file=sys.stderr,
+        )
     return out
 
 

@@ -191,6 +191,8 @@ def details(figures: dict[str, Any]) -> str:
         lines.append(
             f"cold start {name}: {c['baton_ms']} ms (import {c['baton_import_ms']}, init {c['baton_init_ms']})"
             f" vs bare {c['bare_ms']} ms (import {c['bare_import_ms']}, init {c['bare_init_ms']});"
+            f" its {c['library_modules']} library modules alone {c['libraries_ms']} ms"
+            f" ({c['libraries_ratio']} x bare; Baton's start is {c['baton_over_libraries']} x theirs);"
             f" {c['botocore_sessions']} botocore session(s); own import"
             f" time by package: {top}"
         )

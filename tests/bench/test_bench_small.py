@@ -121,6 +121,10 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
     assert set(figures["cold_start_ratio"]) == {"arbiter", "profile", "sweeper"}
     assert all(ratio > 0 for ratio in figures["cold_start_ratio"].values())
     assert figures["breakdown"]["cold_start"]["arbiter"]["baton_imports"]
+    for name, start in figures["breakdown"]["cold_start"].items():
+        # the library floor imported what the handler loaded, and all of it imports on its own
+        assert start["library_modules"] > 100 and start["library_modules_not_importable"] == 0, name
+        assert start["libraries_ms"] > 0
     # every client of a function, pynamodb's too, from one botocore session (baton.aws)
     assert {f: c["botocore_sessions"] for f, c in figures["breakdown"]["cold_start"].items()} == {
         "arbiter": 1,

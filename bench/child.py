@@ -68,7 +68,7 @@ OWN = {"baton", "functions", "bench", "__main__"}
 
 
 def _libraries() -> list[str]:
-    """The modules loaded outside the standard library and Baton, in the order they finished loading."""
+    """The modules loaded outside the standard library and Baton, in the order they were first imported."""
     return [
         name
         for name, module in list(sys.modules.items())

@@ -86,8 +86,8 @@ def _text(text: str, subtype: str) -> MIMEText:
 
 def _boundary(*parts: str) -> str:
     """A multipart boundary that occurs in none of the parts. Given one, the email package does not make its
-    own, which it checks against the message with a regular expression compiled anew for every message (a
-    third of a millisecond a send)."""
+    own, which it checks against the message with a regular expression compiled anew for every message (about
+    0.1 ms of the 0.6 ms a send's MIME took)."""
     while True:
         boundary = f"=_{secrets.token_hex(16)}"
         if not any(boundary in part for part in parts):

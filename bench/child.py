@@ -9,7 +9,7 @@ the function's log stream, which the parent counts).
 - ``bare F``: import boto3, create the clients F needs and, where F reads the keys secret, read it too.
 - ``libraries F``: import the libraries F's handler loaded (every module outside the standard library and Baton
   that the ``baton`` child listed, in its order; ``BENCH_LIBRARIES`` names the file), with the cycle collector
-  paused as Baton's handlers pause it, then do what ``bare F`` does: the floor of Baton's library stack,
+  paused by ``baton.startup`` as in Baton's handlers, then do what ``bare F`` does: the floor of Baton's library stack,
   with none of Baton's code.
 - ``batch arbiter``: import the arbiter handler and handle one SQS batch (customers from BENCH_BATCH, one
   request each) through the real composition root; then report peak RSS (``ru_maxrss``).
@@ -79,21 +79,21 @@ def _libraries() -> list[str]:
 
 
 def libraries(function: str) -> dict[str, Any]:
-    import gc
     import importlib
 
     with open(os.environ["BENCH_LIBRARIES"], encoding="utf-8") as handle:
         names = json.load(handle)
     began = time.perf_counter()
-    gc.disable()
+    from baton import startup  # the handlers' own collector pause (LAMBDA_TASK_ROOT is set here too)
+
+    startup.begin()
     failed = 0
     for name in names:
         try:
             importlib.import_module(name)
         except ImportError:  # a name some library put in sys.modules that cannot be imported by itself
             failed += 1
-    gc.freeze()
-    gc.enable()
+    startup.end()
     imported = time.perf_counter()
     _bare_clients(function)
     ready = time.perf_counter()

@@ -29,7 +29,7 @@ def _region() -> str:
         from baton.errors import ConfigurationError
 
         raise ConfigurationError("no AWS region (AWS_REGION is set by Lambda; set AWS_DEFAULT_REGION locally)")
-    return str(region)
+    return region
 
 
 def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLedger:

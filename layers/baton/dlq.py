@@ -3,7 +3,8 @@
 SQS lets no consumer annotate a message, so a dead letter carries only its body and receive count; the *why*
 comes from the ledger. Each dead letter names a request (MessageRequested or ReleaseDue), and the request's
 record says how far it got: no record (every attempt failed before the decision was committed), ``sending``
-(decided and counted, the provider call not confirmed: the sweeper resumes it when its lease ends), ``pending``
+(decided and counted, the provider call not confirmed: the sweeper resumes it when its lease ends if the lease
+is in the due index, a redrive otherwise), ``pending``
 (waiting for its release), or a final status (already settled; a redrive reports it as a duplicate).
 
 Redrive is safe against double sends because Baton is idempotent by request id: a request redriven twice, or
@@ -86,11 +87,13 @@ def explain(body: str, receive_count: int, ledger: Ledger | None, message_id: st
             "(ledger unavailable or throttled, or the function timed out; see the arbiter's logs): redrive once fixed"
         )
     elif record.status == "sending":
-        reason = (
-            f"sending: decided ({record.reason}) and counted, the provider call not confirmed after "
-            f"{record.attempts + 1} attempt(s); the sweeper resumes it after its lease "
-            f"({record.lease_until.isoformat() if record.lease_until else '?'}), or redrive"
-        )
+        lease = record.lease_until.isoformat() if record.lease_until else "?"
+        reason = f"sending: decided ({record.reason}) and counted, the provider call not confirmed after "
+        if record.in_due_index:
+            reason += f"{record.attempts + 1} attempt(s); the sweeper resumes it after its lease ({lease}), or redrive"
+        else:
+            # an arrival's lease, which only its own deliveries (all failed) would have put in the due index
+            reason += f"{record.attempts + 1} attempt(s), its lease ({lease}) in no due index: redrive to resume it"
     elif record.status == "pending":
         when = record.release_at.isoformat() if record.release_at else "?"
         reason = f"pending: {record.reason}, released at {when} by the sweeper; nothing to redrive"

@@ -315,6 +315,7 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
         sent_at=_from_iso(item.sent_at),
         release_at=_from_iso(item.release_at),
         lease_until=_from_iso(item.lease_until),
+        in_due_index=item.due_pk is not None,
         detail=item.detail or "",
         counts=json.loads(item.counts or "{}"),
         policy=item.policy or "",
@@ -501,13 +502,18 @@ class DynamoLedger:
                 raise ConcurrentUpdate(f"ledger of {ledger.customer_id} in another transaction") from exc
             raise TransientFailure(f"ledger write failed: {exc.cause_response_code}: {exc}") from exc
 
-    def _lifecycle(self, decision: Decision, now: datetime) -> dict[str, Any]:
-        """Status, due index keys and TTL for a decision (shared by new and settled requests)."""
+    def _lifecycle(self, decision: Decision, now: datetime, *, lease_indexed: bool = True) -> dict[str, Any]:
+        """Status, due index keys and TTL for a decision (shared by new and settled requests).
+
+        A send lease goes into the due index unless ``lease_indexed`` is false: an arrival's own queue record
+        stays undeleted until its send is confirmed, so its redelivery, not the sweeper, finds a lease left by a
+        crash (and puts it in the index then: ``index_lease``). That saves the index write on the way in and
+        the one on the way out, 3 of a send's 8 write units."""
         status = _status(decision)
         due_at: datetime | None = None
         if status == "pending":
             due_at = decision.release_at
-        elif status == "sending":
+        elif status == "sending" and lease_indexed:
             due_at = now + SEND_LEASE
         fields: dict[str, Any] = {
             "status": status,
@@ -531,7 +537,7 @@ class DynamoLedger:
 
     def _new_request(self, pk: str, arrival: Arrival, decision: Decision, policy: str, now: datetime) -> Any:
         msg = arrival.message
-        fields = self._lifecycle(decision, now)
+        fields = self._lifecycle(decision, now, lease_indexed=False)
         return self._m.request(
             pk,
             request_sk(msg.request_id),
@@ -580,12 +586,35 @@ class DynamoLedger:
             raise TransientFailure(f"ledger write failed: {exc}") from exc
         return replace(record, lease_until=now + SEND_LEASE, attempts=int(item.attempts))
 
+    def index_lease(self, record: RequestRecord) -> bool:
+        if record.lease_until is None:
+            raise ValueError(f"request {record.request_id} holds no send lease to index")
+        r = self._m.request
+        item = r(customer_pk(record.customer_id), request_sk(record.request_id))
+        try:
+            item.update(
+                actions=[
+                    r.due_pk.set(due_shard(record.customer_id)),
+                    r.due_sk.set(f"{iso(record.lease_until)}#{record.request_id}"),
+                ],
+                condition=(r.status == "sending") & (r.lease_until == iso(record.lease_until)),
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise TransientFailure(f"ledger write failed: {exc}") from exc
+        return True
+
     def release_lease(self, record: RequestRecord, now: datetime) -> None:
         r = self._m.request
         item = r(customer_pk(record.customer_id), request_sk(record.request_id))
         try:
             item.update(
-                actions=[r.lease_until.set(iso(now)), r.due_sk.set(f"{iso(now)}#{record.request_id}")],
+                actions=[
+                    r.lease_until.set(iso(now)),
+                    r.due_pk.set(due_shard(record.customer_id)),
+                    r.due_sk.set(f"{iso(now)}#{record.request_id}"),
+                ],
                 condition=(r.status == "sending") & (r.attempts == record.attempts),
             )
         except UpdateError as exc:

@@ -34,6 +34,7 @@ class RequestRecord:
     sent_at: datetime | None = None
     release_at: datetime | None = None
     lease_until: datetime | None = None
+    in_due_index: bool = False  # the sweeper finds it there when its release time or send lease comes
     detail: str = ""
     counts: Mapping[str, list[int]] = field(default_factory=dict)
     policy: str = ""
@@ -91,6 +92,12 @@ class Ledger(Protocol):
     def claim(self, record: RequestRecord, now: datetime) -> RequestRecord | None:
         """Take over delivery of a ``sending`` record whose lease ran out (its holder is gone: the lease outlasts
         any invocation). The record as its new holder has it, or None while another holds the lease."""
+
+    def index_lease(self, record: RequestRecord) -> bool:
+        """Put the send lease ``record`` holds into the due index, so that the sweeper takes the send over when the
+        lease runs out. An arrival's lease is not there: its queue record, left undeleted until the confirm,
+        comes back instead. A delivery that finds the lease held and acknowledges its record calls this first.
+        False when the request was settled or its lease taken over since ``record`` was read."""
 
     def release_lease(self, record: RequestRecord, now: datetime) -> None:
         """Give back the send lease of a record this invocation holds and did not get sent: free for the next

@@ -186,8 +186,16 @@ class Baton:
                 if current is not None and current.status != "sending":
                     return self._again(current)  # settled meanwhile: a duplicate like any other
                 # another invocation holds the send lease (a duplicate delivery racing the first one, or a
-                # send in progress): it confirms, or the sweeper takes the send over when the lease runs out
+                # send in progress): it confirms, or the sweeper takes the send over when the lease runs out.
+                # An arrival's lease is in no index until now: this delivery may be the redelivery of a crashed
+                # holder's own record, and nothing else would come back for the send once it is acknowledged.
                 holder = current or existing
+                if not holder.in_due_index and not self.ledger.index_lease(holder):
+                    moved = self.ledger.records(holder.customer_id, [holder.request_id]).get(holder.request_id)
+                    if moved is not None and moved.status != "sending":
+                        return self._again(moved)
+                    # taken over since the read: the new holder's own record or release backs it
+                    holder = moved or holder
                 return [
                     _record_report(
                         holder, Outcome.DEFERRED, "delivery_in_progress", now, release_at=holder.lease_until

@@ -141,3 +141,40 @@ def test_a_redelivery_that_finds_the_send_settled_meanwhile_is_a_duplicate(custo
     assert len(sent_messages()["email"]) == 1
     last = [r for r in reports if r.request_id == "r1"][-1]
     assert (last.outcome, last.reason.split(":")[0]) == (Outcome.DUPLICATE, "sent")
+
+
+def test_a_duplicate_whose_holder_confirms_before_it_indexes_the_lease_is_a_duplicate(customer: LocalRuntime) -> None:
+    """A delivery that finds the send lease held puts it in the due index before it acknowledges its record (it
+    may be the redelivery of a crashed holder's own). Given copy A inside its provider call and copy B finding
+    A's lease held, when A's send is confirmed between B's read and B's index write, then B's write finds the
+    request settled and B reports a duplicate of the sent request, not a send in progress: one message, and
+    nothing left in the due index."""
+    from baton.domain import Outcome
+    from baton.ingress import arbitration_record
+
+    body = _request(customer, "r1")
+    during: list[Any] = []
+    confirmed: list[str] = []
+
+    def confirm_a_first(params: dict[str, Any], **kwargs: Any) -> None:  # B's index write: no ADD (a claim's)
+        if during == [None] and not confirmed and "ADD" not in params.get("UpdateExpression", ""):
+            [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
+            confirmed.append(record.status)  # first: the confirm is an UpdateItem too
+            customer.ledger.confirm_sent(record, customer.clock.now(), "provider-id")
+
+    def copy_b_meanwhile(**kwargs: Any) -> None:
+        if not during:
+            during.append(None)
+            during[:] = arbitration_record(customer.baton, body)
+
+    dynamodb = customer.ledger._m.request._get_connection().connection.client  # type: ignore[attr-defined]
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", confirm_a_first)
+    ses = customer.baton.channels._ses  # type: ignore[attr-defined]
+    ses.meta.events.register("before-call.sesv2.SendEmail", copy_b_meanwhile)
+    assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}  # copy A
+    assert confirmed == ["sending"]  # the race happened: A's record was confirmed inside B's index write
+    assert [(r.outcome, r.reason.split(":")[0]) for r in during] == [(Outcome.DUPLICATE, "sent")]
+    assert len(sent_messages()["email"]) == 1
+    [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
+    assert record.status == "sent"
+    assert customer.sweep() == 0

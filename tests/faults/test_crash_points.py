@@ -53,3 +53,36 @@ def test_one_request_survives_a_fault_at_each_call(point: tuple[str, str, int], 
     assert record.status == "sent"
     expected = 2 if (point[0], point[1], kind) in DOUBLE else 1
     assert sends == expected, (point, kind)
+
+
+def test_a_crashed_arrivals_send_lease_enters_the_due_index_when_its_redelivery_finds_it_held() -> None:
+    """An arrival's send lease is in no index: its queue record stays undeleted until the confirm, and comes
+    back. Given the function crashing just before the provider call (decided, lease held), the due index is
+    empty; when the redelivery finds the lease still held, it puts the lease in the index before it
+    acknowledges the record, and the sweeper takes the send over when the lease runs out: one message."""
+    from datetime import timedelta
+
+    from baton.local.queues import DrainStats
+    from baton.local.runtime import LocalContext
+
+    [req] = requests(1, 1)
+    plan = FaultPlan(points=[At("sesv2", "SendEmail", 1, CRASH_BEFORE)], scoped=True)
+    with local_world(reliability_policy(), None, [req.customer_id]) as world, inject(plan):
+        far = world.runtime.clock.now() + timedelta(days=3650)
+        handler, stats = world.arbiter(plan.armed), DrainStats()
+        world.queue.send([req.body()])
+        assert world.queue.poll(handler, LocalContext, stats) == 1
+        assert stats.died == 1  # the crash
+        [record] = world.runtime.ledger.timeline(req.customer_id)
+        assert record.status == "sending"
+        assert world.runtime.ledger.due(far, 10) == []
+        assert world.queue.poll(handler, LocalContext, stats) == 1  # the redelivery
+        assert stats.died == 1
+        assert world.queue.depth() == 0  # acknowledged: the index holds the send now
+        assert [(c, r) for c, r, _ in world.runtime.ledger.due(far, 10)] == [(req.customer_id, req.request_id)]
+        world.settle(handler, armed=plan.armed)
+        [record] = world.runtime.ledger.timeline(req.customer_id)
+        assert world.runtime.ledger.due(far, 10) == []
+        sends = provider_sends()[req.request_id]
+    assert record.status == "sent"
+    assert sends == 1

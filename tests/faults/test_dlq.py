@@ -13,7 +13,7 @@ from baton.local.cli import main
 from baton.local.runtime import LocalContext
 from baton.names import MAX_RECEIVE_COUNT
 from reliability.world import local_world, provider_sends, reliability_policy, requests
-from tests.faults.harness import THROTTLE, FaultPlan, inject
+from tests.faults.harness import CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
 
 
 def test_a_failing_record_reaches_the_dlq_with_its_reason_and_a_redrive_sends_it_once(
@@ -67,3 +67,35 @@ def test_a_settled_request_in_the_dlq_says_so(capsys: pytest.CaptureFixture[str]
     assert letters[req.request_id].status == "sent"
     assert "settled already" in letters[req.request_id].reason
     assert letters[None].reason.startswith("unreadable")
+
+
+def test_a_sending_dead_letter_says_whether_the_sweeper_will_resume_it() -> None:
+    """An arrival's send lease enters the due index only through its own deliveries. Given every delivery of one
+    request dying (the first just before the provider call, the others at their claim), its dead letter says
+    the lease is in no due index and only a redrive resumes it, and the redrive sends it once. Given the
+    provider throttling every delivery instead, each gives its lease back into the index, and the letter says
+    the sweeper resumes it."""
+    crashed, throttled = requests(2, 2)
+    crashes = [At("sesv2", "SendEmail", 1, CRASH_BEFORE)]
+    crashes += [At("dynamodb", "UpdateItem", n, CRASH_BEFORE) for n in range(1, MAX_RECEIVE_COUNT)]
+    with local_world(reliability_policy(), None, [crashed.customer_id, throttled.customer_id]) as world:
+        plan = FaultPlan(points=crashes, scoped=True)
+        with inject(plan):
+            world.queue.send([crashed.body()])
+            world.queue.drain(world.arbiter(plan.armed), LocalContext)
+            assert plan.count() == MAX_RECEIVE_COUNT
+        plan = FaultPlan(probability=1.0, kinds=[THROTTLE], services=["sesv2"], scoped=True)
+        with inject(plan):
+            world.queue.send([throttled.body()])
+            world.queue.drain(world.arbiter(plan.armed), LocalContext)
+        letters = {
+            letter.request_id: letter for letter in inspect(world.queue.sqs, world.queue.dlq_url, world.runtime.ledger)
+        }
+        assert redrive(world.queue.sqs, world.queue.dlq_url, world.queue.url) == 2
+        world.settle(world.arbiter())
+        sends = provider_sends()
+    assert letters[crashed.request_id].status == "sending"
+    assert "in no due index: redrive to resume it" in letters[crashed.request_id].reason
+    assert letters[throttled.request_id].status == "sending"
+    assert "the sweeper resumes it after its lease" in letters[throttled.request_id].reason
+    assert sends == {crashed.request_id: 1, throttled.request_id: 1}

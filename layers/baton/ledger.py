@@ -573,8 +573,11 @@ class DynamoLedger:
             # only a lease that ran out: a duplicate delivery can arrive while the holder is still sending, and
             # taking over a live lease would send the message twice
             item.update(
+                # into the due index as well: the taker may be a copy of the very queue message another delivery,
+                # finding the lease held, acknowledges (SQS can hand one message to two consumers)
                 actions=[
                     r.lease_until.set(iso(now + SEND_LEASE)),
+                    r.due_pk.set(due_shard(record.customer_id)),
                     r.due_sk.set(f"{iso(now + SEND_LEASE)}#{record.request_id}"),
                     r.attempts.add(1),
                 ],

@@ -194,7 +194,7 @@ class Baton:
                     moved = self.ledger.records(holder.customer_id, [holder.request_id]).get(holder.request_id)
                     if moved is not None and moved.status != "sending":
                         return self._again(moved)
-                    # taken over since the read: the new holder's own record or release backs it
+                    # taken over since the read: a takeover puts its lease in the index itself
                     holder = moved or holder
                 return [
                     _record_report(

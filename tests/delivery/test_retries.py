@@ -5,6 +5,8 @@ event hook), never inside Baton."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -143,38 +145,85 @@ def test_a_redelivery_that_finds_the_send_settled_meanwhile_is_a_duplicate(custo
     assert (last.outcome, last.reason.split(":")[0]) == (Outcome.DUPLICATE, "sent")
 
 
-def test_a_duplicate_whose_holder_confirms_before_it_indexes_the_lease_is_a_duplicate(customer: LocalRuntime) -> None:
-    """A delivery that finds the send lease held puts it in the due index before it acknowledges its record (it
-    may be the redelivery of a crashed holder's own). Given copy A inside its provider call and copy B finding
-    A's lease held, when A's send is confirmed between B's read and B's index write, then B's write finds the
-    request settled and B reports a duplicate of the sent request, not a send in progress: one message, and
-    nothing left in the due index."""
-    from baton.domain import Outcome
+
+def _index_write(params: dict[str, Any]) -> bool:
+    """The UpdateItem that puts a held send lease into the due index (``index_lease``): it sets the index keys,
+    and adds nothing (a claim adds to ``attempts``) and removes nothing (a confirm removes the keys)."""
+    from baton.names import DUE_INDEX_PK
+
+    expression = params.get("UpdateExpression", "")
+    names = params.get("ExpressionAttributeNames", {}).values()
+    return DUE_INDEX_PK in names and "ADD" not in expression and "REMOVE" not in expression
+
+
+def _race_inside_the_index_write(customer: LocalRuntime, race: Callable[[Any], None]) -> tuple[list[Any], list[Any]]:
+    """Copy A of one request inside its provider call; meanwhile copy B finds A's lease held and, inside B's
+    index write, ``race`` runs on the request as B read it. B's reports, and the due index right after B."""
     from baton.ingress import arbitration_record
 
     body = _request(customer, "r1")
     during: list[Any] = []
-    confirmed: list[str] = []
+    due: list[Any] = []
+    raced: list[Any] = []
 
-    def confirm_a_first(params: dict[str, Any], **kwargs: Any) -> None:  # B's index write: no ADD (a claim's)
-        if during == [None] and not confirmed and "ADD" not in params.get("UpdateExpression", ""):
+    def inside_b_index_write(params: dict[str, Any], **kwargs: Any) -> None:
+        if during == [None] and not raced and _index_write(params):
             [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
-            confirmed.append(record.status)  # first: the confirm is an UpdateItem too
-            customer.ledger.confirm_sent(record, customer.clock.now(), "provider-id")
+            raced.append(record)  # first: the race's own writes pass through here too
+            race(record)
 
     def copy_b_meanwhile(**kwargs: Any) -> None:
         if not during:
             during.append(None)
             during[:] = arbitration_record(customer.baton, body)
+            due.extend(customer.ledger.due(customer.clock.now() + timedelta(days=1), 10))
 
     dynamodb = customer.ledger._m.request._get_connection().connection.client  # type: ignore[attr-defined]
-    dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", confirm_a_first)
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", inside_b_index_write)
     ses = customer.baton.channels._ses  # type: ignore[attr-defined]
     ses.meta.events.register("before-call.sesv2.SendEmail", copy_b_meanwhile)
     assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}  # copy A
-    assert confirmed == ["sending"]  # the race happened: A's record was confirmed inside B's index write
+    assert len(raced) == 1  # the race happened
+    return during, due
+
+
+def test_a_duplicate_whose_holder_confirms_before_it_indexes_the_lease_is_a_duplicate(customer: LocalRuntime) -> None:
+    """A delivery that finds the send lease held puts it in the due index before it acknowledges its record (it
+    may be the redelivery of a crashed holder's own). When A's send is confirmed between B's read and B's index
+    write, then B's write finds the request settled and B reports a duplicate of the sent request, not a send
+    in progress: one message, and nothing in the due index."""
+    from baton.domain import Outcome
+
+    def confirm(record: Any) -> None:
+        customer.ledger.confirm_sent(record, customer.clock.now(), "provider-id")
+
+    during, due = _race_inside_the_index_write(customer, confirm)
     assert [(r.outcome, r.reason.split(":")[0]) for r in during] == [(Outcome.DUPLICATE, "sent")]
+    assert due == []
     assert len(sent_messages()["email"]) == 1
     [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
     assert record.status == "sent"
     assert customer.sweep() == 0
+
+
+def test_a_duplicate_whose_lease_was_taken_over_before_it_indexes_it_leaves_the_new_lease_indexed(
+    customer: LocalRuntime,
+) -> None:
+    """When another delivery takes A's lease over (it ran out) between B's read and B's index write, B's write
+    leaves the new holder's lease alone: the due index holds it at the new lease's end, put there by the
+    takeover itself (the taker may hold a copy of the very queue message B acknowledges), and B reports the
+    send in progress until then."""
+    from baton.domain import Outcome
+
+    taken: list[Any] = []
+
+    def take_over(record: Any) -> None:
+        taken.append(customer.ledger.claim(record, record.lease_until + timedelta(seconds=1)))
+
+    during, due = _race_inside_the_index_write(customer, take_over)
+    [new] = taken
+    assert new is not None and new.lease_until > during[0].at
+    assert [(r.outcome, r.reason, r.release_at) for r in during] == [
+        (Outcome.DEFERRED, "delivery_in_progress", new.lease_until)
+    ]
+    assert [(c, r, at) for c, r, at in due] == [("c1", "r1", new.lease_until)]

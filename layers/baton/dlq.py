@@ -14,6 +14,8 @@ redriven while the sweeper resumes it, is decided once and sent once (the condit
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,7 +24,8 @@ from baton.names import DETAIL_MESSAGE_REQUESTED, DETAIL_RELEASE_DUE
 from baton.ports import Ledger
 
 FINAL = frozenset({"sent", "suppressed", "expired", "cancelled", "rejected", "failed"})
-READ_HOLD_SECONDS = 30  # inspect hides what it has read for this long while it pages, then shows it again
+READ_HOLD_SECONDS = 30  # inspect hides what it has read for at least this long while it pages, then shows it again
+MAX_HOLD_SECONDS = 43_200  # SQS's longest visibility timeout
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,11 @@ def explain(body: str, receive_count: int, ledger: Ledger | None, message_id: st
     )
 
 
+def _depth(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
 def _receive(sqs: Any, url: str, hold: int) -> list[dict[str, Any]]:
     return list(
         sqs.receive_message(
@@ -134,15 +142,26 @@ def _show_again(sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
 
 def inspect(sqs: Any, dlq_url: str, ledger: Ledger | None, limit: int = 1000) -> list[DeadLetter]:
     """Read up to ``limit`` dead letters without consuming them (each is hidden while the pages are read, then
-    made visible again) and explain each."""
+    made visible again) and explain each.
+
+    The read ends when SQS has nothing visible left to give. Each page is held for at least twice what reading
+    the whole queue takes at the pace so far: a hold shorter than the read would show the first messages again
+    before the last were read, and the read would go round in circles (or, stopping at a page of messages
+    already seen, miss the rest). A message read again keeps its newest receipt handle."""
     seen: dict[str, dict[str, Any]] = {}
+    waiting = _depth(sqs, dlq_url)
+    hold, pages, began = READ_HOLD_SECONDS, 0, time.monotonic()
     try:
-        while len(seen) < limit:
-            page = [m for m in _receive(sqs, dlq_url, READ_HOLD_SECONDS) if m["MessageId"] not in seen]
+        while len(seen) < limit and pages <= 3 * (max(waiting, limit) // 10 + 1):
+            page = _receive(sqs, dlq_url, hold)
             if not page:
                 break
+            pages += 1
             for message in page:
                 seen[message["MessageId"]] = message
+            pace = (time.monotonic() - began) / pages
+            whole = pace * (max(waiting, len(seen)) / 10 + 1)
+            hold = min(MAX_HOLD_SECONDS, max(READ_HOLD_SECONDS, math.ceil(2 * whole)))
     finally:
         _show_again(sqs, dlq_url, list(seen.values()))
     # receive_count: SQS's count, which keeps the source queue's receives and adds every read of the DLQ

@@ -99,3 +99,34 @@ def test_a_sending_dead_letter_says_whether_the_sweeper_will_resume_it() -> None
     assert letters[throttled.request_id].status == "sending"
     assert "the sweeper resumes it after its lease" in letters[throttled.request_id].reason
     assert sends == {crashed.request_id: 1, throttled.request_id: 1}
+
+
+def test_inspect_reads_every_letter_even_when_reading_takes_longer_than_a_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dead-letter queue that takes longer to read than one page's hold: the first pages come back into view
+    before the last are read. Given a slow SQS (each receive 0.4 s) and a 1 s hold, inspect still lists every
+    letter once, and leaves them all in the queue."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from baton import dlq
+
+    monkeypatch.setattr(dlq, "READ_HOLD_SECONDS", 1)
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="baton-arbitration-dlq")["QueueUrl"]
+        for start in range(0, 40, 10):
+            sqs.send_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "MessageBody": json.dumps({"detail": {"customer_id": "c", "request_id": f"r{n}"}})}
+                    for i, n in enumerate(range(start, start + 10))
+                ],
+            )
+        sqs.meta.events.register("before-call.sqs.ReceiveMessage", lambda **kwargs: time.sleep(0.4))
+        letters = inspect(sqs, url, None, limit=1000)
+        assert sorted(letter.request_id or "" for letter in letters) == sorted(f"r{n}" for n in range(40))
+        assert dlq._depth(sqs, url) == 40

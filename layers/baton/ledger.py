@@ -577,8 +577,7 @@ class DynamoLedger:
                 # finding the lease held, acknowledges (SQS can hand one message to two consumers)
                 actions=[
                     r.lease_until.set(iso(now + SEND_LEASE)),
-                    r.due_pk.set(due_shard(record.customer_id)),
-                    r.due_sk.set(f"{iso(now + SEND_LEASE)}#{record.request_id}"),
+                    *self._due_at(record, now + SEND_LEASE),
                     r.attempts.add(1),
                 ],
                 condition=(r.status == "sending") & (r.lease_until <= iso(now)),
@@ -589,6 +588,11 @@ class DynamoLedger:
             raise TransientFailure(f"ledger write failed: {exc}") from exc
         return replace(record, lease_until=now + SEND_LEASE, attempts=int(item.attempts))
 
+    def _due_at(self, record: RequestRecord, at: datetime) -> list[Action]:
+        """The actions that put ``record`` into the due index at ``at`` (or move it there)."""
+        r = self._m.request
+        return [r.due_pk.set(due_shard(record.customer_id)), r.due_sk.set(f"{iso(at)}#{record.request_id}")]
+
     def index_lease(self, record: RequestRecord) -> bool:
         if record.lease_until is None:
             raise ValueError(f"request {record.request_id} holds no send lease to index")
@@ -596,10 +600,7 @@ class DynamoLedger:
         item = r(customer_pk(record.customer_id), request_sk(record.request_id))
         try:
             item.update(
-                actions=[
-                    r.due_pk.set(due_shard(record.customer_id)),
-                    r.due_sk.set(f"{iso(record.lease_until)}#{record.request_id}"),
-                ],
+                actions=self._due_at(record, record.lease_until),
                 condition=(r.status == "sending") & (r.lease_until == iso(record.lease_until)),
             )
         except UpdateError as exc:
@@ -613,11 +614,7 @@ class DynamoLedger:
         item = r(customer_pk(record.customer_id), request_sk(record.request_id))
         try:
             item.update(
-                actions=[
-                    r.lease_until.set(iso(now)),
-                    r.due_pk.set(due_shard(record.customer_id)),
-                    r.due_sk.set(f"{iso(now)}#{record.request_id}"),
-                ],
+                actions=[r.lease_until.set(iso(now)), *self._due_at(record, now)],
                 condition=(r.status == "sending") & (r.attempts == record.attempts),
             )
         except UpdateError as exc:

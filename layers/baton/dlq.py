@@ -91,12 +91,16 @@ def explain(body: str, receive_count: int, ledger: Ledger | None, message_id: st
         )
     elif record.status == "sending":
         lease = record.lease_until.isoformat() if record.lease_until else "?"
-        reason = f"sending: decided ({record.reason}) and counted, the provider call not confirmed after "
-        if record.in_due_index:
-            reason += f"{record.attempts + 1} attempt(s); the sweeper resumes it after its lease ({lease}), or redrive"
-        else:
-            # an arrival's lease, which only its own deliveries (all failed) would have put in the due index
-            reason += f"{record.attempts + 1} attempt(s), its lease ({lease}) in no due index: redrive to resume it"
+        # an arrival's lease is in no due index unless one of its own deliveries (all failed) put it there
+        resumed = (
+            f"; the sweeper resumes it after its lease ({lease}), or redrive"
+            if record.in_due_index
+            else f", its lease ({lease}) in no due index: redrive to resume it"
+        )
+        reason = (
+            f"sending: decided ({record.reason}) and counted, the provider call not confirmed after "
+            f"{record.attempts + 1} attempt(s){resumed}"
+        )
     elif record.status == "pending":
         when = record.release_at.isoformat() if record.release_at else "?"
         reason = f"pending: {record.reason}, released at {when} by the sweeper; nothing to redrive"

@@ -11,13 +11,22 @@ decision's SES send is replayed too. Both times are reported with and without th
 inside the SES call, from the SDK's own events, subtracted from both sides); the ratio of record excludes it,
 since SES latency in AWS is nothing like moto's.
 
-Decisions interleave (Baton, then its floor, decision by decision), so drift in the machine's speed hits both.
+The library floor (``LibraryFloor``): the same requests again, on a second twin, made through pynamodb's model
+layer inside a handler with powertools' batch processor, logger, metrics and tracer, and no Baton logic. The
+bench checks, decision by decision, that it made exactly the arbiter's requests. It splits the overhead into
+what the libraries Baton is built on cost and what Baton's own code (contract, policy, engine, ledger encoding,
+rendering and MIME) adds.
+
+Decisions interleave (Baton, its library floor, then its floor, decision by decision), so drift in the
+machine's speed hits all three.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -27,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.hooks import RECORDER, Call, Recording
-from bench.world import email, request_event, seed
+from bench.world import CATEGORY, email, request_event, seed
 
 REGION = "us-east-1"
 
@@ -183,6 +192,12 @@ class Floor:
             "sns": boto3.client("sns", region_name=REGION, config=config),
         }
 
+    def call(self, call: Call) -> Any:
+        """One recorded call, made again (recorded, if at all, by the caller's recording)."""
+        from botocore import xform_name
+
+        return getattr(self._clients[call.service], xform_name(call.operation))(**call.params)
+
     def replay(self, calls: list[Call], names: dict[str, str]) -> Sample:
         from botocore import xform_name
 
@@ -197,6 +212,196 @@ class Floor:
         if recording.errors:
             raise RuntimeError(f"floor replay failed: {recording.errors}")
         return Sample(seconds, cpu, recording)
+
+
+_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE) ")
+_NAME_OP_VALUE = re.compile(r"^(#\w+) (=|<>|<=|>=|<|>) (:\w+)$")
+_FUNCTION = re.compile(r"^(attribute_not_exists|attribute_exists) \((#\w+)\)$")
+_OPERATORS = {"=": "__eq__", "<>": "__ne__", "<=": "__le__", ">=": "__ge__", "<": "__lt__", ">": "__gt__"}
+
+Step = tuple[Any, str, Any]  # (pynamodb attribute, method name, python value or None)
+
+
+class LibraryFloor:
+    """The libraries alone: the decision's DynamoDB requests made again through pynamodb's model layer (model
+    instances, actions and conditions, as Baton's ledger makes them), inside a handler with powertools' batch
+    processor, logger context, metrics and tracer that logs one line and adds two metrics a record as Baton
+    does; no Baton logic (no contract, policy, engine, rendering or MIME). The channel call is replayed as sent.
+
+    The recorded requests are read back into attributes and python values before the clock starts, so what is
+    timed is the libraries' work: what Baton adds over this is its own code's cost."""
+
+    def __init__(self, arbiter: Arbiter, floor: Floor):
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+        from pynamodb.transactions import TransactWrite
+
+        from baton.observability import logger, metrics, tracer
+
+        self._m = arbiter.ledger._m  # the ledger's model classes, bound to the same table and client
+        self._floor = floor
+        self._transact = TransactWrite
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+        @logger.inject_lambda_context
+        @metrics.log_metrics
+        @tracer.capture_lambda_handler
+        def handler(event: dict[str, Any], context: Any, replay: Callable[[str], None]) -> Any:
+            def record_handler(record: Any) -> None:
+                replay(record.body)
+
+            return process_partial_response(
+                event=event, record_handler=record_handler, processor=processor, context=context
+            )
+
+        self._handler = handler
+        self._logger, self._metrics = logger, metrics
+
+    def replay(self, calls: list[Call], names: dict[str, str], body: str, report: dict[str, Any]) -> Sample:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        from baton.local.runtime import LocalContext, sqs_event
+
+        steps = [self._plan(Call(c.service, c.operation, _rename(c.params, names))) for c in calls]
+
+        def replay(record_body: str) -> None:
+            json.loads(record_body)
+            for step in steps:
+                step()
+            self._metrics.add_metric(name=f"Outcome_{report['outcome']}", unit=MetricUnit.Count, value=1)
+            self._metrics.add_metric(name=f"Reason_{report['outcome']}", unit=MetricUnit.Count, value=1)
+            self._logger.info("decision", **report)
+
+        event, context = sqs_event([body]), LocalContext()
+        with RECORDER.recording() as recording:
+            began, began_cpu = time.perf_counter(), time.thread_time()
+            response = self._handler(event, context, replay=replay)
+            seconds, cpu = time.perf_counter() - began, time.thread_time() - began_cpu
+        if response.get("batchItemFailures") or recording.errors:
+            raise RuntimeError(f"library floor failed: {response} {recording.errors}")
+        return Sample(seconds, cpu, recording)
+
+    # -- a recorded request, as the model-layer call that makes it -------------------------------------------
+    def _plan(self, call: Call) -> Callable[[], None]:
+        p = call.params
+        if call.service != "dynamodb":
+            return lambda: self._floor.call(call)
+        if call.operation == "BatchGetItem":
+            (spec,) = p["RequestItems"].values()
+            keys = [(k["pk"]["S"], k["sk"]["S"]) for k in spec["Keys"]]
+            consistent = bool(spec.get("ConsistentRead"))
+
+            def read() -> None:
+                for _ in self._m.item.batch_get(keys, consistent_read=consistent):
+                    pass
+
+            return read
+        if call.operation == "UpdateItem":
+            model, key, actions, condition = self._update(p)
+            return lambda: model(*key).update(actions=self._actions(actions), condition=self._joined(condition))
+        if call.operation == "TransactWriteItems":
+            entries: list[tuple[str, Any, Any, Any, Any]] = []
+            for entry in p["TransactItems"]:
+                if "Put" in entry:
+                    put = entry["Put"]
+                    model = self._model(put["Item"]["sk"]["S"])
+                    fields = {
+                        self._name(model, k): self._value(model, k, v)
+                        for k, v in put["Item"].items()
+                        if k not in ("pk", "sk", "kind")
+                    }
+                    key = (put["Item"]["pk"]["S"], put["Item"]["sk"]["S"])
+                    entries.append(("save", model, key, fields, self._condition(model, put)))
+                else:
+                    model, key, actions, condition = self._update(entry["Update"])
+                    entries.append(("update", model, key, actions, condition))
+
+            def transact() -> None:
+                with self._transact(connection=self._m.connection) as tx:
+                    for verb, model, key, body, condition in entries:
+                        if verb == "save":
+                            tx.save(model(*key, **body), condition=self._joined(condition))
+                        else:
+                            tx.update(model(*key), actions=self._actions(body), condition=self._joined(condition))
+
+            return transact
+        raise ValueError(f"library floor: no model-layer replay for {call.operation}")
+
+    def _update(self, spec: dict[str, Any]) -> tuple[Any, tuple[str, str], list[Step], list[Step]]:
+        model = self._model(spec["Key"]["sk"]["S"])
+        names, values = spec.get("ExpressionAttributeNames", {}), spec.get("ExpressionAttributeValues", {})
+        actions: list[Step] = []
+        parts = _CLAUSE.split(spec["UpdateExpression"])[1:]
+        for verb, clause in zip(parts[::2], parts[1::2], strict=True):
+            for term in (t.strip() for t in clause.split(",")):
+                name, _, value = term.partition(" = " if verb == "SET" else " ")
+                attribute = self._attribute(model, names[name])
+                raw = None if verb == "REMOVE" else self._value(model, names[name], values[value])
+                actions.append((attribute, verb.lower(), raw))
+        key = (spec["Key"]["pk"]["S"], spec["Key"]["sk"]["S"])
+        return model, key, actions, self._condition(model, spec)
+
+    def _condition(self, model: Any, spec: dict[str, Any]) -> list[Step]:
+        """The terms of a condition, all joined by AND (the only join the ledger writes)."""
+        names, values = spec.get("ExpressionAttributeNames", {}), spec.get("ExpressionAttributeValues", {})
+        text = spec.get("ConditionExpression") or ""
+        if text.startswith("(") and text.endswith(")"):
+            text = text[1:-1]
+        terms: list[Step] = []
+        for term in filter(None, text.split(" AND ")):
+            if match := _FUNCTION.match(term):
+                function, name = match.groups()
+                method = "does_not_exist" if function == "attribute_not_exists" else "exists"
+                terms.append((self._attribute(model, names[name]), method, None))
+            elif match := _NAME_OP_VALUE.match(term):
+                name, op, value = match.groups()
+                raw = self._value(model, names[name], values[value])
+                terms.append((self._attribute(model, names[name]), _OPERATORS[op], raw))
+            else:
+                raise ValueError(f"library floor: cannot replay the condition {text!r}")
+        return terms
+
+    @staticmethod
+    def _actions(steps: list[Step]) -> list[Any]:
+        return [getattr(attr, verb)() if value is None else getattr(attr, verb)(value) for attr, verb, value in steps]
+
+    @staticmethod
+    def _joined(steps: list[Step]) -> Any:
+        condition = None
+        for attr, method, value in steps:
+            part = getattr(attr, method)() if value is None else getattr(attr, method)(value)
+            condition = part if condition is None else condition & part
+        return condition
+
+    def _model(self, sk: str) -> Any:
+        return self._m.state if sk == "STATE" else self._m.request if sk.startswith("R#") else self._m.address
+
+    def _name(self, model: Any, attr_name: str) -> str:
+        return next(name for name, a in model.get_attributes().items() if a.attr_name == attr_name)
+
+    def _attribute(self, model: Any, attr_name: str) -> Any:
+        return getattr(model, self._name(model, attr_name))
+
+    def _value(self, model: Any, attr_name: str, value: dict[str, Any]) -> Any:
+        attribute = self._attribute(model, attr_name)
+        return attribute.deserialize(attribute.get_value(value))
+
+
+def _same_requests(calls: list[Call], replayed: list[Call], names: dict[str, str]) -> bool:
+    """Whether ``replayed`` made exactly ``calls``' requests, renamed (a BatchGetItem's keys in any order)."""
+
+    def canonical(call: Call, names: dict[str, str]) -> str:
+        params = _rename(call.params, names)
+        if call.operation == "BatchGetItem":
+            params = {
+                **params,
+                "RequestItems": {
+                    table: {**spec, "Keys": sorted(spec["Keys"], key=json.dumps)}
+                    for table, spec in params["RequestItems"].items()
+                },
+            }
+        return json.dumps([call.service, call.operation, params], sort_keys=True, default=str)
+
+    return [canonical(c, names) for c in calls] == [canonical(c, {}) for c in replayed]
 
 
 def _client_factory(endpoint: str) -> Callable[[], Any]:
@@ -228,34 +433,48 @@ def _by_operation(series: Series) -> dict[str, dict[str, float]]:
 
 def overhead(endpoint: str, table: str, policy: Any, decisions: int, warmup: int) -> dict[str, Any]:
     """Per customer: a send (the day's first ``promo`` email) and a suppress (the second: cap:category_daily),
-    each through the arbiter, each followed by its floor on the customer's twin."""
+    each through the arbiter, then its library floor on the customer's second twin and its floor on the first."""
     from baton.local.aws import create_table
 
     make = _client_factory(endpoint)
     create_table(make(), table)
     now = datetime.now(UTC)
     total = decisions + warmup
-    seed(make, table, [f"b{i:05d}" for i in range(total)] + [f"f{i:05d}" for i in range(total)], 1, now, 4)
+    seed(make, table, [f"{who}{i:05d}" for who in "bfl" for i in range(total)], 1, now, 4)
     arbiter, floor = Arbiter(endpoint, table, policy), Floor(endpoint)
-    paths: dict[str, tuple[Series, Series]] = {"send": (Series(), Series()), "suppress": (Series(), Series())}
+    libraries = LibraryFloor(arbiter, floor)
+    paths = {path: (Series(), Series(), Series()) for path in ("send", "suppress")}
     unexpected: list[str] = []
     expected = {"send": ("sent", "within_policy"), "suppress": ("suppressed", "cap:category_daily")}
     with production_observability():
         for i in range(total):
-            customer, twin = f"b{i:05d}", f"f{i:05d}"
+            customer, twin, third = f"b{i:05d}", f"f{i:05d}", f"l{i:05d}"
             names = {f"C#{customer}": f"C#{twin}", email(customer): email(twin)}
+            third_names = {f"C#{customer}": f"C#{third}", email(customer): email(third)}
             for path, request_id in (("send", f"r{i:05d}-a"), ("suppress", f"r{i:05d}-b")):
                 sample = arbiter.decide(customer, request_id)
                 if (sample.outcome, sample.reason) != expected[path]:
                     unexpected.append(f"{customer}/{request_id}: {sample.outcome} {sample.reason}")
+                report = {
+                    "request_id": request_id, "customer_id": third, "outcome": sample.outcome,
+                    "reason": sample.reason, "channel": "email", "category": CATEGORY, "release_at": None,
+                }  # fmt: skip
+                library = libraries.replay(
+                    sample.recording.calls,
+                    third_names,
+                    request_event(third, request_id, now),
+                    report,
+                )
+                if not _same_requests(sample.recording.calls, library.recording.calls, third_names):
+                    unexpected.append(f"the library floor of {request_id} made other requests than the arbiter")
                 replayed = floor.replay(sample.recording.calls, names)
                 if i >= warmup:
-                    paths[path][0].samples.append(sample)
-                    paths[path][1].samples.append(replayed)
+                    for series, measured in zip(paths[path], (sample, replayed, library), strict=True):
+                        series.samples.append(measured)
     if unexpected:
-        raise RuntimeError(f"decisions took an unexpected path: {unexpected[:5]}")
+        raise RuntimeError(f"decisions (or their library floor) took an unexpected path: {unexpected[:5]}")
     result: dict[str, Any] = {"decisions_per_path": decisions, "warmup": warmup, "paths": {}}
-    for path, (mine, floor_series) in paths.items():
+    for path, (mine, floor_series, library_series) in paths.items():
         result["paths"][path] = {
             "operations": mine.operations(),
             "round_trips": statistics.median(s.recording.round_trips for s in mine.samples),
@@ -270,6 +489,10 @@ def overhead(endpoint: str, table: str, policy: Any, decisions: int, warmup: int
             "baton_ms": round(mine.median() * 1000, 3),
             "floor_ms": round(floor_series.median() * 1000, 3),
             "ratio": round(mine.median() / floor_series.median(), 3),
+            "library_ms": round(library_series.median() * 1000, 3),
+            "library_ratio": round(library_series.median() / floor_series.median(), 3),
+            "baton_over_library": round(mine.median() / library_series.median(), 3),
+            "library_cpu_ms": round(library_series.median_cpu() * 1000, 3),
             "baton_with_channel_ms": round(mine.median(own=False) * 1000, 3),
             "floor_with_channel_ms": round(floor_series.median(own=False) * 1000, 3),
             "ratio_with_channel": round(mine.median(own=False) / floor_series.median(own=False), 3),

@@ -178,7 +178,9 @@ def details(figures: dict[str, Any]) -> str:
             f"{path}: {' + '.join(p['operations'])}; Baton {p['baton_ms']} ms vs floor {p['floor_ms']} ms without"
             f" the channel call (ratio {p['ratio']}), {p['baton_with_channel_ms']} vs {p['floor_with_channel_ms']}"
             f" ms with it ({p['ratio_with_channel']}); RCU {p['rcu']} WCU {p['wcu']} as DynamoDB Local reports"
-            f" them, {p['billed_rcu']} / {p['billed_wcu']} billed at the least"
+            f" them, {p['billed_rcu']} / {p['billed_wcu']} billed at the least; the libraries alone (pynamodb's"
+            f" model layer, powertools' handler) {p['library_ms']} ms ({p['library_ratio']} x floor; Baton is"
+            f" {p['baton_over_library']} x theirs)"
         )
     costs = figures["cost_per_million_requests_usd"]
     lines.append(

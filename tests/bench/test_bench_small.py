@@ -114,6 +114,8 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
         assert path["floor_wcu"] > 0 and path["wcu"] > 0
         assert path["billed_wcu"] >= path["wcu"] and path["billed_rcu"] >= path["rcu"]
         assert path["ratio"] > 0 and path["ratio_with_channel"] > 0
+        # the library floor made the same requests through pynamodb's models (the bench checks it per decision)
+        assert path["library_ms"] > 0 and path["library_ratio"] > 0 and path["baton_over_library"] > 0
     assert figures["ddb_round_trips_send"] == len(paths["send"]["operations"])
     assert figures["ddb_round_trips_suppress"] == len(paths["suppress"]["operations"])
     assert paths["send"]["channel_ms"] > 0 and paths["suppress"]["channel_ms"] == 0

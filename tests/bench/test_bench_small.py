@@ -15,7 +15,8 @@ import pytest
 from baton.local.aws import REGION, mocked_aws
 from bench import run
 from bench.cost import cost
-from bench.hooks import Recorder
+from bench.decisions import _same_requests
+from bench.hooks import Call, Recorder
 from bench.lambda_like import import_breakdown
 
 
@@ -64,6 +65,29 @@ def test_hooks_time_the_channel_call_apart(recorder: Recorder) -> None:
     assert recording.round_trips == 0
     assert [c.operation for c in recording.of("sesv2")] == ["SendEmail"]
     assert recording.channel_seconds > 0
+
+
+def test_the_library_floor_check_allows_only_renaming_and_batch_get_key_order() -> None:
+    def key(pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def calls(customer: str, keys: list[str], status: str) -> list[Call]:
+        read = {"RequestItems": {"t": {"Keys": [key(f"C#{customer}", sk) for sk in keys]}}}
+        write = {
+            "TableName": "t",
+            "Key": key(f"C#{customer}", "R#1"),
+            "UpdateExpression": "SET #0 = :0",
+            "ExpressionAttributeNames": {"#0": "status"},
+            "ExpressionAttributeValues": {":0": {"S": status}},
+        }
+        return [Call("dynamodb", "BatchGetItem", read), Call("dynamodb", "UpdateItem", write)]
+
+    arbiter = calls("b1", ["STATE", "R#1"], "sent")
+    names = {"C#b1": "C#l1"}
+    assert _same_requests(arbiter, calls("l1", ["R#1", "STATE"], "sent"), names)
+    assert not _same_requests(arbiter, calls("l1", ["STATE", "R#1"], "failed"), names)
+    assert not _same_requests(arbiter, calls("b1", ["STATE", "R#1"], "sent"), names)  # not the twin's
+    assert not _same_requests(arbiter, calls("l1", ["STATE", "R#1"], "sent")[:1], names)
 
 
 def test_import_breakdown_sums_own_time_by_top_level_package() -> None:

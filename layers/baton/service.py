@@ -148,7 +148,8 @@ class Baton:
                 continue
             reports = self._after_commit(snapshot, verdict.decisions, arrival, now)
             if verdict.more_due:
-                reports += self._arbitrate(customer_id)
+                with self._reported_if_raised(reports):
+                    reports += self._arbitrate(customer_id)
             return reports
         raise TransientFailure(f"ledger of {customer_id}: too much contention ({MAX_ATTEMPTS} attempts)")
 
@@ -161,17 +162,30 @@ class Baton:
         if not sends:
             return reports
         arrival_id = arrival.message.request_id if arrival else None
-        stored = self.ledger.records(
-            snapshot.ledger.customer_id, [d.request.request_id for d in sends if d.request.request_id != arrival_id]
-        )
-        for decision in sends:
-            rid = decision.request.request_id
-            if arrival is not None and rid == arrival_id:
-                record = _record_of_arrival(arrival, decision, now)
-                reports += self._deliver(record, snapshot, now, raise_transient=True)
-            elif rid in stored:
-                reports += self._deliver(stored[rid], snapshot, now, raise_transient=False)
+        with self._reported_if_raised(reports):
+            stored = self.ledger.records(
+                snapshot.ledger.customer_id,
+                [d.request.request_id for d in sends if d.request.request_id != arrival_id],
+            )
+            for decision in sends:
+                rid = decision.request.request_id
+                if arrival is not None and rid == arrival_id:
+                    record = _record_of_arrival(arrival, decision, now)
+                    reports += self._deliver(record, snapshot, now, raise_transient=True)
+                elif rid in stored:
+                    reports += self._deliver(stored[rid], snapshot, now, raise_transient=False)
         return reports
+
+    @contextmanager
+    def _reported_if_raised(self, reports: list[Report]) -> Iterator[None]:
+        """Emit ``reports`` if the block raises. They are outcomes already committed (a cancellation decided
+        with a send, say): the record goes back to the queue for what failed, and its redelivery finds them
+        settled and has nothing more to say of them, so they are reported now or never."""
+        try:
+            yield
+        except Exception:
+            self.emit(reports)
+            raise
 
     def _again(self, existing: RequestRecord) -> list[Report]:
         """The request is known. Resume an unconfirmed send; otherwise report it as a duplicate."""

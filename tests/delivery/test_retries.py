@@ -227,3 +227,43 @@ def test_a_duplicate_whose_lease_was_taken_over_before_it_indexes_it_leaves_the_
         (Outcome.DEFERRED, "delivery_in_progress", new.lease_until)
     ]
     assert [(c, r, at) for c, r, at in due] == [("c1", "r1", new.lease_until)]
+
+
+def test_what_a_decision_settled_is_reported_even_when_its_send_goes_back_to_the_queue(
+    runtime: LocalRuntime,
+) -> None:
+    """Given a cart reminder waiting in its arbitration window, when the order arrives, one commit cancels the
+    reminder and decides the order confirmation's send. If that send then fails for now (the record goes back
+    to the queue), the cancellation is still reported: it is settled in the ledger, and the redelivery will
+    find nothing left to say about it."""
+    from baton.domain import Outcome
+
+    runtime.baton._sleep = lambda seconds: None
+    reports: list[Any] = []
+    runtime.watch(reports.append)
+    profile = {"customer_id": "c1", "email": "c1@example.com", "consent": {"email": True}}
+    runtime.invoke_profile([_event(runtime, "CustomerUpdated", profile)])
+    cart = {"items": ["Blue kettle"], "cart_url": "https://shop.example/cart/987"}
+    reminder = {"request_id": "cart-1", "customer_id": "c1", "channel": "email", "category": "cart_abandoned",
+                "template": "cart_abandoned", "data": cart, "entity": "cart:987"}  # fmt: skip
+    assert runtime.invoke_arbiter([_event(runtime, "MessageRequested", reminder)]) == {"batchItemFailures": []}
+    assert [(r.request_id, r.outcome) for r in reports] == [("cart-1", Outcome.DEFERRED)]
+
+    throttle = Throttle(times=1_000)
+    _hook(runtime, throttle)
+    order = {"request_id": "order-1", "customer_id": "c1", "channel": "email", "category": "order_confirmation",
+             "template": "order_confirmation", "data": {"order_id": "987", "total": "$10"}, "entity": "cart:987",
+             "transactional": True}  # fmt: skip
+    body = _event(runtime, "MessageRequested", order)
+    assert len(runtime.invoke_arbiter([body])["batchItemFailures"]) == 1
+    assert [(r.request_id, r.outcome) for r in reports[1:]] == [("cart-1", Outcome.CANCELLED)]
+    stored = {r.request_id: r.status for r in runtime.ledger.timeline("c1")}
+    assert stored == {"cart-1": "cancelled", "order-1": "sending"}  # the order's send is owed, not reported
+
+    throttle.left = 0
+    assert runtime.invoke_arbiter([body]) == {"batchItemFailures": []}  # the queue's redelivery
+    assert [(r.request_id, r.outcome) for r in reports[1:]] == [
+        ("cart-1", Outcome.CANCELLED),
+        ("order-1", Outcome.SENT),
+    ]
+    assert len(sent_messages()["email"]) == 1

@@ -373,5 +373,11 @@ def load(count: int, customers: int, *, workers: int, endpoint: str | None) -> F
             "seconds": round(seconds, 1),
             "requests_per_second": round(count / seconds, 1) if seconds else None,
             "outcomes": dict(Counter(row["outcome"] for row in rows)),
+            # what `baton replay` said of each request without a final outcome (a dead letter, or none at all)
+            "lost": [
+                {k: row[k] for k in ("request_id", "customer_id", "category", "reason")}
+                for row in rows
+                if row["outcome"] not in FINAL
+            ][:50],
         },
     }

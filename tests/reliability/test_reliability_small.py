@@ -69,6 +69,7 @@ def test_load_accounts_for_every_request() -> None:
     figures = scenarios.load(200, 20, workers=1, endpoint=None)
     assert figures["load_requests"] == 200
     assert figures["load_unaccounted"] == 0
+    assert figures["detail"]["lost"] == []
 
 
 @pytest.mark.dynamodb

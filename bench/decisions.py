@@ -193,18 +193,18 @@ class Floor:
             "sns": boto3.client("sns", region_name=REGION, config=config),
         }
 
+    def method(self, call: Call) -> Callable[..., Any]:
+        """The client method that makes ``call``'s request."""
+        from botocore import xform_name
+
+        return getattr(self._clients[call.service], xform_name(call.operation))
+
     def call(self, call: Call) -> Any:
         """One recorded call, made again (recorded, if at all, by the caller's recording)."""
-        from botocore import xform_name
-
-        return getattr(self._clients[call.service], xform_name(call.operation))(**call.params)
+        return self.method(call)(**call.params)
 
     def replay(self, calls: list[Call], names: dict[str, str]) -> Sample:
-        from botocore import xform_name
-
-        prepared = [
-            (getattr(self._clients[c.service], xform_name(c.operation)), _rename(c.params, names)) for c in calls
-        ]
+        prepared = [(self.method(c), _rename(c.params, names)) for c in calls]
         with RECORDER.recording() as recording:
             began, began_cpu = time.perf_counter(), time.thread_time()
             for method, params in prepared:
@@ -366,14 +366,18 @@ class LibraryFloor:
         return terms
 
     @staticmethod
-    def _actions(steps: list[Step]) -> list[Any]:
-        return [getattr(attr, verb)() if value is None else getattr(attr, verb)(value) for attr, verb, value in steps]
+    def _made(step: Step) -> Any:
+        """The action or condition term a step stands for, made by pynamodb."""
+        attr, method, value = step
+        return getattr(attr, method)() if value is None else getattr(attr, method)(value)
 
-    @staticmethod
-    def _joined(steps: list[Step]) -> Any:
+    def _actions(self, steps: list[Step]) -> list[Any]:
+        return [self._made(step) for step in steps]
+
+    def _joined(self, steps: list[Step]) -> Any:
         condition = None
-        for attr, method, value in steps:
-            part = getattr(attr, method)() if value is None else getattr(attr, method)(value)
+        for step in steps:
+            part = self._made(step)
             condition = part if condition is None else condition & part
         return condition
 

@@ -61,7 +61,26 @@ def baton(function: str) -> dict[str, Any]:
         "init_s": ready - imported,
         "sessions": _botocore_sessions(),
         "libraries": _libraries(),
+        "models_built": _models_built(),
     }
+
+
+def _models_built() -> list[str]:
+    """The contract and settings models whose validators the start built (each defers its build, and a function
+    builds the ones it validates: a model missing here is built on the first event, one too many is a cost)."""
+    from pydantic import BaseModel
+
+    return sorted(
+        name
+        for module in ("baton.contract", "baton.settings")
+        if module in sys.modules
+        for name, value in vars(sys.modules[module]).items()
+        if isinstance(value, type)
+        and issubclass(value, BaseModel)
+        and value.__module__ == module
+        and not name.startswith("_")
+        and value.__pydantic_complete__
+    )
 
 
 OWN = {"baton", "functions", "bench", "__main__"}

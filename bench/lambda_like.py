@@ -251,6 +251,7 @@ def cold_start(common: dict[str, str], runs: int) -> dict[str, Any]:
             "library_modules_not_importable": max(int(p["failed"]) for p in parts["libraries"]),
             "runs": runs,
             "botocore_sessions": max(int(p["sessions"]) for p in parts["baton"]),
+            "models_built": first["models_built"],
             "baton_imports": import_breakdown(baton_times),
             "bare_imports": import_breakdown(bare_times, top=4),
         }

@@ -45,12 +45,14 @@ def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLed
 @cache
 def arbiter_service() -> Any:
     from baton.channels import AwsChannels
+    from baton.contract import EventEnvelope, MessageRequested, build
     from baton.observability import record_outcome
     from baton.policy_source import ParameterPolicy
     from baton.service import Baton
     from baton.unsubscribe import Links
 
     settings = load_settings(ArbiterSettings)
+    build(EventEnvelope, MessageRequested)
     keys = keys_from_secret(settings.keys_secret)
     return Baton(
         ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret),
@@ -69,7 +71,10 @@ def arbiter_service() -> Any:
 
 @cache
 def profile_ledger() -> DynamoLedger:
+    from baton.contract import CustomerErased, CustomerUpdated, EventEnvelope, build
+
     settings = load_settings(ProfileSettings)
+    build(EventEnvelope, CustomerUpdated, CustomerErased)
     return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
 
 
@@ -82,24 +87,31 @@ def unsubscribe_parts() -> tuple[DynamoLedger, bytes]:
 
 @cache
 def preferences_ledger() -> DynamoLedger:
+    from baton.contract import CustomerUpdated, build
+
     settings = load_settings(PreferencesSettings)
+    build(CustomerUpdated)
     return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
 
 
 @cache
 def feedback_parts() -> tuple[DynamoLedger, Any]:
+    from baton.contract import EventEnvelope, build
     from baton.policy_source import ParameterPolicy
 
     settings = load_settings(FeedbackSettings)
+    build(EventEnvelope)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
     return ledger, ParameterPolicy(settings.policy_parameter)
 
 
 @cache
 def preview_parts() -> tuple[DynamoLedger, Any]:
+    from baton.contract import MessageRequested, build
     from baton.policy_source import ParameterPolicy
 
     settings = load_settings(PreviewSettings)
+    build(MessageRequested)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
     return ledger, ParameterPolicy(settings.policy_parameter)
 

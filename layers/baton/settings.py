@@ -26,7 +26,8 @@ LIBRARY_ENV: tuple[str, ...] = (
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    # each function validates its own settings model at its start; the others' validators are never built there
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore", defer_build=True)
     function: ClassVar[str]
 
     @classmethod

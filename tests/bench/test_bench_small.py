@@ -157,6 +157,12 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
         "profile": 1,
         "sweeper": 1,
     }
+    # a function's start builds the contract and settings models it validates, and no others
+    assert {f: c["models_built"] for f, c in figures["breakdown"]["cold_start"].items()} == {
+        "arbiter": ["ArbiterSettings", "EventEnvelope", "MessageRequested"],
+        "profile": ["CustomerErased", "CustomerUpdated", "EventEnvelope", "ProfileSettings"],
+        "sweeper": ["SweeperSettings"],
+    }
     assert figures["arbiter_peak_rss_mb"] > 0
     assert figures["breakdown"]["memory"]["log_bytes_per_decision"] > 0
     # 200 contacts make a bigger state item than 1: more capacity per decision

@@ -3,15 +3,20 @@ standard library's parser, as a mailbox would)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32, default
 from typing import cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from baton.channels import build_mime
+from baton.channels import MAX_LINE, UTF8, _address, build_mime
 from baton.ports import Envelope, Rendered
 
 UNSUBSCRIBE = "<https://unsubscribe.shop.example/u?t=" + "a" * 400 + ">, <mailto:unsubscribe@shop.example?subject=u>"
@@ -101,3 +106,69 @@ def test_the_boundary_is_in_neither_part(monkeypatch: pytest.MonkeyPatch) -> Non
     parts = {p.get_content_type(): p.get_content() for p in message.walk() if not p.is_multipart()}
     assert parts["text/plain"].rstrip() == text
     assert parts["text/html"].rstrip() == "<p>code</p>"
+
+
+# -- the bytes are the email package's own --------------------------------------------------------------------
+
+REFERENCE_POLICY = compat32.clone(linesep="\r\n", max_line_length=MAX_LINE)
+
+
+def reference_mime(envelope: Envelope, sender: str, boundary: str, message_id: str) -> bytes:
+    """The same message made the email package's way (message objects, its compat32 generator): what
+    build_mime writes by hand must be these very bytes."""
+
+    def text(body: str, subtype: str) -> MIMEText:
+        plain = body.isascii() and all(len(line) <= MAX_LINE for line in body.splitlines())
+        return MIMEText(body, subtype, "us-ascii" if plain else UTF8, policy=REFERENCE_POLICY)  # type: ignore[arg-type]
+
+    message: Message = text(envelope.content.text, "plain")
+    if envelope.content.html:
+        parts = [message, text(envelope.content.html, "html")]
+        message = MIMEMultipart("alternative", boundary=boundary, _subparts=parts, policy=REFERENCE_POLICY)
+    message["From"] = _address(sender)
+    message["To"] = _address(envelope.recipient)
+    message["Subject"] = envelope.content.subject
+    message["Message-ID"] = message_id
+    for name, value in envelope.headers.items():
+        message[name] = value
+    return message.as_bytes(policy=REFERENCE_POLICY)
+
+
+# text as templates render it: any characters, long lines, every kind of line end, leading and trailing space
+_chars = st.characters(codec="utf-8", exclude_categories=("Cs",))
+_text = st.one_of(
+    st.text(_chars, max_size=300),
+    st.text(st.sampled_from("ab \t\r\n=.-é€"), max_size=300),
+    st.builds(lambda word, n: word * n, st.text(st.sampled_from("ab= é"), min_size=1, max_size=5), st.integers(1, 600)),
+)
+_header_value = st.one_of(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=1100),
+    st.text(_chars, max_size=200),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    subject=_header_value,
+    text=_text,
+    html=st.one_of(st.none(), _text),
+    unsubscribe=_header_value,
+    sender=st.sampled_from(["orders@shop.example", "Schöne Schuhe <news@shop.example>", "Shop <o@shop.example>"]),
+    recipient=st.sampled_from(["sam@example.com", "o'neil+deals@example.com", "jürgen@example.de"]),
+)
+def test_the_bytes_are_those_of_the_email_packages_generator(
+    subject: str, text: str, html: str | None, unsubscribe: str, sender: str, recipient: str
+) -> None:
+    mail = envelope(
+        recipient=recipient,
+        content=Rendered(subject=subject, text=text, html=html),
+        headers={"List-Unsubscribe": unsubscribe, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+    )
+    mine = build_mime(mail, sender)
+    message_id = re.search(rb"\r\nMessage-ID: (<[^>]*>)\r\n", mine)
+    boundary = re.search(rb'^Content-Type: multipart/alternative; boundary="([^"]+)"', mine)
+    assert message_id is not None
+    assert (boundary is not None) == bool(html)
+    # the message id and the boundary are random: the reference is given the ones build_mime chose
+    chosen = (boundary.group(1).decode() if boundary else "", message_id.group(1).decode())
+    assert mine == reference_mime(mail, sender, *chosen)

@@ -248,7 +248,13 @@ class Baton:
     def _deliver(
         self, record: RequestRecord, snapshot: Snapshot | None, decided: datetime, *, raise_transient: bool
     ) -> list[Report]:
-        """Send one message (for a digest carrier: the one message listing its members) and confirm it."""
+        """Send one message (for a digest carrier: the one message listing its members) and confirm it.
+
+        A digest member whose data its template cannot show (each is only checked against its own template when
+        it arrives) fails alone, with what the template lacked, before the send, and the digest goes out with
+        the others: a carrier left ``sending`` by a crash is resumed with the members still ``sending``. A
+        carrier the template cannot show fails the digest whole, as a template that cannot render at all does:
+        its members end as it ends (``_again_member``), and it carries the digest's one contact in the caps."""
         members = self._members(record)
         everyone = [record, *members]
         recipient = record.recipient
@@ -259,6 +265,8 @@ class Baton:
                     partial(self.ledger.confirm_failed, each, decided, "suppressed_address", "suppressed")
                 )
             return [_record_report(each, Outcome.SUPPRESSED, "suppressed_address", decided) for each in everyone]
+        unfit: list[Report] = []  # digest members failed before the send
+        listed = everyone  # the requests the message lists
         try:
             if not recipient or not record.channel or not record.template:
                 raise PermanentDeliveryFailure("no_address")
@@ -266,7 +274,10 @@ class Baton:
             digest = self.policies.current().category(record.category or "").digest if record.members else None
             if digest is not None:
                 template = digest.template
-                data = _digest_data(everyone)
+                fit, misfits = self._digest_fit(template, record.channel, everyone)
+                for each, exc in misfits:
+                    unfit += self._render_failed([each], exc)
+                listed, data = fit, _digest_data(fit)
             envelope = Envelope(
                 request_id=record.request_id,
                 customer_id=record.customer_id,
@@ -278,27 +289,59 @@ class Baton:
                 headers=self._headers(record, decided),
             )
             message_id = self._send(envelope)
-        except (PermanentDeliveryFailure, InvalidRequest) as exc:
-            reason = exc.reason if isinstance(exc, PermanentDeliveryFailure) else f"render:{exc.field}"
-            # a provider's refusal is all in its reason (provider:<code>); a render failure names what was missing
-            said = None if isinstance(exc, PermanentDeliveryFailure) else exc.message
+        except InvalidRequest as exc:
+            return unfit + self._render_failed(listed, exc)
+        except PermanentDeliveryFailure as exc:
             now = self.clock.now()
-            for each in everyone:
-                self._settle_write(partial(self.ledger.confirm_failed, each, now, reason, detail=said))
-            return [_record_report(each, Outcome.FAILED, reason, now, detail=str(exc)) for each in everyone]
+            for each in listed:
+                self._settle_write(partial(self.ledger.confirm_failed, each, now, exc.reason))
+            return unfit + [_record_report(each, Outcome.FAILED, exc.reason, now, detail=str(exc)) for each in listed]
         except TransientFailure:
             if raise_transient:
                 # back to the queue: give the lease back first, so that the redelivery sends at once instead of
                 # waiting for the lease to run out (best effort: a failed give-back leaves it to run out)
                 with suppress(TransientFailure):
                     self.ledger.release_lease(record, self.clock.now())
-                raise
+                with self._reported_if_raised(unfit):  # those are settled: now or never
+                    raise
             # the send lease is in the due index: the sweeper takes this over when it runs out
-            return [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in everyone]
+            return unfit + [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in listed]
         sent_at = self.clock.now()
-        for each in everyone:
+        for each in listed:  # the carrier first: once it is sent, a member left sending follows it
             self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id))
-        return [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in everyone]
+        return unfit + [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in listed]
+
+    def _digest_fit(
+        self, template: str, channel: str, everyone: list[RequestRecord]
+    ) -> tuple[list[RequestRecord], list[tuple[RequestRecord, InvalidRequest]]]:
+        """The members a digest template can show, and those it cannot, each with why, the carrier first. A
+        template that cannot be rendered at all, a carrier it cannot show, and members that fit one by one but
+        not together raise InvalidRequest for all."""
+        try:
+            self.renderer.render(template, channel, _digest_data(everyone))
+            return everyone, []
+        except InvalidRequest as exc:
+            if exc.field != "data":
+                raise
+            first = exc
+        fit: list[RequestRecord] = []
+        misfits: list[tuple[RequestRecord, InvalidRequest]] = []
+        for each in everyone:
+            try:
+                self.renderer.render(template, channel, _digest_data([each]))
+                fit.append(each)
+            except InvalidRequest as alone:
+                misfits.append((each, alone))
+        if not misfits or misfits[0][0] is everyone[0]:
+            raise first
+        return fit, misfits
+
+    def _render_failed(self, records: list[RequestRecord], exc: InvalidRequest) -> list[Report]:
+        """End ``records`` failed with ``render:<field>``, keeping what the template lacked for explain."""
+        now, reason = self.clock.now(), f"render:{exc.field}"
+        for each in records:
+            self._settle_write(partial(self.ledger.confirm_failed, each, now, reason, detail=exc.message))
+        return [_record_report(each, Outcome.FAILED, reason, now, detail=str(exc)) for each in records]
 
     def _members(self, record: RequestRecord) -> list[RequestRecord]:
         others = [rid for rid in record.members if rid != record.request_id]

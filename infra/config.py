@@ -135,8 +135,8 @@ def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> Config:
     lookup: Callable[[str], Any] = get.get if isinstance(get, Mapping) else get
 
     sender = _text(lookup("sender"), "sender")
-    if not EMAIL.match(sender):
-        raise ConfigError(f"context sender: expected an email address, got {sender!r}")
+    if not EMAIL.match(sender) or not sender.isascii():  # an SES identity, written as is in the From header
+        raise ConfigError(f"context sender: expected an ASCII email address, got {sender!r}")
     domain = _optional_text(lookup("domain"), "domain")
     if domain is not None:
         if not DOMAIN.match(domain):

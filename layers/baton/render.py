@@ -81,12 +81,13 @@ class Renderer:
                 raise InvalidRequest("template", f"template {template!r} has no {form} for channel {channel}")
         try:
             if channel == "email":
-                subject = self._env.get_template(f"{template}/subject.txt").render(data).strip()
+                # a subject is one header line: a line break from the data would end the header block early
+                subject = " ".join(self._env.get_template(f"{template}/subject.txt").render(data).split())
                 text = self._env.get_template(f"{template}/body.txt").render(data).strip()
                 html = None
                 if self._exists(template, "body.html"):
                     html = self._env.get_template(f"{template}/body.html").render(data)
-                return Rendered(subject=subject, text=text, html=html)
+                return _encodable(template, Rendered(subject=subject, text=text, html=html))
             text = self._env.get_template(f"{template}/{FORMS[channel][0]}").render(data).strip()
         except jinja2.UndefinedError as exc:
             raise InvalidRequest("data", f"template {template!r} needs {exc.message}") from None
@@ -94,4 +95,15 @@ class Renderer:
             raise InvalidRequest("template", f"template {template!r} cannot render: {exc}") from None
         if channel == "sms" and len(text) > SMS_MAX:
             raise InvalidRequest("data", f"the SMS renders to {len(text)} characters, more than {SMS_MAX}")
-        return Rendered(subject="", text=text)
+        return _encodable(template, Rendered(subject="", text=text))
+
+
+def _encodable(template: str, rendered: Rendered) -> Rendered:
+    """``rendered``, if every part of it can be sent as UTF-8: JSON admits lone surrogates (``"\\udce9"``), which
+    no channel can encode, so a request carrying one is refused when it arrives rather than failing at its send."""
+    for part in (rendered.subject, rendered.text, rendered.html or ""):
+        try:
+            part.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequest("data", f"template {template!r} renders text that is not valid Unicode") from None
+    return rendered

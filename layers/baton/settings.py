@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from email.utils import parseaddr
 from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from baton.errors import ConfigurationError
 from baton.names import Env
@@ -54,6 +55,15 @@ class ArbiterSettings(_LedgerSettings):
     unsubscribe_url: str = Field(alias=Env.UNSUBSCRIBE_URL, pattern=r"^https://")
     # optional: with it, List-Unsubscribe also offers a mailto target
     unsubscribe_mailto: str | None = Field(default=None, alias=Env.UNSUBSCRIBE_MAILTO)
+
+
+    @field_validator("sender")
+    @classmethod
+    def _ascii_address(cls, value: str) -> str:
+        address = parseaddr(value)[1]
+        if "@" not in address or not address.isascii():
+            raise ValueError("must be an ASCII email address, optionally with a display name: Name <a@b.example>")
+        return value
 
 
 class ProfileSettings(_LedgerSettings):

@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 VERSION = "v1"
 VALIDITY = timedelta(days=60)  # mailbox providers expect the link to keep working for a long while
+HEADER = "List-Unsubscribe"
+MAX_HEADER_LINE = 998 - len(": ")  # RFC 5322: a line of at most 998 characters, with the name and ": " on it
 
 
 class TokenError(Exception):
@@ -50,7 +52,8 @@ def _signature(key: bytes, payload: str) -> str:
 
 def sign(claim: Claim, key: bytes) -> str:
     body = {"c": claim.customer_id, "s": claim.scope, "e": int(claim.expires.timestamp())}
-    payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True).encode())
+    # UTF-8 rather than \\u escapes: a customer id of non-ASCII characters makes a token half as long
+    payload = _b64(json.dumps(body, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode())
     return f"{VERSION}.{payload}.{_signature(key, payload)}"
 
 
@@ -88,4 +91,6 @@ class Links:
         targets = [f"<{self.url}?token={token}>"]
         if self.mailto:
             targets.append(f"<mailto:{self.mailto}?subject={quote('unsubscribe ' + token)}>")
-        return {"List-Unsubscribe": ", ".join(targets), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        if len(HEADER) + len(", ".join(targets)) > MAX_HEADER_LINE:
+            targets = targets[:1]  # the mailto target is optional (RFC 8058 needs the HTTPS one): one line
+        return {HEADER: ", ".join(targets), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}

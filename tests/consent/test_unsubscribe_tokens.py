@@ -71,3 +71,31 @@ def test_headers_hold_no_address_and_follow_rfc_8058() -> None:
     assert https.startswith("<https://u.example/unsubscribe?token=v1.") and https.endswith(">")
     assert mailto.startswith("<mailto:unsub@shop.example?subject=unsubscribe%20v1.")
     assert "@" not in https
+
+
+def test_the_header_stays_one_line_within_the_line_limit_for_the_longest_customer_id() -> None:
+    """A customer id may be 128 characters of any script: its token is UTF-8, and the optional mailto target
+    is left out where both would not fit on one 998-character line."""
+    longest = "\U0001f600" * 128
+    url = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-central-1.on.aws/unsubscribe"  # a function URL
+    links = Links(url=url, key=KEY, mailto="unsubscribe@shop.example")
+    for customer, mailto in (("c1", True), (longest, False)):
+        headers = links.headers(customer, "category:" + "c" * 64, NOW)
+        line = f"List-Unsubscribe: {headers['List-Unsubscribe']}"
+        assert len(line) <= 998 and "\n" not in line, len(line)
+        assert ("mailto:" in line) is mailto
+        url_token = line.split("token=", 1)[1].split(">", 1)[0]
+        assert verify(url_token, KEY, NOW).customer_id == customer
+
+
+def test_a_token_made_with_escaped_json_still_verifies() -> None:
+    """Tokens signed before the payload was UTF-8 (JSON with \\u escapes) keep working for their 60 days."""
+    import base64
+    import json
+
+    from baton.unsubscribe import _signature
+
+    body = {"c": "jürgen", "s": "category:newsletter", "e": int((NOW + timedelta(days=1)).timestamp())}
+    payload = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).rstrip(b"=").decode()
+    assert "\\u00fc" in json.dumps(body)
+    assert verify(f"v1.{payload}.{_signature(KEY, payload)}", KEY, NOW).customer_id == "jürgen"

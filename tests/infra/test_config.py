@@ -51,6 +51,7 @@ def test_values_from_the_command_line_arrive_as_strings_and_are_parsed() -> None
     [
         ({"sender": None}, "context sender"),
         ({"sender": "not-an-address"}, "context sender"),
+        ({"sender": "schöne@shop.example"}, "context sender: expected an ASCII email address"),
         ({"domain": "other.example"}, "not an address at the domain other.example"),
         ({"producer_account_ids": ["1234"]}, "context producer_account_ids: not account ids: 1234"),
         ({"producer_account_ids": ["*"]}, "context producer_account_ids"),
@@ -92,6 +93,23 @@ def test_the_environment_check_refuses_a_missing_or_an_unread_variable() -> None
         check_environment(SweeperSettings, {**good, "BATON_SENDER": "x"})
     optional = {name: "x" for name in ArbiterSettings.env_names() if name != "BATON_UNSUBSCRIBE_MAILTO"}
     check_environment(ArbiterSettings, optional)  # an optional variable may be left out
+
+
+def test_the_arbiter_refuses_a_sender_address_it_could_not_write_in_a_from_header() -> None:
+    from baton.errors import ConfigurationError
+    from baton.names import Env
+    from baton.settings import load_settings
+
+    env = {
+        Env.TABLE_NAME: "baton", Env.KEYS_SECRET: "keys", Env.AUDIT_RETENTION_DAYS: "90",
+        Env.POLICY_PARAMETER: "/baton/policy", Env.SES_CONFIGURATION_SET: "baton",
+        Env.UNSUBSCRIBE_URL: "https://u.example/unsubscribe",
+    }  # fmt: skip
+    for sender in ("orders@shop.example", "Schöne Schuhe <news@shop.example>"):
+        assert load_settings(ArbiterSettings, {**env, Env.SENDER: sender}).sender == sender
+    for sender in ("schöne@shop.example", "Shop <no-address>"):
+        with pytest.raises(ConfigurationError, match=f"{Env.SENDER}: Value error, must be an ASCII email address"):
+            load_settings(ArbiterSettings, {**env, Env.SENDER: sender})
 
 
 def test_draft4_rewrites_2020_12_keywords() -> None:

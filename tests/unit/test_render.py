@@ -42,3 +42,20 @@ def test_the_least_recently_used_render_is_dropped_beyond_the_limit() -> None:
         assert renderer.render("sale", "push", {**SALE, "headline": "Sale 1"}) is used  # used: kept
     again = renderer.render("sale", "push", {**SALE, "headline": "Sale 0"})
     assert again == oldest and again is not oldest  # dropped, so rendered anew
+
+
+def test_a_subject_is_one_line_whatever_the_data() -> None:
+    """A line break in the data would end the header block early (what follows the Subject would be read as
+    the body): every run of white space in a subject, line breaks of any kind among them, is one space."""
+    for name in ("Wolle\nRot", "Wolle\r\nBcc: x@example.com", "Wolle\x1cRot", "Wolle \t\v Rot"):
+        subject = Renderer().render("sale", "email", {**SALE, "headline": name}).subject
+        assert subject.splitlines() == [subject] and "  " not in subject, repr(subject)
+        assert subject.startswith("Wolle ")
+
+
+def test_text_that_is_not_valid_unicode_is_refused_when_it_arrives() -> None:
+    """JSON admits a lone surrogate, which no channel can encode: refused at intake, naming the data."""
+    for channel in ("email", "push"):
+        with pytest.raises(InvalidRequest) as bad:
+            Renderer().render("sale", channel, {**SALE, "headline": "Caf\udce9"})
+        assert bad.value.field == "data" and "not valid Unicode" in bad.value.message

@@ -17,6 +17,7 @@ the function's log stream, which the parent counts).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import resource
@@ -49,6 +50,7 @@ def baton(function: str) -> dict[str, Any]:
     imported = time.perf_counter()
     from baton import runtime
 
+    frozen_by_start = gc.get_freeze_count()
     if function == "arbiter":
         _ledger_clients(runtime.arbiter_service().ledger, True)
     elif function == "profile":
@@ -56,12 +58,14 @@ def baton(function: str) -> dict[str, Any]:
     else:
         _ledger_clients(runtime.sweeper_parts()[0], False)
     ready = time.perf_counter()
+    frozen_by_root = gc.get_freeze_count() - frozen_by_start  # before the session count unfreezes
     return {
         "import_s": imported - began,
         "init_s": ready - imported,
         "sessions": _botocore_sessions(),
         "libraries": _libraries(),
         "models_built": _models_built(),
+        "frozen_by_root": frozen_by_root,
     }
 
 
@@ -122,8 +126,6 @@ def libraries(function: str) -> dict[str, Any]:
 def _botocore_sessions() -> int:
     """botocore sessions alive after the start (counted once the clock has stopped): each loads the SDK's
     endpoint data again, so Baton's functions should hold one."""
-    import gc
-
     from botocore.session import Session
 
     gc.unfreeze()  # the handler froze what it loaded (baton.startup), and frozen objects are not listed

@@ -252,6 +252,7 @@ def cold_start(common: dict[str, str], runs: int) -> dict[str, Any]:
             "runs": runs,
             "botocore_sessions": max(int(p["sessions"]) for p in parts["baton"]),
             "models_built": first["models_built"],
+            "frozen_by_root": first["frozen_by_root"],
             "baton_imports": import_breakdown(baton_times),
             "bare_imports": import_breakdown(bare_times, top=4),
         }

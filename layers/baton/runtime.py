@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, TypeVar
 
+from baton import startup
 from baton.aws import aws_client, aws_region, botocore_session
 from baton.clock import SystemClock
 from baton.keys import keys_from_secret
@@ -21,6 +23,22 @@ from baton.settings import (
     UnsubscribeSettings,
     load_settings,
 )
+
+R = TypeVar("R")
+
+
+def _root(build: Callable[[], R]) -> Callable[[], R]:
+    """A composition root: built once per container (on its first event), and then frozen out of the cycle
+    collector's walks like the handler's own start (``baton.startup``)."""
+
+    @cache
+    @wraps(build)
+    def once() -> R:
+        made = build()
+        startup.settled()
+        return made
+
+    return once
 
 
 def _region() -> str:
@@ -42,7 +60,7 @@ def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLed
     )
 
 
-@cache
+@_root
 def arbiter_service() -> Any:
     from baton.channels import AwsChannels
     from baton.contract import EventEnvelope, MessageRequested, build
@@ -69,7 +87,7 @@ def arbiter_service() -> Any:
     )
 
 
-@cache
+@_root
 def profile_ledger() -> DynamoLedger:
     from baton.contract import CustomerErased, CustomerUpdated, EventEnvelope, build
 
@@ -78,14 +96,14 @@ def profile_ledger() -> DynamoLedger:
     return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
 
 
-@cache
+@_root
 def unsubscribe_parts() -> tuple[DynamoLedger, bytes]:
     settings = load_settings(UnsubscribeSettings)
     keys = keys_from_secret(settings.keys_secret)
     return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret), keys.signing_key
 
 
-@cache
+@_root
 def preferences_ledger() -> DynamoLedger:
     from baton.contract import CustomerUpdated, build
 
@@ -94,7 +112,7 @@ def preferences_ledger() -> DynamoLedger:
     return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
 
 
-@cache
+@_root
 def feedback_parts() -> tuple[DynamoLedger, Any]:
     from baton.contract import EventEnvelope, build
     from baton.policy_source import ParameterPolicy
@@ -105,7 +123,7 @@ def feedback_parts() -> tuple[DynamoLedger, Any]:
     return ledger, ParameterPolicy(settings.policy_parameter)
 
 
-@cache
+@_root
 def preview_parts() -> tuple[DynamoLedger, Any]:
     from baton.contract import MessageRequested, build
     from baton.policy_source import ParameterPolicy
@@ -140,7 +158,7 @@ class SqsReleaseQueue:
                 raise TransientFailure(f"{len(failed)} release message(s) not queued; the next sweep retries them")
 
 
-@cache
+@_root
 def sweeper_parts() -> tuple[DynamoLedger, SqsReleaseQueue, SystemClock]:
     settings = load_settings(SweeperSettings)
     clock = SystemClock()

@@ -1,5 +1,6 @@
 """A Lambda function's cold start: its handler module calls ``begin()`` before its imports and ``end()`` after
-its definitions.
+its definitions; its composition root (``baton.runtime``) calls ``settled()`` once it has built what lives as
+long as the container.
 
 In between, the cycle collector is off. Loading the handler makes tens of thousands of objects that live as long
 as the container (modules, classes, pydantic schemas), and the collector's passes over them took 60 to 75 ms of
@@ -32,3 +33,11 @@ def end() -> None:
         gc.freeze()
         gc.enable()
         _paused = False
+
+
+def settled() -> None:
+    """The composition root has built the container's settings, clients and adapters (on the first event):
+    freeze them too, so that later collections do not walk them on every invocation. In Lambda only, and not
+    where someone else turned the collector off."""
+    if "LAMBDA_TASK_ROOT" in os.environ and gc.isenabled():
+        gc.freeze()

@@ -163,6 +163,8 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
         "profile": ["CustomerErased", "CustomerUpdated", "EventEnvelope", "ProfileSettings"],
         "sweeper": ["SweeperSettings"],
     }
+    # the composition root froze what it built (baton.startup.settled), as the handler's start froze its imports
+    assert all(c["frozen_by_root"] > 0 for c in figures["breakdown"]["cold_start"].values())
     assert figures["arbiter_peak_rss_mb"] > 0
     assert figures["breakdown"]["memory"]["log_bytes_per_decision"] > 0
     # 200 contacts make a bigger state item than 1: more capacity per decision

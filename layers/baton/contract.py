@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from baton.deferred import ready
 from baton.errors import InvalidRequest
 from baton.names import CONTRACT_VERSION, DETAIL_CUSTOMER_ERASED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 
@@ -199,7 +200,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
 def build(*models: type[BaseModel]) -> None:
     """Build these models' validators now, at a function's start, rather than on the first event they meet."""
     for model in models:
-        model.model_rebuild()
+        ready(model)
 
 
 def invalid_from(exc: ValidationError | InvalidRequest, prefix: str = "") -> InvalidRequest:
@@ -226,7 +227,7 @@ def parse_detail(model: type[BaseModel], detail: Any) -> Any:
     if not isinstance(detail, dict):
         raise InvalidRequest("detail", "must be a JSON object")
     try:
-        return model.model_validate(detail)
+        return ready(model).model_validate(detail)
     except ValidationError as exc:
         raise invalid_from(exc) from None
     except InvalidRequest:
@@ -243,7 +244,7 @@ def parse_envelope(raw: str | bytes | dict[str, Any]) -> EventEnvelope:
     if not isinstance(raw, dict):
         raise InvalidRequest("event", "must be a JSON object")
     try:
-        return EventEnvelope.model_validate(raw)
+        return ready(EventEnvelope).model_validate(raw)
     except ValidationError as exc:
         raise invalid_from(exc) from None
 

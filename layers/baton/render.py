@@ -12,6 +12,7 @@ the same data, when it is sent in the same invocation.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 FORMS = {"email": ("subject.txt", "body.txt"), "sms": ("sms.txt",), "push": ("push.txt",)}
 SMS_MAX = 480  # three segments
 KEPT_RENDERS = 64
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class Renderer:
@@ -81,8 +83,10 @@ class Renderer:
                 raise InvalidRequest("template", f"template {template!r} has no {form} for channel {channel}")
         try:
             if channel == "email":
-                # a subject is one header line: a line break from the data would end the header block early
-                subject = " ".join(self._env.get_template(f"{template}/subject.txt").render(data).split())
+                # a subject is one header line: a line break from the data would end the header block early, and
+                # other control characters (NUL among them) have no place in a header
+                raw = self._env.get_template(f"{template}/subject.txt").render(data)
+                subject = " ".join(_CONTROLS.sub(" ", raw).split())
                 text = self._env.get_template(f"{template}/body.txt").render(data).strip()
                 html = None
                 if self._exists(template, "body.html"):

@@ -140,11 +140,16 @@ def deferring(endpoint: str) -> Iterator[LocalRuntime]:
 
 def test_simultaneous_requests_never_exceed_a_cap(suppressing: LocalRuntime) -> None:
     runtime = suppressing
+    reports: list[Any] = []
+    runtime.watch(reports.append)
     submit_all_at_once(runtime, [_request(runtime, n) for n in range(REQUESTS)])
 
     records = runtime.ledger.timeline(CUSTOMER)
     ids = [r.request_id for r in records]
-    assert len(ids) == len(set(ids)) == REQUESTS  # one record, so one final outcome, per request
+    missing = {f"r{n:03d}" for n in range(REQUESTS)} - set(ids)
+    said = [(r.request_id, r.outcome.value, r.reason) for r in reports if r.request_id in missing]
+    # one record, so one final outcome, per request (a missing one is listed with what the arbiter reported of it)
+    assert len(ids) == len(set(ids)) == REQUESTS, (sorted(missing), said)
     statuses = Counter(r.status for r in records)
     assert set(statuses) <= FINAL, statuses
     sent = [r for r in records if r.status == "sent"]

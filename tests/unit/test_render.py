@@ -47,7 +47,7 @@ def test_the_least_recently_used_render_is_dropped_beyond_the_limit() -> None:
 def test_a_subject_is_one_line_whatever_the_data() -> None:
     """A line break in the data would end the header block early (what follows the Subject would be read as
     the body): every run of white space in a subject, line breaks of any kind among them, is one space."""
-    for name in ("Wolle\nRot", "Wolle\r\nBcc: x@example.com", "Wolle\x1cRot", "Wolle \t\v Rot"):
+    for name in ("Wolle\nRot", "Wolle\r\nBcc: x@example.com", "Wolle\x1cRot", "Wolle \t\v Rot", "Wolle \x00\x85Rot"):
         subject = Renderer().render("sale", "email", {**SALE, "headline": name}).subject
         assert subject.splitlines() == [subject] and "  " not in subject, repr(subject)
         assert subject.startswith("Wolle ")

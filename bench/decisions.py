@@ -256,7 +256,6 @@ class LibraryFloor:
         self._m = arbiter.ledger._m  # the ledger's model classes, bound to the same table and client
         self._floor = floor
         self._transact = TransactWrite
-        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
         @logger.inject_lambda_context
         @metrics.log_metrics
@@ -265,6 +264,7 @@ class LibraryFloor:
             def record_handler(record: Any) -> None:
                 replay(record.body)
 
+            processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)  # per call
             return process_partial_response(
                 event=event, record_handler=record_handler, processor=processor, context=context
             )

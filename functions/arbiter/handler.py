@@ -8,18 +8,15 @@ startup.begin()  # the cycle collector off while the modules load, in Lambda
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.ingress import arbitration_record
+from baton.ingress import arbitration_record, batch_processor
 from baton.observability import logger, metrics, tracer
 from baton.runtime import arbiter_service
 from baton.service import Baton
-
-# an all-failed batch is reported like any other (every record listed), not raised
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context
@@ -35,7 +32,7 @@ def lambda_handler(
 
     with baton.budget(lambda: context.get_remaining_time_in_millis() / 1000):
         return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+            event=event, record_handler=record_handler, processor=batch_processor(), context=context
         )
 
 

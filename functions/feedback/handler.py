@@ -9,19 +9,16 @@ startup.begin()  # the cycle collector off while the modules load, in Lambda
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton.clock import SystemClock
 from baton.errors import InvalidRequest
-from baton.ingress import feedback_record
+from baton.ingress import batch_processor, feedback_record
 from baton.observability import logger, metrics, tracer
 from baton.runtime import feedback_parts
-
-# an all-failed batch is reported like any other (every record listed), not raised
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @logger.inject_lambda_context
@@ -38,7 +35,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: Any = N
         except InvalidRequest as exc:  # poison input: reported, never retried
             logger.warning("feedback event rejected", reason=exc.reason, problem=exc.message)
 
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=batch_processor(), context=context
+    )
 
 
 startup.end()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
 from baton.clock import Clock
 from baton.contract import CustomerErased, CustomerUpdated, parse_detail, parse_envelope
 from baton.errors import InvalidRequest
@@ -21,6 +23,14 @@ from baton.ports import Ledger, PolicySource
 
 if TYPE_CHECKING:  # the profile and feedback functions decide nothing and do not load the service
     from baton.service import Baton, Report
+
+
+def batch_processor() -> BatchProcessor:
+    """A processor for one invocation's SQS batch; an all-failed batch is reported like any other (every record
+    listed), not raised. Each invocation makes its own: a processor holds the batch it is working on, and local
+    runs (``baton replay``, the reliability scenarios, the tests) call a handler from many threads at once. One
+    shared processor handed a thread's records to another: a record went unprocessed and was acknowledged."""
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def arbitration_record(baton: Baton, body: str | dict[str, Any]) -> list[Report]:

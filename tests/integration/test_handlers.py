@@ -283,3 +283,19 @@ def test_a_record_with_no_request_in_it_is_reported_rejected_and_nothing_recorde
     ]
     assert "'CustomerUpdated' is not handled here" in reports[1].detail
     assert sent_messages()["email"] == []
+
+
+@pytest.mark.parametrize("function", ["arbiter", "profile", "feedback"])
+def test_no_handler_shares_a_batch_processor_between_invocations(function: str) -> None:
+    """A powertools processor holds the batch it is working on. Shared at module level, two invocations in
+    flight at once (local runs call the handlers from many threads) could swap batches: the concurrency test on
+    DynamoDB Local lost a request that way, acknowledged and never processed. Each invocation makes its own."""
+    import importlib
+
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+
+    from baton.ingress import batch_processor
+
+    module = importlib.import_module(f"functions.{function}.handler")
+    assert not [name for name, value in vars(module).items() if isinstance(value, BatchProcessor)]
+    assert batch_processor() is not batch_processor()

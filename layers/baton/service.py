@@ -267,49 +267,51 @@ class Baton:
             return [_record_report(each, Outcome.SUPPRESSED, "suppressed_address", decided) for each in everyone]
         unfit: list[Report] = []  # digest members failed before the send
         listed = everyone  # the requests the message lists
-        try:
-            if not recipient or not record.channel or not record.template:
-                raise PermanentDeliveryFailure("no_address")
-            template, data = record.template, dict(record.data)
-            digest = self.policies.current().category(record.category or "").digest if record.members else None
-            if digest is not None:
-                template = digest.template
-                fit, misfits = self._digest_fit(template, record.channel, everyone)
-                for each, exc in misfits:
-                    unfit += self._render_failed([each], exc)
-                listed, data = fit, _digest_data(fit)
-            envelope = Envelope(
-                request_id=record.request_id,
-                customer_id=record.customer_id,
-                channel=record.channel,
-                category=record.category or "",
-                recipient=recipient,
-                transactional=record.transactional,
-                content=self.renderer.render(template, record.channel, data),
-                headers=self._headers(record, decided),
-            )
-            message_id = self._send(envelope)
-        except InvalidRequest as exc:
-            return unfit + self._render_failed(listed, exc)
-        except PermanentDeliveryFailure as exc:
-            now = self.clock.now()
-            for each in listed:
-                self._settle_write(partial(self.ledger.confirm_failed, each, now, exc.reason))
-            return unfit + [_record_report(each, Outcome.FAILED, exc.reason, now, detail=str(exc)) for each in listed]
-        except TransientFailure:
-            if raise_transient:
-                # back to the queue: give the lease back first, so that the redelivery sends at once instead of
-                # waiting for the lease to run out (best effort: a failed give-back leaves it to run out)
-                with suppress(TransientFailure):
-                    self.ledger.release_lease(record, self.clock.now())
-                with self._reported_if_raised(unfit):  # those are settled: now or never
+        with self._reported_if_raised(unfit):  # settled before the send: reported now or never
+            try:
+                if not recipient or not record.channel or not record.template:
+                    raise PermanentDeliveryFailure("no_address")
+                template, data = record.template, dict(record.data)
+                digest = self.policies.current().category(record.category or "").digest if record.members else None
+                if digest is not None:
+                    template = digest.template
+                    listed, misfits = self._digest_fit(template, record.channel, everyone)
+                    for each, exc in misfits:
+                        unfit += self._render_failed([each], exc)
+                    data = _digest_data(listed)
+                envelope = Envelope(
+                    request_id=record.request_id,
+                    customer_id=record.customer_id,
+                    channel=record.channel,
+                    category=record.category or "",
+                    recipient=recipient,
+                    transactional=record.transactional,
+                    content=self.renderer.render(template, record.channel, data),
+                    headers=self._headers(record, decided),
+                )
+                message_id = self._send(envelope)
+            except InvalidRequest as exc:
+                return unfit + self._render_failed(listed, exc)
+            except PermanentDeliveryFailure as exc:
+                now = self.clock.now()
+                for each in listed:
+                    self._settle_write(partial(self.ledger.confirm_failed, each, now, exc.reason))
+                failed = [_record_report(each, Outcome.FAILED, exc.reason, now, detail=str(exc)) for each in listed]
+                return unfit + failed
+            except TransientFailure:
+                if raise_transient:
+                    # back to the queue: give the lease back first, so that the redelivery sends at once instead of
+                    # waiting for the lease to run out (best effort: a failed give-back leaves it to run out)
+                    with suppress(TransientFailure):
+                        self.ledger.release_lease(record, self.clock.now())
                     raise
-            # the send lease is in the due index: the sweeper takes this over when it runs out
-            return unfit + [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in listed]
-        sent_at = self.clock.now()
-        for each in listed:  # the carrier first: once it is sent, a member left sending follows it
-            self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id))
-        return unfit + [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in listed]
+                # the send lease is in the due index: the sweeper takes this over when it runs out
+                return unfit + [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in listed]
+            sent_at = self.clock.now()
+            for each in listed:  # the carrier first: once it is sent, a member left sending follows it
+                self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id))
+            sent = [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in listed]
+            return unfit + sent
 
     def _digest_fit(
         self, template: str, channel: str, everyone: list[RequestRecord]

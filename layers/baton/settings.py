@@ -14,7 +14,6 @@ from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from baton.deferred import ready
 from baton.errors import ConfigurationError
 from baton.names import Env
 
@@ -117,7 +116,7 @@ def load_settings(model: type[S], environ: Mapping[str, str] | None = None) -> S
     if missing:
         raise ConfigurationError(f"{model.function}: missing environment variable(s): {', '.join(missing)}")
     try:
-        return ready(model).model_validate({name: env[name] for name in own if env.get(name)})
+        return model.model_validate({name: env[name] for name in own if env.get(name)})
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"{model.function}: bad environment: {problems}") from exc

@@ -18,7 +18,7 @@ import pytest
 from baton.local.aws import sent_messages
 from baton.policy import default_policy_path, load_policy_file
 from reliability.world import World, local_world
-from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, At, FaultPlan, inject
+from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
 
 SCENARIO = Path(__file__).parents[1] / "scenarios" / "digest_of_three_price_drops.jsonl"
 UNFIT = {"template": "sale", "data": {"headline": "Lamp", "url": "https://shop.example/p/2"}}
@@ -111,3 +111,19 @@ def test_a_member_the_digest_cannot_show_is_never_listed_whatever_the_crash(
     assert final == {"drop-1": "sent", "drop-2": "failed", "drop-3": "sent"}
     assert mails and all("Prices dropped on 2 items" in mail for mail in mails)
     assert len(mails) == (2 if twice else 1), point
+
+
+def test_a_member_failed_before_the_send_is_reported_when_the_send_cannot_be_confirmed() -> None:
+    """The unfit member is settled before the send; if what follows raises (here the carrier's confirm,
+    throttled past every retry), its outcome is reported on the way out: its redelivery would find it settled
+    and say nothing of it."""
+    calls = digest_calls("drop-2")
+    send = calls.index(("sesv2", "SendEmail", 1))
+    confirm = next(c for c in calls[send:] if c[1] == "UpdateItem")
+    plan = FaultPlan(points=[At("dynamodb", "UpdateItem", confirm[2] + n, THROTTLE) for n in range(10)], scoped=True)
+    with scenario("drop-2", plan) as world:
+        assert plan.count(THROTTLE) == 10
+        said = [(r.outcome.value, r.reason) for r in world.reports if r.request_id == "drop-2"]
+        final = statuses(world)
+    assert said[-1] == ("failed", "render:data") and said.count(said[-1]) == 1
+    assert final == {"drop-1": "sent", "drop-2": "failed", "drop-3": "sent"}

@@ -56,7 +56,6 @@ class ArbiterSettings(_LedgerSettings):
     # optional: with it, List-Unsubscribe also offers a mailto target
     unsubscribe_mailto: str | None = Field(default=None, alias=Env.UNSUBSCRIBE_MAILTO)
 
-
     @field_validator("sender")
     @classmethod
     def _ascii_address(cls, value: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from baton.local.aws import sent_messages
+from baton.local.runtime import LocalContext
 from baton.policy import default_policy_path, load_policy_file
 from reliability.world import World, local_world
 from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
@@ -54,15 +55,9 @@ def scenario(unfit: str, plan: FaultPlan) -> Iterator[World]:
                 world.runtime.invoke_profile([json.dumps(event)])
             else:
                 world.queue.send([json.dumps(event)])
-                world.queue.drain(world.arbiter(), _context())
-        world.settle(world.arbiter(plan.armed), armed=plan.armed)  # type: ignore[attr-defined]
+                world.queue.drain(world.arbiter(), LocalContext)
+        world.settle(world.arbiter(plan.armed), armed=plan.armed)
         yield world
-
-
-def _context() -> Any:
-    from baton.local.runtime import LocalContext
-
-    return LocalContext
 
 
 def digest_mails() -> list[str]:

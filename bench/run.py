@@ -27,12 +27,16 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "overhead": {"decisions": 300, "warmup": 40},
         "scale": {"customers_small": 1_000, "customers_large": 100_000, "history": 200, "decisions": 250, "warmup": 30},
         "lambda": {"cold_runs": 7, "rss_runs": 3},
+        "replay_small": {"requests": 1_000, "customers": 100, "days": 7},
+        "replay_large": {"requests": 10_000, "customers": 1_000, "days": 7},
     },
     "smoke": {
         "engine": {"decisions": 200, "contacts": 50, "profiled": 50},
         "overhead": {"decisions": 4, "warmup": 1},
         "scale": {"customers_small": 20, "customers_large": 60, "history": 200, "decisions": 4, "warmup": 1},
         "lambda": {"cold_runs": 1, "rss_runs": 1},
+        "replay_small": {"requests": 20, "customers": 2, "days": 2},
+        "replay_large": {"requests": 40, "customers": 4, "days": 2},
     },
 }
 
@@ -49,6 +53,9 @@ GOALS: dict[str, tuple[float, str] | None] = {
     "scale_history_ratio": (1.5, "<="),
     "engine_decisions_per_second": None,
     "arbiter_peak_rss_mb": (128, "<="),
+    "replay_requests_per_second": (100, ">="),
+    "replay_scale_ratio": (1.3, "<="),
+    "replay_peak_rss_mb": (512, "<="),
 }
 KEYS = tuple(GOALS)
 
@@ -74,7 +81,7 @@ def measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
 
 def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
     from baton.local.aws import mocked_aws
-    from bench import decisions, lambda_like
+    from bench import decisions, lambda_like, replay
     from bench.cost import cost
     from bench.engine import engine
     from bench.world import bench_policy
@@ -100,6 +107,10 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
         scale = decisions.scale(endpoint, f"bench-scale-{run_id}", policy, **sizes["scale"])
         seconds["scale"] = time.monotonic() - began
 
+    began = _stage("baton replay on embedded moto")
+    replayed = replay.measure(sizes["replay_small"], sizes["replay_large"])
+    seconds["replay"] = time.monotonic() - began
+
     paths = overhead["paths"]
     memory = lambda_result["memory"]
     costs = cost(paths, memory["log_bytes_per_decision"])
@@ -115,6 +126,9 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
         "scale_history_ratio": scale["history_ratio"],
         "engine_decisions_per_second": engine_result["decisions_per_second"],
         "arbiter_peak_rss_mb": memory["peak_rss_mb"],
+        "replay_requests_per_second": replayed["requests_per_second"],
+        "replay_scale_ratio": replayed["scale_ratio"],
+        "replay_peak_rss_mb": replayed["peak_rss_mb"],
     }
     figures["breakdown"] = {
         "overhead": overhead,
@@ -122,6 +136,7 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
         "memory": memory,
         "scale": scale,
         "engine": engine_result,
+        "replay": replayed["runs"],
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     }
     return figures
@@ -142,8 +157,9 @@ def verdicts(figures: dict[str, Any]) -> dict[str, bool | None]:
         if goal is None:
             out[key] = None
             continue
-        limit, _ = goal
-        out[key] = _headline(key, figures[key]) <= limit
+        limit, comparison = goal
+        value = _headline(key, figures[key])
+        out[key] = value >= limit if comparison == ">=" else value <= limit
     return out
 
 
@@ -208,6 +224,11 @@ def details(figures: dict[str, Any]) -> str:
     e = b["engine"]
     top = ", ".join(f"{f['function']} {f['own_share']:.0%}" for f in e["top_functions"])
     lines.append(f"engine: {e['microseconds_per_decision']} us per decision; top own time: {top}")
+    for name, r in b["replay"].items():
+        lines.append(
+            f"replay {name}: {r['requests']} requests over {r['customers']} customers and {r['days']} days in"
+            f" {r['seconds']} s, peak RSS {r['peak_rss_mb']} MB; outcomes {r['outcomes']}"
+        )
     lines.append(f"stages (s): {b['seconds']}")
     return "\n".join(lines)
 

@@ -85,8 +85,12 @@ def mocked_aws(dynamodb_endpoint: str | None = None, table_name: str = TABLE_NAM
     import boto3
     from moto import mock_aws
 
+    from baton.local import moto_dynamodb
+
     set_local_env()
+    moto_dynamodb.install()
     with mock_aws():
+        moto_dynamodb.untrack()
         if dynamodb_endpoint:
             ddb = boto3.client("dynamodb", region_name=REGION, endpoint_url=dynamodb_endpoint)
         else:

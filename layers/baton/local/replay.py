@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,8 @@ from baton.errors import InvalidRequest
 from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 from baton.policy import Policy
 from baton.service import Report
+
+PROGRESS_EVERY_S = 0.25
 
 
 @dataclass
@@ -117,7 +120,7 @@ def replay(
     workers: int = 1,
     dynamodb_endpoint: str | None = None,
     table_name: str | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
+    on_progress: Callable[[int, int, datetime], None] | None = None,
     stderr: TextIO | None = None,
     actions: list[tuple[datetime, Callable[[Any], None]]] | None = None,
     inspect: Callable[[Any], None] | None = None,
@@ -126,7 +129,8 @@ def replay(
 
     ``actions`` are (time, callable(runtime)) run at their time on the simulated clock, between events: what a
     person does in the middle of the day (an unsubscribe click, say). ``inspect(runtime)`` runs after the last
-    release, before the local AWS goes away (to read the ledger)."""
+    release, before the local AWS goes away (to read the ledger). ``on_progress(decided, requests, simulated
+    time)`` is told how far the run is, a few times a second at most."""
     from baton.local.aws import mocked_aws, register_push_endpoints
     from baton.local.runtime import LocalRuntime
     from baton.names import MAX_RECEIVE_COUNT, TABLE_NAME
@@ -142,6 +146,14 @@ def replay(
     lock = threading.Lock()
     dead_letters: set[int] = set()  # lines whose record would have gone to the DLQ
     local = threading.local()
+    requests = sum(1 for line in timed if line.is_request)
+    decided: set[str] = set()  # requests with a final outcome
+    told = [0.0]  # when on_progress was last called (monotonic seconds)
+
+    def tell(now: datetime, force: bool = False) -> None:
+        if on_progress is not None and (force or time.monotonic() - told[0] >= PROGRESS_EVERY_S):
+            told[0] = time.monotonic()
+            on_progress(min(len(decided), requests), requests, now)
 
     def observe(report: Report) -> None:
         with lock:
@@ -153,6 +165,9 @@ def replay(
                 known = final.get(report.request_id)
                 if known is None or report.outcome.final or not known.outcome.final:
                     final[report.request_id] = report
+                if report.outcome.final:
+                    decided.add(report.request_id)
+        tell(report.at)
 
     problems: list[str] = []
     seen: set[str] = set()
@@ -200,7 +215,6 @@ def replay(
 
         ordered = sorted(timed, key=lambda ln: (ln.event.time if ln.event else start, ln.number))
         pending_actions = sorted(actions or [], key=lambda a: a[0])
-        done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             for when, group in groupby(ordered, key=lambda ln: ln.event.time if ln.event else start):
                 batch = list(group)
@@ -218,13 +232,11 @@ def replay(
                 else:
                     for line in batch:
                         process(line)
-                done += len(batch)
-                if on_progress:
-                    on_progress(done, len(ordered))
         for at, act in pending_actions:
             runtime.run_until(at)
             act(runtime)
         runtime.run_until(None)
+        tell(runtime.clock.now(), force=True)
         if inspect is not None:
             inspect(runtime)
 

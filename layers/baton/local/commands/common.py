@@ -24,20 +24,14 @@ def load_policy_arg(path: str | None) -> Policy:
     return load_policy_file(path or default_policy_path())
 
 
-def progress_bar(enabled: bool, stream: TextIO) -> Callable[[int, int], None] | None:
-    """A one-line progress bar on ``stream``; None (no bar) when output is not a terminal."""
+def progress_bar(enabled: bool, stream: TextIO) -> Callable[[int, int, datetime], None] | None:
+    """A progress bar on ``stream`` for a replay (requests decided, simulated time reached), shown once the run
+    has taken a few seconds; None (no bar) when ``enabled`` is false, as it is when ``stream`` is not a terminal."""
     if not enabled:
         return None
+    from baton.local.progress import ReplayProgress
 
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} events")
-        if done == total:
-            stream.write("\n")
-        stream.flush()
-
-    return show
+    return ReplayProgress(stream).update
 
 
 LedgerWork = Callable[["Ledger", Policy, datetime], int]

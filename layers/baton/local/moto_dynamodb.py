@@ -1,0 +1,306 @@
+"""Embedded moto's DynamoDB made flat and linear for long local runs (``baton replay``, the demo, the tests).
+
+Three of moto's costs grow with the table, which a replay of thousands of requests turns into minutes of CPU and
+gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay held 38 MB of table copies, and a
+1,018-request one passed 11 GB):
+
+- ``TransactWriteItems`` backs up every table it touches with ``copy.deepcopy`` before it writes, so that it can
+  put the copy back if the transaction is cancelled. Each copy costs the whole table, and
+- every moto model instance is appended to its class's ``instances_tracked`` list (kept for moto server's
+  dashboard, which the embedded runtime never shows), so every one of those table copies, and every item version
+  ever written, stays in memory until moto is reset.
+- ``Query`` sorts every item of the table by its primary key before it filters on the key condition, GSI queries
+  included: the sweeper's eight shard queries cost the whole table on every sweep.
+
+``install()`` changes exactly these three, and nothing that a request can observe:
+
+- a transaction backs up the items it touches (and puts those back if it is cancelled) instead of whole tables;
+- DynamoDB models are not tracked for the dashboard;
+- a query starts from the items that can match its key condition: the partition's items for a table query, and
+  for a GSI query the items whose index key has the queried value, from a membership map kept up to date on every
+  write. moto's own query code then filters, sorts, pages and projects them as before.
+
+A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
+several threads (``baton replay --workers``). ``tests/integration/test_moto_dynamodb.py`` holds the patched moto to
+the behaviour of the original on random writes, transactions (cancelled ones included) and queries.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_lock = threading.RLock()
+_scope = threading.local()  # .narrowed: (table, candidate items) while a patched query runs on this thread
+_installed = False
+
+Key = tuple[Any, Any]  # (hash DynamoType, range DynamoType or None)
+
+
+class _Untracked(list[Any]):
+    """An ``instances_tracked`` list that keeps nothing."""
+
+    def append(self, _: Any) -> None:
+        return None
+
+
+def untrack() -> None:
+    """Stop tracking DynamoDB model instances (moto resets the lists when a mock starts or stops)."""
+    from moto.core.base_backend import model_data
+
+    for cls in model_data.get("dynamodb", {}).values():
+        cls.instances_tracked = _Untracked()  # type: ignore[attr-defined]
+
+
+def install() -> None:
+    """Patch moto's DynamoDB backend and table (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        import moto.dynamodb.models as backend_module
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.table import Table
+
+        backend_module.copy = _CopyKeepingTables()  # type: ignore[assignment]
+        DynamoDBBackend.transact_write_items = _transact(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
+        DynamoDBBackend.update_item = _reindexing_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
+        Table.put_item = _reindexing_put(Table.put_item)  # type: ignore[method-assign]
+        Table.delete_item = _reindexing_delete(Table.delete_item)  # type: ignore[method-assign]
+        Table.all_items = _narrowable(Table.all_items)  # type: ignore[method-assign, assignment]
+        Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
+        _installed = True
+
+
+# -- transactions: back up the touched items, not the tables ---------------------------------------------------
+
+
+class _CopyKeepingTables:
+    """Stands in for the ``copy`` module inside moto's backend module: inside a patched transaction, the "backup"
+    of a table is the table itself (the touched items are backed up instead); anything else is copied as usual."""
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if getattr(_scope, "keep_tables", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _transact(original: Callable[..., Any]) -> Callable[..., Any]:
+    def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> Any:
+        with _lock:
+            saved = _backup(backend, transact_items)
+            _scope.keep_tables = True
+            try:
+                return original(backend, transact_items)
+            except Exception:
+                for table, key, item in reversed(saved):
+                    _restore(table, key, item)
+                raise
+            finally:
+                _scope.keep_tables = False
+
+    return transact_write_items
+
+
+def _backup(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Key, Any]]:
+    saved = []
+    for entry in transact_items:
+        if len(entry) != 1:
+            continue  # moto refuses it before writing anything
+        op = next(iter(entry.values()))
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        if table is None:
+            continue
+        key = _key_of(table, op.get("Key") or op.get("Item") or {})
+        if key is None:
+            continue
+        saved.append((table, key, copy.deepcopy(_get(table, key))))
+    return saved
+
+
+def _key_of(table: Any, attributes: dict[str, Any]) -> Key | None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        hash_value = DynamoType(attributes[table.hash_key_attr])
+        range_value = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+    except (KeyError, TypeError, IndexError):
+        return None
+    return hash_value, range_value
+
+
+def _get(table: Any, key: Key) -> Any:
+    hash_value, range_value = key
+    if range_value is None:
+        return table.items.get(hash_value)
+    bucket = table.items.get(hash_value)
+    return None if bucket is None else bucket.get(range_value)
+
+
+def _restore(table: Any, key: Key, item: Any) -> None:
+    hash_value, range_value = key
+    if item is None:
+        table.delete_item(hash_value, range_value)
+        return
+    if range_value is None:
+        table.items[hash_value] = item
+    else:
+        table.items[hash_value][range_value] = item
+    _reindex(table, key)
+
+
+# -- GSI membership, kept on every write -----------------------------------------------------------------------
+
+
+class _Membership:
+    """For each GSI of one table: its hash key value -> the items under it, and each item's current value."""
+
+    def __init__(self, table: Any):
+        self.indexes: dict[str, list[str]] = {
+            index.name: [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            for index in table.global_indexes or ()
+        }
+        self.members: dict[str, dict[tuple[Any, ...], dict[Key, Any]]] = {name: {} for name in self.indexes}
+        self.value_of: dict[str, dict[Key, tuple[Any, ...]]] = {name: {} for name in self.indexes}
+        for item in _every_item(table):
+            self.place((item.hash_key, item.range_key), item)
+
+    def place(self, key: Key, item: Any) -> None:
+        for name, attributes in self.indexes.items():
+            old = self.value_of[name].pop(key, None)
+            if old is not None:
+                bucket = self.members[name].get(old)
+                if bucket is not None:
+                    bucket.pop(key, None)
+                    if not bucket:
+                        del self.members[name][old]
+            if item is None:
+                continue
+            values = tuple(item.attrs.get(a) for a in attributes)
+            if all(v is not None for v in values):
+                self.members[name].setdefault(values, {})[key] = item
+                self.value_of[name][key] = values
+
+
+def _every_item(table: Any) -> Iterator[Any]:
+    for bucket in list(table.items.values()):
+        if table.range_key_attr:
+            yield from list(bucket.values())
+        else:
+            yield bucket
+
+
+def _membership(table: Any) -> _Membership:
+    found: _Membership | None = table.__dict__.get("_baton_membership")
+    if found is None:
+        found = _Membership(table)
+        table.__dict__["_baton_membership"] = found
+    return found
+
+
+def _reindex(table: Any, key: Key) -> None:
+    found: _Membership | None = table.__dict__.get("_baton_membership")
+    if found is not None:
+        found.place(key, _get(table, key))
+
+
+def _reindexing_put(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_item(table: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            item = original(table, item_attrs, *args, **kwargs)
+            _reindex(table, (item.hash_key, item.range_key))
+            return item
+
+    return put_item
+
+
+def _reindexing_delete(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_item(table: Any, hash_key: Any, range_key: Any) -> Any:
+        with _lock:
+            item = original(table, hash_key, range_key)
+            _reindex(table, (hash_key, range_key))
+            return item
+
+    return delete_item
+
+
+def _reindexing_update(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_item(backend: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        with _lock:
+            try:
+                return original(backend, table_name, key, *args, **kwargs)
+            finally:  # the update changes its item in place, or creates it before a validation error
+                table = backend.get_table(table_name)
+                parsed = _key_of(table, key)
+                if parsed is not None:
+                    _reindex(table, parsed)
+
+    return update_item
+
+
+# -- queries start from the items that can match ---------------------------------------------------------------
+
+
+def _narrowable(original: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
+    def all_items(table: Any) -> list[Any]:
+        narrowed = getattr(_scope, "narrowed", None)
+        if narrowed is not None and narrowed[0] is table:
+            return list(narrowed[1])
+        return original(table)
+
+    return all_items
+
+
+def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    def query(table: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(table, *args, **kwargs)
+        with _lock, _narrowed(table, _candidates(table, bound.arguments)):
+            return original(table, *args, **kwargs)
+
+    return query
+
+
+@contextmanager
+def _narrowed(table: Any, candidates: list[Any] | None) -> Iterator[None]:
+    if candidates is None:
+        yield
+        return
+    _scope.narrowed = (table, candidates)
+    try:
+        yield
+    finally:
+        _scope.narrowed = None
+
+
+def _candidates(table: Any, arguments: dict[str, Any]) -> list[Any] | None:
+    """The items a query's key condition can match (a superset: moto's own code filters them), or None to let
+    moto look at every item."""
+    index_name = arguments.get("index_name")
+    hash_key = arguments.get("hash_key")
+    if not index_name:
+        bucket = table.items.get(hash_key) if hash_key is not None else None
+        if bucket is None:
+            return []
+        return list(bucket.values()) if table.range_key_attr else [bucket]
+    membership = _membership(table)
+    attributes = membership.indexes.get(index_name)
+    if not attributes:
+        return None  # a local secondary index: moto's own way
+    conditions = dict(arguments.get("hash_key_conditions") or ())
+    if len(attributes) == 1 and attributes[0] not in conditions and hash_key is not None:
+        conditions[attributes[0]] = hash_key
+    if any(a not in conditions for a in attributes):
+        return None
+    values = tuple(conditions[a] for a in attributes)
+    return list(membership.members[index_name].get(values, {}).values())

@@ -1,0 +1,120 @@
+"""The embedded moto's DynamoDB, as ``baton.local.moto_dynamodb`` patches it, answers like DynamoDB: random puts,
+updates, deletes and transactions (cancelled ones included) on Baton's table; after each of them, every query of
+the table and of the due index is held to what a scan of the same table says, and a cancelled transaction changes
+nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from baton.local.aws import REGION, mocked_aws
+from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, PK, SK
+
+TABLE = "moto-patched"
+CUSTOMERS = ["a", "b", "c"]
+REQUESTS = ["1", "2", "3", "4"]
+SHARDS = ["DUE#0", "DUE#1"]
+
+
+def _key(customer: str, request: str) -> dict[str, Any]:
+    return {PK: {"S": f"C#{customer}"}, SK: {"S": f"R#{request}"}}
+
+
+keys = st.tuples(st.sampled_from(CUSTOMERS), st.sampled_from(REQUESTS))
+due = st.one_of(st.none(), st.tuples(st.sampled_from(SHARDS), st.integers(0, 9)))
+
+
+@st.composite
+def operations(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for _ in range(draw(st.integers(1, 25))):
+        kind = draw(st.sampled_from(["put", "update", "delete", "transact"]))
+        if kind == "transact":
+            picked = draw(st.lists(keys, min_size=1, max_size=3, unique=True))
+            out.append((kind, [(k, draw(due), draw(st.booleans())) for k in picked]))
+        else:
+            out.append((kind, (draw(keys), draw(due))))
+    return out
+
+
+def _put(key: tuple[str, str], at: tuple[str, int] | None) -> dict[str, Any]:
+    item = {**_key(*key), "status": {"S": "pending" if at else "sent"}}
+    if at:
+        item[DUE_INDEX_PK] = {"S": at[0]}
+        item[DUE_INDEX_SK] = {"S": f"2026-01-01T00:0{at[1]}#{key[1]}"}
+    return item
+
+
+def _update(key: tuple[str, str], at: tuple[str, int] | None) -> dict[str, Any]:
+    if at is None:
+        return {
+            "Key": _key(*key),
+            "UpdateExpression": "SET #s = :s REMOVE due_pk, due_sk",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "sent"}},
+        }
+    return {
+        "Key": _key(*key),
+        "UpdateExpression": "SET due_pk = :p, due_sk = :k",
+        "ExpressionAttributeValues": {":p": {"S": at[0]}, ":k": {"S": f"2026-01-01T00:0{at[1]}#{key[1]}"}},
+    }
+
+
+def _scan(client: Any) -> list[dict[str, Any]]:
+    return sorted(client.scan(TableName=TABLE)["Items"], key=lambda i: (i[PK]["S"], i[SK]["S"]))
+
+
+def _check_queries(client: Any) -> None:
+    items = _scan(client)
+    for shard in SHARDS:
+        got = client.query(
+            TableName=TABLE,
+            IndexName=DUE_INDEX,
+            KeyConditionExpression="due_pk = :p AND due_sk <= :b",
+            ExpressionAttributeValues={":p": {"S": shard}, ":b": {"S": "2026-01-01T00:05~"}},
+        )["Items"]
+        want = sorted(
+            (i for i in items if i.get(DUE_INDEX_PK) == {"S": shard} and i[DUE_INDEX_SK]["S"] <= "2026-01-01T00:05~"),
+            key=lambda i: (i[DUE_INDEX_SK]["S"], i[PK]["S"], i[SK]["S"]),
+        )
+        assert [(i[PK], i[SK]) for i in got] == [(i[PK], i[SK]) for i in want]
+    for customer in CUSTOMERS:
+        got = client.query(
+            TableName=TABLE,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"C#{customer}"}},
+        )["Items"]
+        assert got == [i for i in items if i[PK]["S"] == f"C#{customer}"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(operations())
+def test_queries_answer_what_a_scan_of_the_table_says(ops: list[tuple[str, Any]]) -> None:
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        for kind, args in ops:
+            if kind == "put":
+                client.put_item(TableName=TABLE, Item=_put(*args))
+            elif kind == "update":
+                client.update_item(TableName=TABLE, **_update(*args))
+            elif kind == "delete":
+                client.delete_item(TableName=TABLE, Key=_key(*args[0]))
+            else:
+                before = _scan(client)
+                entries = []
+                for key, at, must_exist in args:
+                    entry = {"TableName": TABLE, **_update(key, at)}
+                    if must_exist:
+                        entry["ConditionExpression"] = "attribute_exists(pk)"
+                    entries.append({"Update": entry})
+                try:
+                    client.transact_write_items(TransactItems=entries)
+                except ClientError as exc:
+                    assert exc.response["Error"]["Code"] == "TransactionCanceledException"
+                    assert _scan(client) == before, "a cancelled transaction changed the table"
+            _check_queries(client)

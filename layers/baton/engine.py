@@ -9,9 +9,12 @@ How a call goes:
 2. It then waits in the customer's pending set if its category has an arbitration window, or joins the pool
    at once.
 3. The pool (arrivals plus every pending request now due) is ranked by priority, highest first, ties by
-   arrival time. Each in turn is sent if it fits quiet hours and every cap; otherwise deferred (to the end of
-   quiet hours, or to when the blocking caps free up) or suppressed, by its category's policy. A request that
-   would have fitted but for one ranked above it in this pool is ``outranked:<that request>``.
+   arrival time, together with every request still waiting inside its arbitration window. Each due one in turn
+   is sent if it fits quiet hours and every cap; otherwise deferred (to the end of quiet hours, or to when the
+   blocking caps free up) or suppressed, by its category's policy. Each waiting one that fits every cap claims
+   its room and keeps waiting for the end of its window: a lower-ranked due request cannot take that room. A
+   request that would have fitted but for one ranked above it (sent now, or waiting with its room claimed) is
+   ``outranked:<that request>``.
 """
 
 from __future__ import annotations
@@ -136,6 +139,14 @@ class _Run:
         )
         self.more_due = False
         self.digests: dict[str, list[Pending]] = {}  # digest carrier -> the requests its message lists
+        # room claimed in this call by requests waiting in their arbitration window (by rank): what caps count
+        # besides the contacts, and who claimed it
+        self.claimed: list[Contact] = []
+        self.held: dict[str, Pending] = {}
+
+    def _counted(self) -> list[Contact]:
+        """What caps count now: the contacts in the window, and the room claimed by waiting requests."""
+        return self.contacts + self.claimed if self.claimed else self.contacts
 
     # -- results -----------------------------------------------------------------------------------
     def verdict(self) -> Verdict:
@@ -224,10 +235,11 @@ class _Run:
             return Outcome.SUPPRESSED, "pending_full", f"{MAX_PENDING} requests already waiting"
         return None
 
-    def _stale(self, request: Request, category: CategoryPolicy) -> str | None:
-        if request.not_after is not None and self.now > request.not_after:
+    def _stale(self, request: Request, category: CategoryPolicy, at: datetime | None = None) -> str | None:
+        at = at or self.now
+        if request.not_after is not None and at > request.not_after:
             return "not_after"
-        if category.max_age is not None and self.now - request.requested_at > category.max_age:
+        if category.max_age is not None and at - request.requested_at > category.max_age:
             return "max_age"
         return None
 
@@ -292,8 +304,34 @@ class _Run:
             due = due[:room]
             self.more_due = True
         sent_here: list[Contact] = []
-        for waiting in due:
-            self._settle(waiting, sent_here)
+        for candidate in sorted(due + self._claimants(), key=_rank):
+            if candidate.due_at > self.now:
+                self._claim(candidate)
+            else:
+                self._settle(candidate, sent_here)
+
+    def _claimants(self) -> list[Pending]:
+        """The requests still waiting inside their arbitration window: they compete for room with the due ones.
+        One that will be stale when its window ends (past its ``not_after`` or ``max_age``) claims nothing: it
+        expires then."""
+        return [
+            p
+            for p in self.pending
+            if p.reason == ARBITRATION_WINDOW
+            and p.due_at > self.now
+            and not self._stale(p.request, self.policy.category(p.request.category), p.due_at)
+        ]
+
+    def _claim(self, waiting: Pending) -> None:
+        """Hold the room of a waiting request against every request ranked below it in this call, if it will fit
+        every cap when it can first be sent (the end of its window, or of the quiet hours it ends in), counting
+        what is sent or claimed above it; its room counts as taken from then on."""
+        request = waiting.request
+        at = self._quiet_end(request.channel, waiting.due_at) or waiting.due_at
+        _, blocking = self._caps(request, waiting.priority, self._counted(), at)
+        if not blocking:
+            self.held[request.request_id] = waiting
+            self.claimed.append(_contact(request, waiting.priority, at))
 
     def _settle(self, waiting: Pending, sent_here: list[Contact]) -> None:
         if waiting.reason == DIGEST:
@@ -313,7 +351,7 @@ class _Run:
             local = quiet_end.astimezone(self.zone).strftime("%H:%M %Z")
             self._defer(waiting, category, quiet_end, "quiet_hours", {}, f"quiet hours until {local}")
             return
-        counts, blocking = self._caps(request, priority, self.contacts)
+        counts, blocking = self._caps(request, priority, self._counted())
         if not blocking:
             self._send(request, priority, counts, sent_here)
             return
@@ -324,7 +362,13 @@ class _Run:
             reason = f"outranked:{outranker.request_id}"
         count = counts[cap.name]
         detail = f"{cap.name} at {count.count}/{count.limit} in {_span(cap.window)}"
-        if outranker is not None:
+        if outranker is not None and outranker.request_id in self.held:
+            due = outranker.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+            detail += (
+                f"; the slot is held for {outranker.category} {outranker.request_id} (priority"
+                f" {outranker.priority}), waiting in its arbitration window until {due}"
+            )
+        elif outranker is not None:
             detail += f"; the slot went to {outranker.category} (priority {outranker.priority})"
         if category.digest is not None:
             frees = self._capacity_frees(request, priority, blocking)
@@ -401,7 +445,7 @@ class _Run:
         request, priority = lead.request, lead.priority
         category = self.policy.category(request.category)
         quiet_end = self._quiet_end(request.channel)
-        counts, blocking = self._caps(request, priority, self.contacts) if quiet_end is None else ({}, [])
+        counts, blocking = self._caps(request, priority, self._counted()) if quiet_end is None else ({}, [])
         frees = quiet_end or (self._capacity_frees(request, priority, blocking) if blocking else None)
         if quiet_end is not None or blocking:
             for member in members:
@@ -432,16 +476,7 @@ class _Run:
         reason: str | None = None,
         digest_of: tuple[str, ...] = (),
     ) -> None:
-        contact = Contact(
-            request_id=request.request_id,
-            at=self.now,
-            channel=request.channel,
-            category=request.category,
-            campaign_id=request.campaign_id,
-            entity=request.entity,
-            priority=priority,
-            transactional=request.transactional,
-        )
+        contact = _contact(request, priority, self.now)
         self.contacts.append(contact)
         sent_here.append(contact)
         default = "transactional" if request.transactional else "within_policy"
@@ -472,15 +507,16 @@ class _Run:
         self.pending.append(Pending(request, waiting.priority, target, reason))
         self._decide(request, Outcome.DEFERRED, reason, counts=counts, release_at=target, detail=detail)
 
-    def _quiet_end(self, channel: str) -> datetime | None:
+    def _quiet_end(self, channel: str, at: datetime | None = None) -> datetime | None:
+        """The end of the quiet hours (the policy's and the customer's) that ``at`` (default: now) falls in."""
         windows = [w for w in (self._policy_quiet(channel), self.ledger.profile.quiet_hours.get(channel)) if w]
-        at, moved = self.now, False
+        when, moved = at or self.now, False
         for _ in range(4):  # personal and policy windows may overlap: step past each
-            ends = [end for end in (quiet_until(at, self.zone, w) for w in windows) if end is not None]
+            ends = [end for end in (quiet_until(when, self.zone, w) for w in windows) if end is not None]
             if not ends:
                 break
-            at, moved = max(ends), True
-        return at if moved else None
+            when, moved = max(ends), True
+        return when if moved else None
 
     def _policy_quiet(self, channel: str) -> QuietWindow | None:
         hours = self.policy.quiet_hours.get(channel)  # type: ignore[call-overload]
@@ -515,15 +551,17 @@ class _Run:
         return cap.limit
 
     def _caps(
-        self, request: Request, priority: int, contacts: Iterable[Contact]
+        self, request: Request, priority: int, contacts: Iterable[Contact], at: datetime | None = None
     ) -> tuple[dict[str, CapCount], list[Cap]]:
+        """The count and room of every cap that applies to ``request``, as they stand at ``at`` (default: now)
+        with ``contacts`` counted, and the caps that leave it no room."""
         counts: dict[str, CapCount] = {}
         blocking: list[Cap] = []
         pool = list(contacts)
         for cap in self.caps:
             if not self._applies(cap, request):
                 continue
-            since = self.now - cap.window
+            since = (at or self.now) - cap.window
             count = sum(1 for c in pool if self._in_group(cap, request, c, since))
             room = self._room(cap, priority)
             counts[cap.name] = CapCount(count, room)
@@ -532,13 +570,15 @@ class _Run:
         return counts, blocking
 
     def _outranker(self, request: Request, priority: int, cap: Cap, sent_here: list[Contact]) -> Contact | None:
-        if not sent_here:
+        """The lowest-ranked of the requests above this one in this call (sent now, or waiting with their room
+        claimed) without which ``cap`` would have had room for it; None when it was full before any of them."""
+        if not sent_here and not self.claimed:
             return None
         since = self.now - cap.window
-        taken = [c for c in sent_here if self._in_group(cap, request, c, since)]
+        taken = [c for c in (*sent_here, *self.claimed) if self._in_group(cap, request, c, since)]
         if not taken:
             return None
-        before = sum(1 for c in self.contacts if self._in_group(cap, request, c, since)) - len(taken)
+        before = sum(1 for c in self._counted() if self._in_group(cap, request, c, since)) - len(taken)
         if before >= self._room(cap, priority):
             return None
         return min(taken, key=lambda c: (c.priority, -c.at.timestamp()))
@@ -550,10 +590,23 @@ class _Run:
             if room <= 0:
                 return None
             since = self.now - cap.window
-            times = sorted(c.at for c in self.contacts if self._in_group(cap, request, c, since))
+            times = sorted(c.at for c in self._counted() if self._in_group(cap, request, c, since))
             # the window must lose (count - room + 1) contacts: the oldest of those leaves at at + window
             frees = max(frees, times[len(times) - room] + cap.window)
         return frees
+
+
+def _contact(request: Request, priority: int, at: datetime) -> Contact:
+    return Contact(
+        request_id=request.request_id,
+        at=at,
+        channel=request.channel,
+        category=request.category,
+        campaign_id=request.campaign_id,
+        entity=request.entity,
+        priority=priority,
+        transactional=request.transactional,
+    )
 
 
 def _rank(waiting: Pending) -> tuple[int, datetime, str]:

@@ -1,4 +1,5 @@
-"""Writes the scenario event files next to their expectations (run once; the files are committed).
+"""Writes the scenario event files next to their expectations, and the policy of a scenario that is not run under
+the default one (run once; the files are committed).
 
 .venv/bin/python tests/scenarios/make_scenarios.py
 """
@@ -61,6 +62,51 @@ def req(
     }
     return {"id": f"e-{rid}", "time": when, "source": "shop", "detail-type": "MessageRequested", "detail": detail}
 
+
+# One email a day, 10-minute arbitration windows: the issue's example of staggered windows.
+ONE_EMAIL_A_DAY = """\
+version: one-email-a-day
+timezone: America/Chicago
+caps:
+  - {name: email_daily, limit: 1, window: 24h, match: {channel: email}}
+categories:
+  order_confirmation:
+    priority: 100
+    excludes:
+      - {categories: [back_in_stock], window: 7d, same_entity: true}
+  back_in_stock: {priority: 80, arbitration_window: 10m}
+  cart_abandoned: {priority: 60, arbitration_window: 10m}
+  sale: {priority: 30, arbitration_window: 10m}
+  newsletter: {priority: 10, arbitration_window: 10m}
+"""
+# Two emails a day, the second kept for priority 75 and up.
+RESERVED_SECOND_EMAIL = """\
+version: reserved-second-email
+timezone: America/Chicago
+caps:
+  - {name: email_daily, limit: 2, window: 24h, match: {channel: email}, reserve: {count: 1, min_priority: 75}}
+categories:
+  back_in_stock: {priority: 80, arbitration_window: 10m}
+  cart_abandoned: {priority: 60, arbitration_window: 10m}
+  newsletter: {priority: 10}
+"""
+POLICIES: dict[str, str] = {}
+
+
+def staggered(customer: str, order: str) -> list[dict[str, object]]:
+    """The newsletter (n), the sale (s) and the back-in-stock alert (a) of one customer, two minutes apart in
+    ``order``."""
+    kinds = {"n": ("newsletter", {}), "s": ("sale", {}), "a": ("back_in_stock", {"entity": "sku:1"})}
+    events = [profile(at("2026-11-27T00:00"), customer=customer)]
+    for i, letter in enumerate(order):
+        category, extra = kinds[letter]
+        events.append(
+            req(f"{customer}-{category}", at(f"2026-11-27T14:0{2 * i}"), category, customer=customer, **extra)
+        )
+    return events
+
+
+ORDERS = ["nsa", "nas", "sna", "san", "ans", "asn"]
 
 SCENARIOS: dict[str, tuple[list[dict[str, object]], dict[str, dict[str, object]]]] = {
     # A 06:00 newsletter must not use up the day before the 10:00 back-in-stock alert.
@@ -163,9 +209,78 @@ SCENARIOS: dict[str, tuple[list[dict[str, object]], dict[str, dict[str, object]]
     ),
 }
 
+# Ranking across staggered arbitration windows: a request waiting in its window holds its room against lower ones.
+# The issue's example: newsletter at 14:00, sale at 14:02, back-in-stock alert at 14:04, one email a day. The alert
+# is sent at the end of its window (14:14); the newsletter (14:10) and the sale (14:12) found its room held.
+SCENARIOS["staggered_windows"] = (
+    staggered("c1", "nsa"),
+    {
+        "c1-newsletter": {"outcome": "suppressed", "reason": "outranked:c1-back_in_stock"},
+        "c1-sale": {"outcome": "suppressed", "reason": "outranked:c1-back_in_stock"},
+        "c1-back_in_stock": {"outcome": "sent", "reason": "within_policy", "sent_at": "2026-11-27T20:14:00Z"},
+    },
+)
+POLICIES["staggered_windows"] = ONE_EMAIL_A_DAY
+# The same three in every order of arrival (one customer per order): the alert always wins.
+SCENARIOS["staggered_windows_every_order"] = (
+    [event for order in ORDERS for event in staggered(f"c-{order}", order)],
+    {
+        f"c-{order}-{category}": (
+            {"outcome": "sent", "reason": "within_policy"}
+            if category == "back_in_stock"
+            else {"outcome": "suppressed", "reason": f"outranked:c-{order}-back_in_stock"}
+        )
+        for order in ORDERS
+        for category in ("newsletter", "sale", "back_in_stock")
+        # an alert due before the others is sent first: they then meet a full cap, not a held room
+        if not (category != "back_in_stock" and order.index("a") < order.index(category[0]))
+    }
+    | {
+        f"c-{order}-{category}": {"outcome": "suppressed", "reason": "cap:email_daily"}
+        for order in ORDERS
+        for category in ("newsletter", "sale")
+        if order.index("a") < order.index(category[0])
+    },
+)
+POLICIES["staggered_windows_every_order"] = ONE_EMAIL_A_DAY
+# A waiting alert cancelled by an exclusion (the order confirmation for the same product) gives its room back at
+# once: the newsletter, due after the cancellation, is sent.
+SCENARIOS["waiting_request_cancelled_frees_room"] = (
+    [
+        profile(at("2026-11-27T00:00")),
+        req("newsletter", at("2026-11-27T14:00"), "newsletter"),
+        req("alert", at("2026-11-27T14:04"), "back_in_stock", entity="sku:1"),
+        req("order", at("2026-11-27T14:06"), "order_confirmation", entity="sku:1", transactional=True),
+    ],
+    {
+        "newsletter": {"outcome": "sent", "reason": "within_policy", "sent_at": "2026-11-27T20:10:00Z"},
+        "alert": {"outcome": "cancelled", "reason": "excluded:order"},
+        "order": {"outcome": "sent", "reason": "transactional"},
+    },
+)
+POLICIES["waiting_request_cancelled_frees_room"] = ONE_EMAIL_A_DAY
+# The reserved second email of the day is held by a waiting priority-80 alert: the cart reminder (priority 60 by
+# its category, 76 by its own priority field, so that it may use the reserve), due first, is outranked.
+SCENARIOS["reserve_held_by_waiting_request"] = (
+    [
+        profile(at("2026-11-27T00:00")),
+        req("newsletter", at("2026-11-27T09:00"), "newsletter"),
+        req("cart", at("2026-11-27T14:00"), "cart_abandoned", entity="cart:1", priority=76),
+        req("alert", at("2026-11-27T14:04"), "back_in_stock", entity="sku:1"),
+    ],
+    {
+        "newsletter": {"outcome": "sent", "reason": "within_policy"},
+        "cart": {"outcome": "suppressed", "reason": "outranked:alert"},
+        "alert": {"outcome": "sent", "reason": "within_policy", "sent_at": "2026-11-27T20:14:00Z"},
+    },
+)
+POLICIES["reserve_held_by_waiting_request"] = RESERVED_SECOND_EMAIL
+
 
 if __name__ == "__main__":
     for name, (events, expected) in SCENARIOS.items():
         (HERE / f"{name}.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
         (HERE / f"{name}.expected.json").write_text(json.dumps(expected, indent=2, sort_keys=True) + "\n")
+        if name in POLICIES:
+            (HERE / f"{name}.policy.yaml").write_text(POLICIES[name])
         print(f"wrote {name}")

@@ -1,5 +1,5 @@
-"""Scenario tests: each event file runs through `baton replay` (its entry point, the default policy) and
-every request ends as the expectations written next to it say."""
+"""Scenario tests: each event file runs through `baton replay` (its entry point; the default policy unless a
+``<name>.policy.yaml`` lies beside it) and every request ends as the expectations written next to it say."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ SCENARIOS = sorted(p.name.removesuffix(".jsonl") for p in HERE.glob("*.jsonl"))
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_scenario(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "decisions.jsonl"
-    assert main(["replay", str(HERE / f"{name}.jsonl"), "--out", str(out), "--quiet"]) == 0
+    policy = HERE / f"{name}.policy.yaml"
+    argv = ["replay", str(HERE / f"{name}.jsonl"), "--out", str(out), "--quiet"]
+    assert main(argv + (["--policy", str(policy)] if policy.exists() else [])) == 0
     decided = {row["request_id"]: row for row in map(json.loads, out.read_text().splitlines())}
     expected = json.loads((HERE / f"{name}.expected.json").read_text())
     assert set(decided) == set(expected)

@@ -234,8 +234,23 @@ _CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE) ")
 _NAME_OP_VALUE = re.compile(r"^(#\w+) (=|<>|<=|>=|<|>) (:\w+)$")
 _FUNCTION = re.compile(r"^(attribute_not_exists|attribute_exists) \((#\w+)\)$")
 _OPERATORS = {"=": "__eq__", "<>": "__ne__", "<=": "__le__", ">=": "__ge__", "<": "__lt__", ">": "__gt__"}
+# what the ledger writes to append to a list (a request's history): list_append(if_not_exists(#n, :[]), :new)
+_LIST_APPEND = re.compile(r"^list_append \(if_not_exists \((#\w+), (:\w+)\), (:\w+)\)$")
+APPEND = "append"  # a Step's method for _LIST_APPEND
 
 Step = tuple[Any, str, Any]  # (pynamodb attribute, method name, python value or None)
+
+
+def _terms(clause: str) -> list[str]:
+    """The comma-separated terms of an update clause, commas inside a function's parentheses kept."""
+    terms, depth, start = [], 0, 0
+    for i, char in enumerate(clause):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(clause[start:i].strip())
+            start = i + 1
+    terms.append(clause[start:].strip())
+    return [t for t in terms if t]
 
 
 class LibraryFloor:
@@ -352,9 +367,14 @@ class LibraryFloor:
         actions: list[Step] = []
         parts = _CLAUSE.split(spec["UpdateExpression"])[1:]
         for verb, clause in zip(parts[::2], parts[1::2], strict=True):
-            for term in (t.strip() for t in clause.split(",")):
+            for term in _terms(clause):
                 name, _, value = term.partition(" = " if verb == "SET" else " ")
                 attribute = self._attribute(model, names[name])
+                if match := _LIST_APPEND.match(value):
+                    if match.group(1) != name:
+                        raise ValueError(f"library floor: cannot replay the update {term!r}")
+                    actions.append((attribute, APPEND, self._value(model, names[name], values[match.group(3)])))
+                    continue
                 raw = None if verb == "REMOVE" else self._value(model, names[name], values[value])
                 actions.append((attribute, verb.lower(), raw))
         key = (spec["Key"]["pk"]["S"], spec["Key"]["sk"]["S"])
@@ -384,6 +404,8 @@ class LibraryFloor:
     def _made(step: Step) -> Any:
         """The action or condition term a step stands for, made by pynamodb."""
         attr, method, value = step
+        if method == APPEND:
+            return attr.set((attr | []).append(value))
         return getattr(attr, method)() if value is None else getattr(attr, method)(value)
 
     def _actions(self, steps: list[Step]) -> list[Any]:

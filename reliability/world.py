@@ -171,14 +171,18 @@ class World:
         workers: int = 1,
         armed: Callable[[], Any] | None = None,
         rounds: int = 10_000,
+        until: datetime | None = None,
     ) -> int:
         """Drain the queue, then run the sweeper at each due time (releases and send leases) through the same
-        queue, until nothing is due. Returns the invocations made."""
+        queue, until nothing is due (or nothing is due by ``until``, the clock then set to it). Returns the
+        invocations made."""
         invocations = self.queue.drain(handler, LocalContext, workers=workers).invocations
         clock = self.runtime.clock
         for _ in range(rounds):
             rows = self.runtime.ledger.due(clock.now() + timedelta(days=3650), 1)
-            if not rows:
+            if not rows or (until is not None and rows[0][2] > until):
+                if until is not None:
+                    clock.set(max(until, clock.now()))
                 return invocations
             clock.set(max(rows[0][2], clock.now() + timedelta(seconds=1)))
             try:

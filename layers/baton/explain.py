@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from baton.domain import CapCount, Outcome
-from baton.ports import RequestRecord
+from baton.ports import RequestRecord, Step
 from baton.preview import Preview
 
 # Reason kinds (the part before ':') in a sentence an operator reads.
@@ -50,8 +50,23 @@ def describe(reason: str) -> str:
     return f"{text} ({subject})" if subject else text
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+def _when(value: datetime | None, zone: tzinfo = UTC) -> str:
+    """A time in ``zone``, with the zone's abbreviation at that time (CST, CDT, UTC)."""
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
+
+
+def zone_name(zone: tzinfo) -> str:
+    return str(getattr(zone, "key", None) or zone)
+
+
+def step_line(step: Step, zone: tzinfo) -> str:
+    """``2026-11-27 06:00:00 CST  deferred arbitration_window until 2026-11-27 06:15:00 CST``."""
+    parts = [_when(step.at, zone), "", step.what]
+    if step.reason:
+        parts.append(step.reason)
+    if step.until is not None:
+        parts.append(f"until {_when(step.until, zone)}")
+    return " ".join(parts)
 
 
 def _counts(counts: Mapping[str, Any]) -> str:
@@ -62,13 +77,21 @@ def _counts(counts: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def timeline(customer_id: str, records: Iterable[RequestRecord], since: datetime | None = None) -> list[str]:
+def timeline(
+    customer_id: str,
+    records: Iterable[RequestRecord],
+    since: datetime | None = None,
+    zone: tzinfo = UTC,
+    policy: str | None = None,
+) -> list[str]:
     """The customer's requests, oldest first: what was asked, what became of it and why, the counts each cap
-    saw at the decision, and each step the request went through."""
+    saw at the decision, and each step the request went through. Times are in ``zone`` (the customer's, or the
+    policy's for a customer without one), named in the second line with ``policy``, the policy the caller used."""
     chosen = [r for r in records if since is None or (r.requested_at is not None and r.requested_at >= since)]
     outcomes = Counter(r.status for r in chosen)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
     lines = [f"{customer_id}: {len(chosen)} request(s){': ' + summary if summary else ''}"]
+    lines.append(f"times in {zone_name(zone)}" + (f"; policy {policy}" if policy else ""))
     for record in chosen:
         what = " ".join(
             part
@@ -83,28 +106,35 @@ def timeline(customer_id: str, records: Iterable[RequestRecord], since: datetime
             if part
         )
         lines.append("")
-        lines.append(f"{_when(record.requested_at)}  {record.request_id}  {what}")
+        lines.append(f"{_when(record.requested_at, zone)}  {record.request_id}  {what}")
         lines.append(f"    {record.status}: {record.reason} - {describe(record.reason)}")
         if record.detail:
             lines.append(f"    why: {record.detail}")
         if record.counts:
             lines.append(f"    caps at the decision: {_counts(record.counts)}")
         if record.sent_at:
-            lines.append(f"    sent at {_when(record.sent_at)}")
+            lines.append(f"    sent at {_when(record.sent_at, zone)}")
         elif record.status == "pending" and record.release_at:
-            lines.append(f"    waiting until {_when(record.release_at)}")
+            lines.append(f"    waiting until {_when(record.release_at, zone)}")
         if len(record.members) > 1:
             lines.append(f"    one digest message for: {', '.join(record.members)}")
         for step in record.history:
-            lines.append(f"    . {step}")
+            lines.append(f"    . {step_line(step, zone)}")
+        if record.history_dropped:
+            lines.append(f"    . ({record.history_dropped} more step(s) not kept: the history keeps its first ones"
+                         " and the latest)")  # fmt: skip
         if record.policy:
             lines.append(f"    policy {record.policy}")
     return lines
 
 
-def preview_lines(preview: Preview) -> list[str]:
-    """What ``baton decide --dry-run`` prints."""
-    head = f"{preview.request_id} for {preview.customer_id} at {_when(preview.at)} (policy {preview.policy})"
+def preview_lines(preview: Preview, zone: tzinfo = UTC, policy: str | None = None) -> list[str]:
+    """What ``baton decide --dry-run`` prints, times in ``zone`` (named in the first line). ``policy``: how to
+    name the policy used (default: its tag)."""
+    head = (
+        f"{preview.request_id} for {preview.customer_id} at {_when(preview.at, zone)} (times in"
+        f" {zone_name(zone)}; policy {policy or preview.policy})"
+    )
     if preview.known is not None:
         known = preview.known
         return [
@@ -117,20 +147,20 @@ def preview_lines(preview: Preview) -> list[str]:
     if final.outcome is Outcome.SENT and final.at == preview.at:
         verdict = "would be sent now"
     elif final.outcome is Outcome.SENT:
-        verdict = f"would not be sent now; sent at {_when(final.at)} if nothing else arrives"
+        verdict = f"would not be sent now; sent at {_when(final.at, zone)} if nothing else arrives"
     else:
         verdict = f"would not be sent: {final.outcome.value}, {describe(final.reason)}"
     lines = [head, verdict]
     for step in preview.steps:
-        lines.append(f"  {_when(step.at)}  {step.outcome.value}: {step.reason} - {describe(step.reason)}")
+        lines.append(f"  {_when(step.at, zone)}  {step.outcome.value}: {step.reason} - {describe(step.reason)}")
         if step.detail:
             lines.append(f"      why: {step.detail}")
         if step.counts:
             lines.append(f"      caps: {_counts(step.counts)}")
         if step.outcome is Outcome.DEFERRED and step.release_at:
-            lines.append(f"      until {_when(step.release_at)}")
+            lines.append(f"      until {_when(step.release_at, zone)}")
     if preview.fits_at is not None:
-        lines.append(f"it would fit the caps at {_when(preview.fits_at)}, if nothing else is sent before")
+        lines.append(f"it would fit the caps at {_when(preview.fits_at, zone)}, if nothing else is sent before")
     elif final.outcome is Outcome.SUPPRESSED and final.counts:
         lines.append("it never fits: a cap leaves no room at its priority")
     return lines

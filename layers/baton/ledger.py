@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.attributes import (
     DiscriminatorAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -53,7 +54,7 @@ from baton.domain import (
 )
 from baton.errors import ConcurrentUpdate, TransientFailure
 from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, DUE_SHARDS, PK, SK, TTL_ATTRIBUTE
-from baton.ports import Arrival, RequestRecord, Snapshot
+from baton.ports import Arrival, RequestRecord, Snapshot, Step
 
 if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contract or policy model)
     from baton.contract import CustomerUpdated
@@ -62,7 +63,10 @@ if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contr
 STATE_SK = "STATE"
 ADDRESS_SK = "ADDR"
 SEND_LEASE = timedelta(minutes=5)  # longer than any function timeout: a lease still held means a sender is alive
-HISTORY_LIMIT = 20
+# A request's history keeps at most this many steps: the first HISTORY_LIMIT - 1 and the latest, counting the
+# others in ``steps_dropped``. Its decisions are bounded by this; a send appends at most one step per delivery
+# attempt after it (sent, failed, taken over, retry), and the queue's receive count and the send lease bound those.
+HISTORY_LIMIT = 24
 
 
 def customer_pk(customer_id: str) -> str:
@@ -162,7 +166,9 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         message_id = UnicodeAttribute(null=True)
         event_id = UnicodeAttribute(null=True)
         attempts = NumberAttribute(default=0)
-        history = UnicodeAttribute(null=True)
+        history = UnicodeAttribute(null=True)  # written before steps were appended: one "<iso> <status> <reason>"
+        steps = ListAttribute(of=UnicodeAttribute, null=True)  # each a JSON [at, what, reason, until]
+        steps_dropped = NumberAttribute(null=True)
         members = UnicodeAttribute(null=True)
 
     class AddressItem(LedgerItem, discriminator="address"):
@@ -237,12 +243,18 @@ def _request_from(row: list[Any], customer_id: str) -> Request:
     )
 
 
-def encode_ledger(ledger: CustomerLedger) -> dict[str, str]:
+def encode_ledger(ledger: CustomerLedger, steps: Mapping[str, int] | None = None) -> dict[str, str]:
+    """The state item's contacts, pending set and marks. ``steps``: how many steps each waiting request's history
+    holds, kept beside it so that a decision can append to that history within the bound without reading it."""
     contacts = [
         [c.request_id, _ts(c.at), c.channel, c.category, c.campaign_id, c.entity, c.priority, int(c.transactional)]
         for c in ledger.contacts
     ]
-    pending = [[*_request_row(p.request), p.priority, _ts(p.due_at), p.reason] for p in ledger.pending]
+    counts = steps or {}
+    pending = [
+        [*_request_row(p.request), p.priority, _ts(p.due_at), p.reason, counts.get(p.request.request_id, 0)]
+        for p in ledger.pending
+    ]
     marks = [[m.request_id, m.category, m.entity, _ts(m.at)] for m in ledger.marks]
     return {"contacts": _dumps(contacts), "pending": _dumps(pending), "marks": _dumps(marks)}
 
@@ -272,6 +284,14 @@ def decode_profile(text: str | None) -> Profile:
         quiet_hours={ch: QuietWindow(*w) for ch, w in (raw.get("quiet") or {}).items()},
         limits=tuple(PersonalLimit(ch, lim, timedelta(seconds=sec)) for ch, lim, sec in raw.get("limits") or ()),
     )
+
+
+def decode_steps(item: Any | None) -> dict[str, int]:
+    """How many steps each waiting request's history holds (a row written before the count was kept: its one
+    history line)."""
+    if item is None:
+        return {}
+    return {row[0]: row[13] if len(row) > 13 else 1 for row in json.loads(item.pending or "[]")}
 
 
 def decode_ledger(customer_id: str, item: Any | None) -> CustomerLedger:
@@ -324,7 +344,8 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
         recipient=item.recipient,
         message_id=item.message_id,
         attempts=int(item.attempts or 0),
-        history=tuple(json.loads(item.history or "[]")),
+        history=decode_history(item),
+        history_dropped=int(item.steps_dropped or 0),
         members=tuple(json.loads(item.members or "[]")),
     )
 
@@ -355,8 +376,44 @@ def _status(decision: Decision) -> str:
     return decision.outcome.value
 
 
-def _history_line(decision: Decision, now: datetime) -> str:
-    return f"{iso(now)} {_status(decision)} {decision.reason}"
+def step(at: datetime, what: str, reason: str = "", until: datetime | None = None) -> str:
+    """One history step as the request item keeps it (``Step``'s fields, JSON)."""
+    return _dumps([_ts(at), what, reason, None if until is None else _ts(until)])
+
+
+def decision_step(decision: Decision, now: datetime) -> str:
+    status = _status(decision)
+    if status == "pending":
+        return step(now, "deferred", decision.reason, decision.release_at)
+    return step(now, status, decision.reason)
+
+
+def decode_history(item: Any) -> tuple[Step, ...]:
+    """The steps a request item holds, oldest first: the one line an item written before steps were appended
+    holds (``<iso> <status> <reason>``), then the steps."""
+    out: list[Step] = []
+    for line in json.loads(item.history or "[]"):
+        when, _, rest = line.partition(" ")
+        status, _, reason = rest.partition(" ")
+        at = _from_iso(when)
+        if at is not None:
+            out.append(Step(at, "deferred" if status == "pending" else status, reason))
+    for text in item.steps or ():
+        at, what, reason, until = json.loads(text)
+        out.append(Step(_dt(at), what, reason, None if until is None else _dt(until)))
+    return tuple(out)
+
+
+def append_steps(attribute: Any, held: int, new: list[str], dropped: Any) -> tuple[list[Action], int]:
+    """The actions that append ``new`` steps to a history of ``held`` steps within HISTORY_LIMIT, and how many it
+    then holds. Past the bound the first HISTORY_LIMIT - 1 steps stay and the last slot holds the latest step;
+    ``dropped`` (the item's steps_dropped) counts the steps not kept."""
+    if held + len(new) <= HISTORY_LIMIT:
+        return [attribute.set((attribute | []).append(new))], held + len(new)
+    if held >= HISTORY_LIMIT:  # full: the latest replaces the one before it
+        return [attribute[HISTORY_LIMIT - 1].set(new[-1]), dropped.add(len(new))], HISTORY_LIMIT
+    kept = [*new[: HISTORY_LIMIT - 1 - held], new[-1]]
+    return [attribute.set((attribute | []).append(kept)), dropped.add(len(new) - len(kept))], HISTORY_LIMIT
 
 
 # -- the adapter -----------------------------------------------------------------------------------------------
@@ -420,6 +477,7 @@ class DynamoLedger:
             soft_blocked=soft,
             voided=frozenset(state.void or ()) if state is not None else frozenset(),
             hasher=self.hash,
+            steps=decode_steps(state),
         )
 
     def records(self, customer_id: str, request_ids: list[str]) -> dict[str, RequestRecord]:
@@ -465,7 +523,21 @@ class DynamoLedger:
         pk = customer_pk(ledger.customer_id)
         version = snapshot.ledger.version
         state_condition = m.state.version.does_not_exist() if version == 0 else m.state.version == version
-        encoded = encode_ledger(ledger)
+        arrival_id = arrival.message.request_id if arrival else None
+        waited = {p.request.request_id: p for p in snapshot.ledger.pending}
+        steps = dict(snapshot.steps)
+        writes: list[tuple[Decision, list[Action] | None]] = []
+        for decision in verdict.decisions:
+            rid = decision.request.request_id
+            if rid == arrival_id:
+                steps[rid] = 2  # arrived, and this decision
+                writes.append((decision, None))
+            else:
+                actions, steps[rid] = self._settle_actions(
+                    decision, policy, now, waited.get(rid), steps.get(rid, 1)
+                )
+                writes.append((decision, actions))
+        encoded = encode_ledger(ledger, steps)
         state_actions: list[Action] = [
             m.state.kind.set(m.state),
             m.state.version.set(version + 1),
@@ -479,17 +551,16 @@ class DynamoLedger:
         try:
             with TransactWrite(connection=m.connection) as tx:
                 tx.update(m.state(pk, STATE_SK), actions=state_actions, condition=state_condition)
-                arrival_id = arrival.message.request_id if arrival else None
-                for decision in verdict.decisions:
-                    if decision.request.request_id == arrival_id and arrival is not None:
+                for decision, settle in writes:
+                    if settle is None and arrival is not None:
                         tx.save(
                             self._new_request(pk, arrival, decision, policy, now),
                             condition=m.request.pk.does_not_exist(),
                         )
-                    else:
+                    elif settle is not None:
                         tx.update(
                             m.request(pk, request_sk(decision.request.request_id)),
-                            actions=self._settle_actions(decision, policy, now),
+                            actions=settle,
                             condition=m.request.status == "pending",
                         )
         except TransactWriteError as exc:
@@ -553,18 +624,25 @@ class DynamoLedger:
             data=_dumps(msg.data),
             recipient=arrival.recipient,
             event_id=arrival.event_id,
-            history=_dumps([_history_line(decision, now)]),
+            steps=[step(decision.request.requested_at, "arrived"), decision_step(decision, now)],
             **fields,
         )
 
-    def _settle_actions(self, decision: Decision, policy: str, now: datetime) -> list[Action]:
+    def _settle_actions(
+        self, decision: Decision, policy: str, now: datetime, waited: Pending | None, held: int
+    ) -> tuple[list[Action], int]:
+        """The update of a waiting request's item for ``decision``, and the steps its history then holds. A wait
+        that has ended (``waited`` was due) is a ``released`` step before the decision's own."""
         r = self._m.request
         actions: list[Action] = [r.policy.set(policy)]
         for name, value in self._lifecycle(decision, now).items():
             attr = getattr(r, name)
             actions.append(attr.remove() if value is None else attr.set(value))
-        actions.append(r.history.set(_dumps([_history_line(decision, now)])))
-        return actions
+        new = [decision_step(decision, now)]
+        if waited is not None and waited.due_at <= now:
+            new.insert(0, step(now, "released", waited.reason))
+        appended, count = append_steps(r.steps, held, new, r.steps_dropped)
+        return actions + appended, count
 
     def claim(self, record: RequestRecord, now: datetime) -> RequestRecord | None:
         r = self._m.request
@@ -579,6 +657,7 @@ class DynamoLedger:
                     r.lease_until.set(iso(now + SEND_LEASE)),
                     *self._due_at(record, now + SEND_LEASE),
                     r.attempts.add(1),
+                    self._append(step(now, "taken_over", "the send lease ran out")),
                 ],
                 condition=(r.status == "sending") & (r.lease_until <= iso(now)),
             )
@@ -614,7 +693,11 @@ class DynamoLedger:
         item = r(customer_pk(record.customer_id), request_sk(record.request_id))
         try:
             item.update(
-                actions=[r.lease_until.set(iso(now)), *self._due_at(record, now)],
+                actions=[
+                    r.lease_until.set(iso(now)),
+                    *self._due_at(record, now),
+                    self._append(step(now, "retry", "delivery_retry")),
+                ],
                 condition=(r.status == "sending") & (r.attempts == record.attempts),
             )
         except UpdateError as exc:
@@ -644,8 +727,14 @@ class DynamoLedger:
                 r.due_sk.remove(),
                 r.lease_until.remove(),
                 r.expires_at.set(now + self._retention),
+                self._append(step(now, "sent", record.reason)),
             ],
         )
+
+    def _append(self, line: str) -> Action:
+        """Append one delivery step to a request's history (after its decisions: see HISTORY_LIMIT)."""
+        r = self._m.request
+        return r.steps.set((r.steps | []).append([line]))
 
     def confirm_failed(
         self, record: RequestRecord, now: datetime, reason: str, status: str = "failed", detail: str | None = None
@@ -665,6 +754,7 @@ class DynamoLedger:
             m.request.due_sk.remove(),
             m.request.lease_until.remove(),
             m.request.expires_at.set(now + self._retention),
+            self._append(step(now, status, reason)),
         ]
         try:
             with TransactWrite(connection=m.connection) as tx:
@@ -691,6 +781,7 @@ class DynamoLedger:
             requested_at=iso(now),
             decided_at=iso(now),
             expires_at=now + self._retention,
+            steps=[step(now, "arrived"), step(now, "rejected", reason)],
         )
         try:
             item.save(condition=r.pk.does_not_exist())

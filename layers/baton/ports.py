@@ -16,6 +16,19 @@ if TYPE_CHECKING:  # annotations only: a function that validates no requests loa
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One step in a request's history: ``what`` is ``arrived``, ``deferred`` (``reason``, ``until``),
+    ``released`` (its wait ended), ``sending``, ``taken_over`` (a lease that ran out), ``retry`` (a send that failed
+    for now), ``sent``, or the outcome it ended with (``suppressed``, ``expired``, ``cancelled``, ``rejected``,
+    ``failed``), each with its reason."""
+
+    at: datetime
+    what: str
+    reason: str = ""
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request as the ledger holds it: its state, its audit, and what to send."""
 
@@ -43,7 +56,8 @@ class RequestRecord:
     recipient: str | None = None
     message_id: str | None = None
     attempts: int = 0
-    history: tuple[str, ...] = ()
+    history: tuple[Step, ...] = ()  # every step it went through, oldest first (bounded: see the ledger)
+    history_dropped: int = 0  # steps past the bound, not kept
     members: tuple[str, ...] = ()  # a digest carrier: the requests its one message lists (itself first)
 
 
@@ -67,6 +81,7 @@ class Snapshot:
     soft_blocked: Mapping[str, datetime] = field(default_factory=dict)  # hash -> end of soft-bounce suppression
     voided: frozenset[str] = frozenset()  # failed sends seen in the ledger (the commit clears them)
     hasher: Callable[[str], str] = address_hash
+    steps: Mapping[str, int] = field(default_factory=dict)  # waiting request -> steps its history holds
 
     def standing(self, address: str | None, now: datetime) -> str:
         """ "missing", "blocked", "soft_blocked" or "ok" for an address, by its keyed hash."""

@@ -41,16 +41,17 @@ class Recorded(FaultPlan):
 
 @contextmanager
 def scenario(unfit: str, plan: FaultPlan) -> Iterator[World]:
-    """The scenario's events, each at its time, with ``unfit`` unfit for the digest; the plan armed only from
-    the last event on (the digest is sent by the sweeper's release, the next day)."""
+    """The scenario's events, each at its time (what is due before it released, as the sweeper would), with
+    ``unfit`` unfit for the digest; the plan armed only from the last event on (the digest is sent by the
+    sweeper's release, the next day)."""
     events = [json.loads(line) for line in SCENARIO.read_text().splitlines()]
     for event in events:
         if event["detail"].get("request_id") == unfit:
             event["detail"].update(UNFIT)
     with local_world(load_policy_file(default_policy_path())) as world, inject(plan):
-        clock = world.runtime.clock
         for event in events:
-            clock.set(datetime.fromisoformat(event["time"]) + timedelta(days=1))  # the world starts later
+            at = datetime.fromisoformat(event["time"]) + timedelta(days=1)  # the world starts later
+            world.settle(world.arbiter(), until=at)
             if event["detail-type"] == "CustomerUpdated":
                 world.runtime.invoke_profile([json.dumps(event)])
             else:

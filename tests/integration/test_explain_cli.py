@@ -203,3 +203,19 @@ def test_preview_records_nothing_and_matches_what_then_happens(runtime: LocalRun
     (record,) = runtime.ledger.timeline(SHOPPER)
     assert record.status == "sent"
     assert record.sent_at == window_end
+
+
+def test_explain_and_decide_name_their_policy_and_zone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Times in the shopper's zone, named; the policy as version@hash, and whether it is the shipped default."""
+    code, out, _ = run(capsys, "explain", SHOPPER, "--replay", DAY)
+    assert code == 0
+    assert out.splitlines()[1].startswith("times in America/Chicago; policy 2026-11-23.1@")
+    assert out.splitlines()[1].endswith("(the shipped default)")
+    assert "UTC" not in out and "06:00:00 CST  req-002" in out  # 12:00 UTC, in Chicago
+    policy = tmp_path / "mine.yaml"
+    policy.write_text((ROOT / "layers/baton/policies/default.yaml").read_text().replace("2026-11-23.1", "mine-1"))
+    event = write(tmp_path, "event.json", request("p1"))
+    code, out, _ = run(capsys, "decide", "--dry-run", event, "--replay", DAY, "--policy", str(policy))
+    assert code == 0
+    head = out.splitlines()[0]
+    assert "(times in America/Chicago; policy mine-1@" in head and f"(from {policy})" in head

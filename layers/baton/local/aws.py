@@ -102,6 +102,38 @@ def mocked_aws(dynamodb_endpoint: str | None = None, table_name: str = TABLE_NAM
         yield
 
 
+class TableInUse(Exception):
+    """A replay was pointed at a table that already holds items; the message says which and what to do."""
+
+
+@contextmanager
+def replay_table(endpoint: str | None, name: str | None, *, keep: bool, reuse: bool) -> Iterator[str]:
+    """The table a replay writes its ledger into. On embedded moto, today's name (moto is fresh for each run).
+    On a DynamoDB endpoint, a fresh table of its own (``name``, or a new ``baton-replay-<id>``), deleted at the
+    end unless ``keep``; a table that already holds items is refused (TableInUse) unless ``reuse``."""
+    if endpoint is None:
+        yield name or TABLE_NAME
+        return
+    import uuid
+
+    import boto3
+
+    set_local_env()
+    table = name or f"baton-replay-{uuid.uuid4().hex[:8]}"
+    client = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+    existed = table in client.list_tables().get("TableNames", [])
+    if existed and not reuse and client.scan(TableName=table, Limit=1).get("Items"):
+        raise TableInUse(
+            f"table {table} on {endpoint} already holds items: a replay writes only into a new or empty table, so"
+            " that its outcomes are the events' own (name another table, delete this one, or pass --reuse-table)"
+        )
+    try:
+        yield table
+    finally:
+        if not keep and not existed:
+            client.delete_table(TableName=table)
+
+
 def register_push_endpoints(arns: list[str]) -> None:
     """Make these SNS platform endpoints exist in moto (the shopper's devices in a local run)."""
     import boto3

@@ -1,7 +1,8 @@
 """``make demo``: one shopper's Black Friday, as automation fires it, through Baton on embedded mocked AWS.
 
-Prints each request with its outcome and reason, and how many messages the shopper would have got without
-Baton and gets with it.
+Prints each request (its id, so that a reason naming another request can be followed) with its outcome, in the
+words the rest of Baton uses, and its reason, and how many messages the shopper would have got without Baton and
+gets with it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from baton.policy import default_policy_path, load_policy_file
 
 DEFAULT_EVENTS = Path("examples/shopper_day.jsonl")
 TOKEN_RE = re.compile(r"[?]token=([A-Za-z0-9._-]+)>")
-MARK = {"sent": "SENT", "suppressed": "held back", "expired": "expired", "cancelled": "cancelled", "failed": "FAILED"}
 
 
 def _local(iso: str | None, zone: ZoneInfo) -> str:
@@ -86,22 +86,21 @@ def main(argv: list[str] | None = None) -> int:
             waits.setdefault(report.request_id, []).append(report.reason)
 
     print(f"\nBaton demo: one shopper's day, policy {policy.tag}, times in {zone.key}\n")
-    print(f"{'requested':<10} {'channel':<6} {'category':<19} {'outcome':<10} {'at':<10} reason")
-    print("-" * 100)
+    print(f"{'requested':<10} {'id':<8} {'channel':<7} {'category':<19} {'outcome':<11} {'at':<10} reason")
+    print("-" * 110)
     for result in run.results:
         event = by_line[result.line].event
         requested = event.time.astimezone(zone).strftime("%a %H:%M") if event else ""
         when = _local(result.sent_at or result.decided_at, zone)
-        outcome = MARK.get(result.outcome, result.outcome)
         print(
-            f"{requested:<10} {result.channel or '':<6} {result.category or '':<19} {outcome:<10} {when:<10} "
-            f"{explain(result, names, waits.get(result.request_id or '', []))}"
+            f"{requested:<10} {result.request_id or '':<8} {result.channel or '':<7} {result.category or '':<19}"
+            f" {result.outcome:<11} {when:<10} {explain(result, names, waits.get(result.request_id or '', []))}"
         )
     outcomes = Counter(r.outcome for r in run.results)
     sent = [r for r in run.results if r.outcome == "sent"]
     first_day = first.time.astimezone(zone).date()
     same_day = [r for r in sent if r.sent_at and _day(r.sent_at, zone) == first_day]
-    print("-" * 100)
+    print("-" * 110)
     print(f"Without Baton: {len(run.results)} messages on {first_day:%A %d %B}.")
     print(
         f"With Baton:    {len(same_day)} that day ({sum(1 for r in same_day if r.reason == 'transactional')} "
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     for click in clicks:
         local = UNSUBSCRIBE_AT.astimezone(zone).strftime("%a %H:%M")
         print(f"\nAt {local} the shopper clicked one-click unsubscribe in the morning newsletter ({click});")
-        print("every later newsletter is held back with reason opted_out:newsletter.")
+        print("every later newsletter is suppressed with reason opted_out:newsletter.")
     print("\nEvery decision is in the ledger with its reason, cap counts and policy version.")
     return 0
 

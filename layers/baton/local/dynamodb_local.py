@@ -67,6 +67,9 @@ class DynamoDBLocal:
             "-jar",
             str(self.jar),
             "-inMemory",
+            # one database whatever the credentials: without it DynamoDB Local keeps one per access key and
+            # region, and a client made inside moto's mock (its own fake keys) would not see a table made outside
+            "-sharedDb",
             "-port",
             str(self.port),
         ]

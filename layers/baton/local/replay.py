@@ -120,6 +120,8 @@ def replay(
     workers: int = 1,
     dynamodb_endpoint: str | None = None,
     table_name: str | None = None,
+    keep_table: bool = False,
+    reuse_table: bool = False,
     on_progress: Callable[[int, int, datetime], None] | None = None,
     stderr: TextIO | None = None,
     actions: list[tuple[datetime, Callable[[Any], None]]] | None = None,
@@ -130,10 +132,11 @@ def replay(
     ``actions`` are (time, callable(runtime)) run at their time on the simulated clock, between events: what a
     person does in the middle of the day (an unsubscribe click, say). ``inspect(runtime)`` runs after the last
     release, before the local AWS goes away (to read the ledger). ``on_progress(decided, requests, simulated
-    time)`` is told how far the run is, a few times a second at most."""
-    from baton.local.aws import mocked_aws, register_push_endpoints
+    time)`` is told how far the run is, a few times a second at most. On a ``dynamodb_endpoint`` the run has a
+    table of its own (``baton.local.aws.replay_table``: ``table_name``, ``keep_table``, ``reuse_table``)."""
+    from baton.local.aws import mocked_aws, register_push_endpoints, replay_table
     from baton.local.runtime import LocalRuntime
-    from baton.names import MAX_RECEIVE_COUNT, TABLE_NAME
+    from baton.names import MAX_RECEIVE_COUNT
 
     timed = [line for line in lines if line.event is not None and line.problem is None]
     if not timed:
@@ -182,8 +185,11 @@ def replay(
             elif rid is not None:
                 seen.add(rid)
 
-    with mocked_aws(dynamodb_endpoint, table_name or TABLE_NAME):
-        runtime = LocalRuntime(policy, start, dynamodb_endpoint=dynamodb_endpoint, table_name=table_name or TABLE_NAME)
+    with (
+        replay_table(dynamodb_endpoint, table_name, keep=keep_table, reuse=reuse_table) as table,
+        mocked_aws(dynamodb_endpoint, table),
+    ):
+        runtime = LocalRuntime(policy, start, dynamodb_endpoint=dynamodb_endpoint, table_name=table)
         runtime.watch(observe)
         register_push_endpoints(_push_endpoints(timed))
 

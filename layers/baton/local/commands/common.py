@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
+from zoneinfo import ZoneInfo
 
 from baton.policy import Policy, default_policy_path, load_policy_file
 
@@ -22,6 +23,18 @@ class UsageError(Exception):
 
 def load_policy_arg(path: str | None) -> Policy:
     return load_policy_file(path or default_policy_path())
+
+
+def policy_label(policy: Policy, path: str | None) -> str:
+    """How a command names the policy it used: its tag, and the shipped default or the file it came from."""
+    return f"{policy.tag} ({'the shipped default' if path is None else f'from {path}'})"
+
+
+def customer_zone(ledger: Ledger, policy: Policy, customer_id: str) -> ZoneInfo:
+    """The zone a customer's times are shown in: their own, else the policy's (as the engine decides)."""
+    from baton.engine import zone_for
+
+    return zone_for(policy, ledger.load(customer_id, None, None, consistent=True).ledger.profile.timezone)
 
 
 def progress_bar(enabled: bool, stream: TextIO) -> Callable[[int, int, datetime], None] | None:

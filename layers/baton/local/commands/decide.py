@@ -9,7 +9,15 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from baton.local.commands.common import EXIT_FAILED, EXIT_OK, UsageError, add_ledger_source, with_ledger
+from baton.local.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    add_ledger_source,
+    customer_zone,
+    policy_label,
+    with_ledger,
+)
 
 if TYPE_CHECKING:
     from baton.policy import Policy
@@ -80,9 +88,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"baton decide: would be rejected: {exc.field}: {exc.message}", file=sys.stderr)
             return EXIT_FAILED
         if args.json:
-            print(json.dumps(result.as_json(), indent=2))
+            print(json.dumps({**result.as_json(), "policy_source": args.policy or "default"}, indent=2))
         else:
-            print("\n".join(preview_lines(result)))
+            zone = customer_zone(ledger, policy, result.customer_id)
+            print("\n".join(preview_lines(result, zone, policy_label(policy, args.policy))))
         return EXIT_OK
 
     return with_ledger(args, work)

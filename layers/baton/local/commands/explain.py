@@ -8,7 +8,15 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from baton.local.commands.common import EXIT_FAILED, EXIT_OK, UsageError, add_ledger_source, with_ledger
+from baton.local.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    add_ledger_source,
+    customer_zone,
+    policy_label,
+    with_ledger,
+)
 
 if TYPE_CHECKING:
     from baton.policy import Policy
@@ -41,7 +49,7 @@ def since_time(text: str | None, now: datetime) -> datetime | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    def work(ledger: Ledger, _policy: Policy, now: datetime) -> int:
+    def work(ledger: Ledger, policy: Policy, now: datetime) -> int:
         from baton.explain import timeline
 
         since = since_time(args.since, now)
@@ -49,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         if not records and ledger.load(args.customer_id, None, None, consistent=True).ledger.version == 0:
             print(f"baton explain: no customer {args.customer_id} in the ledger", file=sys.stderr)
             return EXIT_FAILED
-        for line in timeline(args.customer_id, records, since):
+        zone = customer_zone(ledger, policy, args.customer_id)
+        for line in timeline(args.customer_id, records, since, zone, policy_label(policy, args.policy)):
             print(line)
         return EXIT_OK
 

@@ -24,7 +24,21 @@ def register(sub: Any) -> None:
     rp.add_argument("--policy", help="policy YAML (default: the shipped default policy)")
     rp.add_argument("--out", help="write one JSON line per MessageRequested line here (under --policy)")
     rp.add_argument("--workers", type=int, default=1, help="arbitrate events sharing a timestamp concurrently")
-    rp.add_argument("--dynamodb-endpoint", help="put the ledger on this DynamoDB (e.g. DynamoDB Local)")
+    rp.add_argument(
+        "--dynamodb-endpoint",
+        help="put the ledger on this DynamoDB (e.g. DynamoDB Local), in a fresh table of its own, deleted at the end",
+    )
+    rp.add_argument(
+        "--keep-table",
+        metavar="NAME",
+        help="with --dynamodb-endpoint: name the run's table and keep it (with --compare, the other policy's is"
+        " NAME-compare); a table that already holds items is refused",
+    )
+    rp.add_argument(
+        "--reuse-table",
+        action="store_true",
+        help="with --keep-table: write into NAME even if it holds items (the outcomes then depend on them)",
+    )
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.add_argument("--report", metavar="FILE", help="write a self-contained HTML report of the replay here")
     rp.add_argument(
@@ -46,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("customer", "compare"):
         if getattr(args, flag) is not None and not args.report:
             raise UsageError(f"--{flag} needs --report FILE")
+    if args.keep_table is not None and not args.dynamodb_endpoint:
+        raise UsageError("--keep-table needs --dynamodb-endpoint: the embedded AWS is gone when the run ends")
+    if args.reuse_table and args.keep_table is None:
+        raise UsageError("--reuse-table needs --keep-table NAME")
     policy = load_policy_arg(args.policy)
     other = load_policy_arg(args.compare) if args.compare else None
     try:
@@ -64,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         runs = [(policy, args.policy, result)]
         if other is not None:
-            compared = _replay(args, lines, other, None)  # its unusable lines are the same ones, listed already
+            # its unusable lines are the same ones, listed already; its ledger is a table of its own
+            compared = _replay(args, lines, other, None, suffix="-compare")
             _print_summary(other, compared)
             runs.append((other, args.compare, compared))
         _write_report(args, lines, runs)
@@ -72,17 +91,24 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _replay(args: argparse.Namespace, lines: list[Line], policy: Policy, stderr: Any) -> ReplayRun:
+def _replay(args: argparse.Namespace, lines: list[Line], policy: Policy, stderr: Any, suffix: str = "") -> ReplayRun:
+    from baton.local.aws import TableInUse
     from baton.local.replay import replay
 
-    return replay(
-        lines,
-        policy,
-        workers=args.workers,
-        dynamodb_endpoint=args.dynamodb_endpoint,
-        on_progress=progress_bar(sys.stderr.isatty() and not args.quiet, sys.stderr),
-        stderr=stderr,
-    )
+    try:
+        return replay(
+            lines,
+            policy,
+            workers=args.workers,
+            dynamodb_endpoint=args.dynamodb_endpoint,
+            table_name=f"{args.keep_table}{suffix}" if args.keep_table else None,
+            keep_table=args.keep_table is not None,
+            reuse_table=args.reuse_table,
+            on_progress=progress_bar(sys.stderr.isatty() and not args.quiet, sys.stderr),
+            stderr=stderr,
+        )
+    except TableInUse as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _print_summary(policy: Policy, result: ReplayRun) -> None:

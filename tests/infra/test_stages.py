@@ -1,14 +1,20 @@
-"""Stages: ``-c stage=NAME`` puts the stage into every name a deployment gives, so stages share an account and
-region; without a stage every name is what it always was (``baton.names``, no synth)."""
+"""Stages: ``-c stage=NAME`` puts the stage into every name the stack gives, so stages share an account and region;
+without a stage every name, and the template, is what it always was. The names themselves (``baton.names``) need no
+synth; the templates are the session's two synths, the same deployment without and with a stage."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, astuple, fields
+from typing import Any
 
 import pytest
 
 from baton.names import MAX_STAGE_LENGTH, UNSTAGED, StageNames, check_stage, stage_names
+
+from .conftest import STAGE, Synthesized
 
 # Today's names, written out: a deployment without a stage must keep every one of them.
 TODAYS_NAMES = {
@@ -26,6 +32,44 @@ TODAYS_NAMES = {
     "policy_parameter": "/baton/policy",
     "keys_secret": "baton/keys",
 }
+# Top-level properties called *Name that hold no name of the account's own: named within a parent, or not a
+# resource's name at all. Any other *Name with a literal value is a physical name, and must carry the stage.
+NOT_ACCOUNT_WIDE = {
+    ("AWS::IAM::Policy", "PolicyName"),  # an inline policy, named within its role
+    ("AWS::EventSchemas::Schema", "SchemaName"),  # named within the stage's registry
+    ("AWS::Scheduler::Schedule", "GroupName"),  # the account's default group; the schedule's own name is generated
+    ("AWS::CloudWatch::Alarm", "MetricName"),  # a metric, not the alarm
+}
+# Names the stack does not give: the stack's own (not in its template) and the keys secret (made by infra.keys).
+NOT_IN_TEMPLATE = ("stack", "keys_secret")
+
+
+def physical_names(document: dict[str, Any]) -> dict[str, str]:
+    """``<logical id>.<property>`` -> each literal name the template gives a resource."""
+    return {
+        f"{logical_id}.{key}": value
+        for logical_id, resource in document["Resources"].items()
+        for key, value in resource.get("Properties", {}).items()
+        if key.endswith("Name") and isinstance(value, str) and (resource["Type"], key) not in NOT_ACCOUNT_WIDE
+    }
+
+
+def strings(value: Any) -> Iterator[str]:
+    """Every string in a template value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def given_names(names: dict[str, str]) -> list[str]:
+    """The names the stack gives, sorted (the bus and the schema registry share theirs)."""
+    return sorted(value for key, value in names.items() if key not in NOT_IN_TEMPLATE)
 
 
 # -- the names -----------------------------------------------------------------------------------------------------
@@ -100,3 +144,46 @@ def test_no_two_stages_share_a_name() -> None:
             for name in names:
                 assert (namespace, name) not in owner, f"{stage} and {owner[namespace, name]} both name {name}"
                 owner[namespace, name] = stage
+
+
+# -- the templates -------------------------------------------------------------------------------------------------
+def test_without_a_stage_the_template_gives_todays_names(synth: Synthesized) -> None:
+    assert synth.stack.stack_name == TODAYS_NAMES["stack"]
+    assert sorted(physical_names(synth.document).values()) == given_names(TODAYS_NAMES)
+
+
+def test_a_staged_template_gives_every_name_with_the_stage(staged: Synthesized) -> None:
+    names = stage_names(STAGE)
+    assert staged.names == names
+    assert staged.stack.stack_name == f"Baton-{STAGE}"
+    # the construct id stays: the same logical ids in every stage, and cdk.out/Baton.template.json
+    assert staged.stack.artifact_id == "Baton"
+    given = physical_names(staged.document)
+    assert sorted(given.values()) == given_names(asdict(names))
+    assert [where for where, name in given.items() if STAGE not in name] == []
+
+
+def test_no_unstaged_name_is_left_anywhere_in_a_staged_template(staged: Synthesized) -> None:
+    """Not as a name, nor in an ARN, an environment variable or a policy: today's names other than the bare
+    ``baton`` (the service's name, in metric dimensions too) appear nowhere in the staged template."""
+    distinctive = {name for name in astuple(UNSTAGED) if name.lower() != "baton"}
+    found = sorted({(name, text) for text in strings(staged.document) for name in distinctive if name in text})
+    assert found == []
+    # and the keys secret the functions are given, and may read, is the stage's
+    text = json.dumps(staged.document)
+    assert f"secret:{stage_names(STAGE).keys_secret}-??????" in text
+
+
+def test_a_stage_changes_the_names_and_nothing_else(synth: Synthesized, staged: Synthesized) -> None:
+    """The staged template with each staged name put back to today's is the unstaged template, byte for byte as
+    JSON: a stage touches nothing but the names (and without one, the names are today's: above)."""
+    text = json.dumps(staged.document)
+    pairs = sorted(zip(astuple(stage_names(STAGE)), astuple(UNSTAGED), strict=True), key=lambda p: -len(p[0]))
+    for staged_name, name in pairs:
+        text = text.replace(staged_name, name)
+    assert STAGE not in text
+    assert text == json.dumps(synth.document)
+
+
+def test_two_stages_share_no_name_in_their_templates(synth: Synthesized, staged: Synthesized) -> None:
+    assert not set(physical_names(synth.document).values()) & set(physical_names(staged.document).values())

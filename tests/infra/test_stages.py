@@ -5,17 +5,23 @@ synth; the templates are the session's two synths, the same deployment without a
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
+import subprocess
 from collections.abc import Iterator
 from dataclasses import asdict, astuple, fields
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from baton.names import MAX_STAGE_LENGTH, UNSTAGED, StageNames, check_stage, stage_names
+from infra.keys import configured_name
 
 from .conftest import STAGE, Synthesized
 
+REPO = Path(__file__).resolve().parents[2]
 # Today's names, written out: a deployment without a stage must keep every one of them.
 TODAYS_NAMES = {
     "stack": "Baton",
@@ -187,3 +193,37 @@ def test_a_stage_changes_the_names_and_nothing_else(synth: Synthesized, staged: 
 
 def test_two_stages_share_no_name_in_their_templates(synth: Synthesized, staged: Synthesized) -> None:
     assert not set(physical_names(synth.document).values()) & set(physical_names(staged.document).values())
+
+
+# -- make deploy STAGE=... ------------------------------------------------------------------------------------------
+def _dry_run(target: str, *variables: str) -> list[str]:
+    """What ``make -n target variables`` would run, free of a make or shell that runs the tests (``make test
+    STAGE=...`` passes its variables down through MAKEFLAGS)."""
+    inherited = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "STAGE", "CDK_ARGS")
+    env = {key: value for key, value in os.environ.items() if key not in inherited}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", target, *variables],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.splitlines()
+
+
+def test_make_deploy_stage_creates_the_stages_secret_and_deploys_the_stages_stack() -> None:
+    lines = _dry_run("deploy", "STAGE=staging", "CDK_ARGS=-c sender=orders@shop.example")
+    (keys,) = [line for line in lines if "-m infra.keys" in line]
+    (cdk_args,) = [word for word in shlex.split(keys) if word.startswith("CDK_ARGS=")]
+    assert configured_name(cdk_args.removeprefix("CDK_ARGS=")) == "baton/staging/keys"
+    (deploy,) = [line for line in lines if " cdk deploy " in line]
+    assert shlex.split(deploy)[-4:] == ["-c", "sender=orders@shop.example", "-c", "stage=staging"]
+
+
+@pytest.mark.parametrize("target", ["synth", "destroy"])
+def test_make_synth_and_destroy_pass_the_stage(target: str) -> None:
+    (command,) = [line for line in _dry_run(target, "STAGE=staging") if f" cdk {target} " in line]
+    assert shlex.split(command)[-2:] == ["-c", "stage=staging"]
+    (unstaged,) = [line for line in _dry_run(target) if f" cdk {target} " in line]
+    assert "stage" not in unstaged

@@ -15,6 +15,9 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # The CDK CLI asks nothing of the network when synthesizing; keep its notices and telemetry quiet offline.
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_CLI_NOTICES := false
+# STAGE=NAME (synth, deploy, destroy): the stack of that stage, every name staged (Baton-NAME, baton-NAME-ledger ...),
+# so stages can share an account and region. After CDK_ARGS: STAGE wins over a -c stage=... there.
+CDK_ALL_ARGS = $(CDK_ARGS)$(if $(STAGE), -c stage=$(STAGE))
 
 .PHONY: help venv node chromium demo report test lint unit synth deploy destroy bench reliability schemas clean
 
@@ -23,7 +26,7 @@ help:
 	@echo "make report       the demo day's HTML report (out/report.html) and its screenshot (docs/report.png)"
 	@echo "make test         lint, type-check and every test (creates .venv, node_modules on first use)"
 	@echo "make synth        synthesize the CDK app offline into cdk.out (cdk-nag applied)"
-	@echo "make deploy       cdk deploy into the account of your AWS credentials (see README, Deploy)"
+	@echo "make deploy       cdk deploy into the account of your AWS credentials (see README, Deploy); STAGE=NAME"
 	@echo "make bench        performance and cost figures into bench/results.json"
 	@echo "make reliability  reliability figures into reliability/results.json"
 
@@ -67,18 +70,19 @@ schemas: $(STAMP)
 # The CDK CLI and the app run on the venv's Node 22 (infra.node prints its folder). The app builds the Lambda layer
 # itself (pip, no Docker; cached in build/) and applies cdk-nag: a finding fails the synth.
 synth: $(STAMP) $(NODE_STAMP)
-	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk synth --quiet $(CDK_ARGS)
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk synth --quiet $(CDK_ALL_ARGS)
 
 # Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's keys secret if it does
-# not exist yet (never changes an existing one: see infra/keys.py). Context from cdk.json, or CDK_ARGS='-c key=value'.
+# not exist yet (never changes an existing one: see infra/keys.py). Context from cdk.json, or CDK_ARGS='-c key=value'
+# and STAGE=NAME.
 deploy: $(STAMP) $(NODE_STAMP)
-	CDK_ARGS='$(subst ','\'',$(CDK_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys
-	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk deploy $(CDK_ARGS)
+	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk deploy $(CDK_ALL_ARGS)
 
 # The table, its log groups and the keys secret are kept (removal_policy=retain, deletion_protection): delete
 # them by hand only if you mean to forget every contact and suppression.
 destroy: $(STAMP) $(NODE_STAMP)
-	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk destroy $(CDK_ARGS)
+	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk destroy $(CDK_ALL_ARGS)
 
 bench: $(STAMP) $(NODE_STAMP)
 	$(PY) -m bench.run

@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from baton.names import POLICY_PARAMETER, Env
+from baton.names import Env
 from baton.policy import policy_json
 from baton.settings import ArbiterSettings
 from infra.config import Config, ConfigError
@@ -54,7 +54,7 @@ class Arbitration(Construct):
         self.parameter = ssm.StringParameter(
             self,
             "Policy",
-            parameter_name=POLICY_PARAMETER,
+            parameter_name=config.names.policy_parameter,
             string_value=document,
             tier=policy_parameter_tier(document),
             description=f"Baton marketing policy {config.policy.tag} from {Path(config.policy_path).name} (JSON)",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.errors import PolicyError
-from baton.names import KEYS_SECRET_NAME
+from baton.names import StageNames, check_stage, stage_names
 from baton.policy import Policy, default_policy_path, load_policy_file
 
 EMAIL = re.compile(r"^[^@\s<>]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
@@ -55,6 +55,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
+    stage: str | None
+    names: StageNames  # of the stack and everything it names (``baton.names.stage_names``)
     sender: str
     domain: str | None
     producer_account_ids: tuple[str, ...]
@@ -121,6 +123,18 @@ def _list(value: Any, key: str, pattern: re.Pattern[str], what: str) -> tuple[st
     return tuple(dict.fromkeys(value))
 
 
+def _stage(value: Any) -> str | None:
+    """``-c stage=NAME``, put into every name so that several stacks can share an account and region; absent or
+    empty: no stage, and the names are Baton's unstaged ones."""
+    stage = _optional_text(value, "stage")
+    if stage is None:
+        return None
+    try:
+        return check_stage(stage)
+    except ValueError as exc:
+        raise ConfigError(f"context stage: {exc}") from None
+
+
 def _policy(path: str) -> Policy:
     if not Path(path).is_file():
         raise ConfigError(f"context policy: no policy file at {path}")
@@ -130,10 +144,22 @@ def _policy(path: str) -> Policy:
         raise ConfigError(f"context policy: {exc}") from None
 
 
+def _lookup(get: Callable[[str], Any] | Mapping[str, Any]) -> Callable[[str], Any]:
+    return get.get if isinstance(get, Mapping) else get
+
+
+def keys_secret(get: Callable[[str], Any] | Mapping[str, Any]) -> str:
+    """The keys secret's name: ``keys_secret`` if given, else the stage's (``baton/keys``, ``baton/<stage>/keys``).
+    ``infra.keys`` creates the secret under this name before the deploy, so it must be the name the stack reads."""
+    lookup = _lookup(get)
+    return _text(_given(lookup("keys_secret"), stage_names(_stage(lookup("stage"))).keys_secret), "keys_secret")
+
+
 def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> Config:
     """The deployment's configuration from a context getter (``node.try_get_context``) or a plain mapping."""
-    lookup: Callable[[str], Any] = get.get if isinstance(get, Mapping) else get
+    lookup = _lookup(get)
 
+    stage = _stage(lookup("stage"))
     sender = _text(lookup("sender"), "sender")
     if not EMAIL.match(sender) or not sender.isascii():  # an SES identity, written as is in the From header
         raise ConfigError(f"context sender: expected an ASCII email address, got {sender!r}")
@@ -165,6 +191,8 @@ def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> Config:
     policy_path = _text(_given(lookup("policy"), default_policy_path()), "policy")
 
     return Config(
+        stage=stage,
+        names=stage_names(stage),
         sender=sender,
         domain=domain,
         producer_account_ids=_list(lookup("producer_account_ids"), "producer_account_ids", ACCOUNT, "account ids"),
@@ -182,7 +210,7 @@ def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> Config:
         log_level=log_level,
         deletion_protection=True if deletion_protection is None else _bool(deletion_protection, "deletion_protection"),
         retain_data=removal == "retain",
-        keys_secret=_text(_given(lookup("keys_secret"), KEYS_SECRET_NAME), "keys_secret"),
+        keys_secret=keys_secret(lookup),
         unsubscribe_mailto=mailto,
         alarm_topic_arn=alarm_topic,
     )

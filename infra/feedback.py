@@ -13,7 +13,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baton.names import FEEDBACK_DLQ, FEEDBACK_QUEUE, SES_FEEDBACK_DETAIL_TYPES, SES_SOURCE, Env
+from baton.names import SES_FEEDBACK_DETAIL_TYPES, SES_SOURCE, Env
 from baton.settings import FeedbackSettings
 from infra.arbitration import Arbitration
 from infra.config import Config
@@ -42,7 +42,11 @@ class Feedback(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.queue = WorkQueue(
-            self, "Queue", name=FEEDBACK_QUEUE, dlq_name=FEEDBACK_DLQ, visibility_timeout=VISIBILITY_TIMEOUT
+            self,
+            "Queue",
+            name=config.names.feedback_queue,
+            dlq_name=config.names.feedback_dlq,
+            visibility_timeout=VISIBILITY_TIMEOUT,
         )
         default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
         delivery.configuration_set.add_event_destination(

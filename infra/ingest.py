@@ -16,18 +16,7 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from baton.contract import json_schemas
-from baton.names import (
-    ARBITER_DLQ,
-    ARBITER_QUEUE,
-    BUS_NAME,
-    DETAIL_CUSTOMER_ERASED,
-    DETAIL_CUSTOMER_UPDATED,
-    DETAIL_MESSAGE_REQUESTED,
-    PROFILE_DLQ,
-    PROFILE_QUEUE,
-    RULE_TARGET_DLQ,
-    SCHEMA_REGISTRY_NAME,
-)
+from baton.names import DETAIL_CUSTOMER_ERASED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 from infra.config import Config
 from infra.queues import WorkQueue, dead_letter_queue
 
@@ -78,7 +67,8 @@ class Ingest(Construct):
         profile_visibility: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, "Bus", event_bus_name=BUS_NAME, description="Baton: message requests in")
+        names = config.names
+        self.bus = events.EventBus(self, "Bus", event_bus_name=names.bus, description="Baton: message requests in")
         if config.producer_account_ids:
             # Same-account producers need only IAM; other accounts are named here, one by one (never "*").
             # (aws-cdk-lib 2.275 prints a deprecation notice for CfnEventBusPolicy#principal here: its own use.)
@@ -92,12 +82,16 @@ class Ingest(Construct):
             )
 
         self.arbitration = WorkQueue(
-            self, "Arbitration", name=ARBITER_QUEUE, dlq_name=ARBITER_DLQ, visibility_timeout=arbiter_visibility
+            self,
+            "Arbitration",
+            name=names.arbiter_queue,
+            dlq_name=names.arbiter_dlq,
+            visibility_timeout=arbiter_visibility,
         )
         self.profile = WorkQueue(
-            self, "Profile", name=PROFILE_QUEUE, dlq_name=PROFILE_DLQ, visibility_timeout=profile_visibility
+            self, "Profile", name=names.profile_queue, dlq_name=names.profile_dlq, visibility_timeout=profile_visibility
         )
-        self.rule_target_dlq = dead_letter_queue(self, "RuleTargetDeadLetterQueue", RULE_TARGET_DLQ)
+        self.rule_target_dlq = dead_letter_queue(self, "RuleTargetDeadLetterQueue", names.rule_target_dlq)
         NagSuppressions.add_resource_suppressions(
             self.rule_target_dlq,
             [
@@ -121,7 +115,7 @@ class Ingest(Construct):
             self.profile.queue,
             "profile changes and erasures to the profile queue",
         )
-        self._schemas()
+        self._schemas(names.schema_registry)
 
         CfnOutput(scope, "BusName", value=self.bus.event_bus_name, description="PutEvents here (EventBusName)")
         CfnOutput(scope, "BusArn", value=self.bus.event_bus_arn, description="PutEvents here from another account")
@@ -144,11 +138,11 @@ class Ingest(Construct):
         )
         return rule
 
-    def _schemas(self) -> None:
+    def _schemas(self, registry_name: str) -> None:
         registry = eventschemas.CfnRegistry(
             self,
             "SchemaRegistry",
-            registry_name=SCHEMA_REGISTRY_NAME,
+            registry_name=registry_name,
             description="Baton's public event contract: the detail of each detail-type storefronts put on the bus",
         )
         for file_name, schema in sorted(json_schemas().items()):

@@ -19,7 +19,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from baton.names import KEYS_SECRET_NAME
+from infra.config import ConfigError, keys_secret
 
 REPO = Path(__file__).resolve().parent.parent
 KEY_BYTES = 48  # > baton.keys.MIN_KEY_BYTES (32) once URL-safe encoded
@@ -42,22 +42,21 @@ def _flag_and_value(word: str) -> list[str]:
     return [flag, value] if equals and flag == "--context" else [word]
 
 
-def configured_name(cdk_args: str = "") -> str:
-    """``keys_secret`` as the CDK app will see it: from ``-c``/``--context`` in the CDK CLI's arguments (the last
-    one wins, as with the CLI), else cdk.json's context, else Baton's default name."""
+def cli_context(cdk_args: str) -> dict[str, str]:
+    """The ``-c``/``--context`` values in the CDK CLI's arguments, by key (the last one wins, as with the CLI)."""
     words = [part for word in shlex.split(cdk_args) for part in _flag_and_value(word)]
-    given = [
-        value.partition("=")[2]
-        for flag, value in itertools.pairwise(words)
-        if flag in ("-c", "--context") and value.startswith("keys_secret=")
-    ]
-    if given and given[-1]:
-        return given[-1]
+    pairs = [value.split("=", 1) for flag, value in itertools.pairwise(words) if flag in ("-c", "--context")]
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+def configured_name(cdk_args: str = "") -> str:
+    """The keys secret's name as the CDK app will see it: cdk.json's context with the CDK CLI's ``-c`` values over
+    it, through ``infra.config.keys_secret`` (``keys_secret`` if given, else the stage's name)."""
     try:
         context = json.loads((REPO / "cdk.json").read_text()).get("context", {})
     except (OSError, ValueError):
         context = {}
-    return str(context.get("keys_secret") or KEYS_SECRET_NAME)
+    return keys_secret({**context, **cli_context(cdk_args)})
 
 
 def ensure(name: str) -> bool:
@@ -81,14 +80,20 @@ def ensure(name: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Create Baton's keys secret if it does not exist yet.")
-    parser.add_argument("--name", help="secret name (default: keys_secret from --cdk-args, else from cdk.json)")
+    parser.add_argument(
+        "--name", help="secret name (default: keys_secret from --cdk-args or cdk.json, else the stage's name)"
+    )
     parser.add_argument(
         "--cdk-args",
         default=os.environ.get("CDK_ARGS", ""),
         help="the CDK CLI's arguments (default: the CDK_ARGS environment variable, which make deploy exports)",
     )
     args = parser.parse_args(argv)
-    args.name = args.name or configured_name(args.cdk_args)
+    try:
+        args.name = args.name or configured_name(args.cdk_args)
+    except ConfigError as exc:  # a stage the stack would refuse: stop before anything is created
+        print(f"cannot name the secret: {exc}", file=sys.stderr)
+        return 1
     try:
         created = ensure(args.name)
     except Exception as exc:  # credentials, region, permissions: say what failed and stop the deploy

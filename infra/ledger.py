@@ -9,7 +9,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, PK, SK, TABLE_NAME, TTL_ATTRIBUTE, Env
+from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, PK, SK, TTL_ATTRIBUTE, Env
 from infra.config import Config
 from infra.function import removal_policy
 from infra.keys import secret_arn_pattern
@@ -22,7 +22,7 @@ class Ledger(Construct):
         self.table = dynamodb.Table(
             self,
             "Table",
-            table_name=TABLE_NAME,
+            table_name=config.names.table,
             partition_key=dynamodb.Attribute(name=PK, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=SK, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,

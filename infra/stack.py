@@ -20,6 +20,7 @@ from baton.names import (
     FUNCTION_PROFILE,
     FUNCTION_SWEEPER,
     FUNCTION_UNSUBSCRIBE,
+    STACK_NAME,
 )
 from infra import arbitration, customers
 from infra.arbitration import Arbitration
@@ -35,7 +36,6 @@ from infra.ledger import Ledger
 from infra.monitoring import Monitoring
 from infra.preview import DecisionPreview
 
-STACK_NAME = "Baton"
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
@@ -47,7 +47,10 @@ def cdk_json_context() -> dict[str, Any]:
 class BatonStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: Config) -> None:
         super().__init__(
-            scope, construct_id, description="Baton: contact orchestration (EventBridge, Lambda, DynamoDB, SES, SNS)"
+            scope,
+            construct_id,
+            stack_name=config.names.stack,
+            description="Baton: contact orchestration (EventBridge, Lambda, DynamoDB, SES, SNS)",
         )
         layer = lambda_.LayerVersion(
             self,
@@ -120,7 +123,11 @@ class BatonStack(Stack):
 
 
 def build(app: App) -> BatonStack:
-    """The stack from the app's context, with cdk-nag's AwsSolutions pack on the whole app."""
+    """The stack from the app's context, with cdk-nag's AwsSolutions pack on the whole app.
+
+    The stack is named for its stage in CloudFormation (``Baton``, ``Baton-<stage>``), but its construct id is
+    ``Baton`` in every stage: the CDK derives logical ids from construct paths, so every stage's template has the
+    same ids, and differs from the unstaged one in names only (cdk.out/Baton.template.json in every stage)."""
     stack = BatonStack(app, STACK_NAME, config=load_config(app.node.try_get_context))
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return stack

@@ -5,10 +5,13 @@ One place, so that the deployed stack and the local runtime cannot drift apart.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field, fields
 from typing import Final
 
 SERVICE: Final = "baton"
 METRICS_NAMESPACE: Final = "Baton"
+STACK_NAME: Final = "Baton"  # the CloudFormation stack
 
 # EventBridge contract
 BUS_NAME: Final = "baton"
@@ -81,3 +84,84 @@ class Env:
 
 
 NO_PYDANTIC_PLUGINS = "__all__"  # the value of Env.PYDANTIC_DISABLE_PLUGINS on every function
+
+
+# -- Stages: several Baton stacks in one account and region ------------------------------------------------------
+# A stage (``-c stage=NAME``) goes right after the leading ``baton`` of every name the stack gives, joined the way
+# that segment is joined to the rest: stack Baton-NAME, bus and schema registry baton-NAME, table baton-NAME-ledger,
+# queues baton-NAME-arbitration ..., parameter /baton/NAME/policy, secret baton/NAME/keys. Without a stage the names
+# are the constants above. The functions read their names from the environment (baton.settings), never from here;
+# the local runtime and the tests use the unstaged names.
+
+LIMIT: Final = "limit"  # a name's field metadata: the most characters its service allows
+
+
+@dataclass(frozen=True)
+class StageNames:
+    """Every name one deployment gives what it creates, and the keys secret it reads: with a stage, none of them is
+    another deployment's, so stages can share an account and region."""
+
+    stack: str = field(metadata={LIMIT: 128})  # CloudFormation
+    bus: str = field(metadata={LIMIT: 256})  # EventBridge
+    schema_registry: str = field(metadata={LIMIT: 64})  # EventBridge Schemas
+    table: str = field(metadata={LIMIT: 255})  # DynamoDB
+    arbiter_queue: str = field(metadata={LIMIT: 80})  # SQS, every queue
+    arbiter_dlq: str = field(metadata={LIMIT: 80})
+    profile_queue: str = field(metadata={LIMIT: 80})
+    profile_dlq: str = field(metadata={LIMIT: 80})
+    rule_target_dlq: str = field(metadata={LIMIT: 80})
+    feedback_queue: str = field(metadata={LIMIT: 80})
+    feedback_dlq: str = field(metadata={LIMIT: 80})
+    policy_parameter: str = field(metadata={LIMIT: 2048})  # SSM Parameter Store
+    keys_secret: str = field(metadata={LIMIT: 512})  # Secrets Manager
+
+
+UNSTAGED: Final = StageNames(
+    stack=STACK_NAME,
+    bus=BUS_NAME,
+    schema_registry=SCHEMA_REGISTRY_NAME,
+    table=TABLE_NAME,
+    arbiter_queue=ARBITER_QUEUE,
+    arbiter_dlq=ARBITER_DLQ,
+    profile_queue=PROFILE_QUEUE,
+    profile_dlq=PROFILE_DLQ,
+    rule_target_dlq=RULE_TARGET_DLQ,
+    feedback_queue=FEEDBACK_QUEUE,
+    feedback_dlq=FEEDBACK_DLQ,
+    policy_parameter=POLICY_PARAMETER,
+    keys_secret=KEYS_SECRET_NAME,
+)
+# Every one of these names allows letters, digits and hyphens, and a stack name starts with a letter; lowercase, as
+# the rest of the names are.
+STAGE_PATTERN: Final = re.compile(r"[a-z][a-z0-9-]*")
+# A stage adds its own length and one separator to each name: the longest stage that leaves every name in its limit.
+MAX_STAGE_LENGTH: Final = min(f.metadata[LIMIT] - len(getattr(UNSTAGED, f.name)) - 1 for f in fields(StageNames))
+_LEADING_SERVICE = re.compile(rf"/?{SERVICE}(?=[-/]|$)", re.IGNORECASE)
+
+
+def check_stage(stage: str) -> str:
+    """``stage`` if it can go into every name; else ValueError saying what a stage may be."""
+    if not STAGE_PATTERN.fullmatch(stage) or len(stage) > MAX_STAGE_LENGTH:
+        raise ValueError(
+            f"expected a lowercase letter followed by lowercase letters, digits or hyphens, at most"
+            f" {MAX_STAGE_LENGTH} characters (so that every name fits its service's limit), got {stage!r}"
+        )
+    return stage
+
+
+def _staged(name: str, stage: str) -> str:
+    """``name`` with ``stage`` after its leading ``baton``: ``baton-ledger`` -> ``baton-<stage>-ledger``,
+    ``/baton/policy`` -> ``/baton/<stage>/policy``, ``baton`` -> ``baton-<stage>``, ``Baton`` -> ``Baton-<stage>``."""
+    lead = _LEADING_SERVICE.match(name)
+    if lead is None:
+        raise ValueError(f"{name!r} does not start with {SERVICE}: a stage cannot go into it")
+    rest = name[lead.end() :]
+    return f"{lead[0]}{rest[:1] or '-'}{stage}{rest}"
+
+
+def stage_names(stage: str | None) -> StageNames:
+    """The names of the deployment of ``stage``; ``None`` (no stage) gives the unstaged names, unchanged."""
+    if stage is None:
+        return UNSTAGED
+    check_stage(stage)
+    return StageNames(**{f.name: _staged(getattr(UNSTAGED, f.name), stage) for f in fields(StageNames)})

@@ -1,5 +1,6 @@
 """Infra tests: the CDK app is synthesized once per session (with cdk-nag, as app.py does) and every test reads
-that one template. No AWS: synthesis is local; the layer build asks only the package index, once, then caches."""
+that one template; the stage tests read a second one, the same deployment with a stage. No AWS: synthesis is local;
+the layer build asks only the package index, once, then caches."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -19,6 +20,8 @@ use_bundled_node()  # before aws_cdk: jsii starts node from PATH
 from aws_cdk import App  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
+from baton.names import StageNames  # noqa: E402
+from infra.config import load_config  # noqa: E402
 from infra.stack import BatonStack, build, cdk_json_context  # noqa: E402
 
 # What a real deployment sets, so that every optional path is in the template (the optional mailto included).
@@ -35,6 +38,7 @@ CONTEXT: dict[str, Any] = {
     "log_retention_days": 60,
     "audit_retention_days": 120,
 }
+STAGE = "staging"  # the stage of the ``staged`` synth
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Synthesized:
     template: Template
     document: dict[str, Any]
     outdir: Path
+    names: StageNames  # what infra.config made of the context's stage
     _ids: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -76,13 +81,30 @@ class Synthesized:
 REFERENCE = re.compile(r'\{"Ref": "([A-Za-z0-9]+)"\}|\{"Fn::GetAtt": \["([A-Za-z0-9]+)", "[A-Za-z0-9.]+"\]\}')
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(context=CONTEXT, outdir=str(outdir))
+def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
+    app = App(context=context, outdir=str(outdir))
     stack = build(app)
     template = Template.from_stack(stack)
-    yield Synthesized(stack=stack, template=template, document=template.to_json(), outdir=outdir)
+    return Synthesized(
+        stack=stack, template=template, document=template.to_json(), outdir=outdir, names=load_config(context).names
+    )
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    yield synthesize(CONTEXT, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def staged(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The deployment of ``synth`` with ``-c stage=staging``."""
+    return synthesize({**CONTEXT, "stage": STAGE}, tmp_path_factory.mktemp("cdk.out.staged"))
+
+
+@pytest.fixture(scope="session", params=["synth", "staged"], ids=["unstaged", "staged"])
+def each_synth(request: pytest.FixtureRequest) -> Synthesized:
+    """The unstaged synth, then the staged one: for the checks that every deployment must pass."""
+    return cast(Synthesized, request.getfixturevalue(request.param))
 
 
 def references(value: Any) -> list[str]:

@@ -15,8 +15,8 @@ from baton.settings import ALL_SETTINGS
 from .conftest import Synthesized
 
 
-def test_cdk_nag_finds_no_unsuppressed_error_or_warning(synth: Synthesized) -> None:
-    annotations = Annotations.from_stack(synth.stack)
+def test_cdk_nag_finds_no_unsuppressed_error_or_warning(each_synth: Synthesized) -> None:
+    annotations = Annotations.from_stack(each_synth.stack)
     errors = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     warnings = annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
     assert [f"{e.id}: {e.entry.data}" for e in errors] == []

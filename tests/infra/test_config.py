@@ -9,9 +9,10 @@ import pytest
 from jsonschema import Draft4Validator
 
 from baton.contract import json_schemas
+from baton.names import stage_names
 from baton.policy import default_policy_path, load_policy_file, policy_json
 from baton.settings import ArbiterSettings, SweeperSettings
-from infra.config import ConfigError, load_config
+from infra.config import ConfigError, keys_secret, load_config
 from infra.function import ContractError, check_environment
 from infra.ingest import draft4
 from infra.stack import cdk_json_context
@@ -132,12 +133,33 @@ def test_every_contract_schema_is_valid_draft4(name: str) -> None:
     Draft4Validator.check_schema(draft4(json_schemas()[name]))
 
 
-def test_the_keys_secret_name_follows_the_cdk_arguments_then_cdk_json() -> None:
-    """``make deploy CDK_ARGS='-c keys_secret=...'``: the secret created first is the one the stack will read."""
+def test_the_keys_secret_name_follows_the_cdk_arguments_then_cdk_json_then_the_stage() -> None:
+    """``make deploy CDK_ARGS='-c keys_secret=...'`` or ``STAGE=...``: the secret created first is the one the stack
+    will read."""
     from infra.keys import configured_name
 
-    assert configured_name("") == cdk_json_context()["keys_secret"]
+    assert cdk_json_context()["keys_secret"] == ""  # as shipped: the stage's name
+    assert configured_name("") == "baton/keys"
     assert configured_name("-c sender=a@b.example -c keys_secret=shop/baton-keys") == "shop/baton-keys"
     assert configured_name("--context keys_secret=first --context keys_secret=second") == "second"
-    assert configured_name("-c keys_secrets=not-this-key") == cdk_json_context()["keys_secret"]
+    assert configured_name("-c keys_secrets=not-this-key") == "baton/keys"
     assert configured_name("--context=keys_secret=shop/equals-form") == "shop/equals-form"
+    assert configured_name("-c stage=staging") == "baton/staging/keys"
+    assert configured_name("-c stage=qa --context=stage=staging") == "baton/staging/keys"
+    assert configured_name("-c stage=staging -c keys_secret=shop/baton-keys") == "shop/baton-keys"
+    assert configured_name("-c stage=staging -c keys_secret=") == "baton/staging/keys"
+    for cdk_args, stage in (("", ""), ("-c stage=staging", "staging")):  # as the stack will see it
+        assert configured_name(cdk_args) == load_config(context(keys_secret="", stage=stage)).keys_secret
+
+
+def test_the_stage_is_optional_and_checked() -> None:
+    assert load_config({k: v for k, v in CONTEXT.items() if k != "stage"}).names == stage_names(None)
+    assert load_config(context(stage="")).stage is None
+    config = load_config(context(stage="staging"))
+    assert (config.stage, config.names, config.keys_secret) == ("staging", stage_names("staging"), "baton/staging/keys")
+    # keys_secret given: used as given, stage or not
+    assert load_config(context(stage="staging", keys_secret="shop/keys")).keys_secret == "shop/keys"
+    with pytest.raises(ConfigError, match="context stage: expected a lowercase letter"):
+        load_config(context(stage="Staging"))
+    with pytest.raises(ConfigError, match="context stage: expected a lowercase letter"):
+        keys_secret(context(stage="qa_1"))

@@ -44,3 +44,24 @@ def test_make_deploy_passes_its_cdk_args_through_the_environment(
     assert keys.main([]) == 0
     assert "secret shop/quoted-keys: created" in capsys.readouterr().out
     secrets.describe_secret(SecretId="shop/quoted-keys")  # type: ignore[attr-defined]
+
+
+def test_make_deploy_with_a_stage_creates_the_stages_own_secret(
+    secrets: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``make deploy STAGE=staging`` puts ``-c stage=staging`` into CDK_ARGS: the secret made is the stage's, not the
+    unstaged deployment's (whose keys would then sign and salt for both)."""
+    monkeypatch.setenv("CDK_ARGS", "--require-approval never -c stage=staging")
+    assert keys.main([]) == 0
+    assert "secret baton/staging/keys: created" in capsys.readouterr().out
+    listed = secrets.list_secrets()["SecretList"]  # type: ignore[attr-defined]
+    assert [s["Name"] for s in listed] == ["baton/staging/keys"]
+
+
+def test_a_stage_the_stack_would_refuse_stops_the_deploy_before_any_secret(
+    secrets: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CDK_ARGS", "-c stage=Staging")
+    assert keys.main([]) == 1
+    assert "context stage: expected a lowercase letter" in capsys.readouterr().err
+    assert secrets.list_secrets()["SecretList"] == []  # type: ignore[attr-defined]

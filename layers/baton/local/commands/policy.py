@@ -1,5 +1,6 @@
 """``baton policy validate FILE...`` and ``baton policy diff A B``: check a policy before it ships, and say in
-plain words what a new one changes. The comparison is ``baton.policy_diff``; this module only reads and prints."""
+plain words what a new one changes. The checks are ``baton.policy``'s, the comparison ``baton.policy_diff``'s;
+this module only reads and prints."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import json
 import sys
 from typing import Any
 
-from baton.errors import PolicyError
 from baton.local.commands.common import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, UsageError
-from baton.policy import Policy, load_policy
+from baton.policy import Policy, PolicyCheck, check_policy, load_policy
 
 NO_DECISION_CHANGES = "no changes in what is decided"
 
@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
         "validate", help="check policy files: exit 0 if all are valid, 1 if any is not, 2 if one cannot be read"
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="policy YAML (or JSON)")
+    validate.add_argument("--strict", action="store_true", help="warnings are errors (a category not listed)")
     validate.set_defaults(func=run_validate)
 
     diff = actions.add_parser("diff", help="what changes from policy A to policy B, in plain words")
@@ -32,37 +33,50 @@ def register(sub: Any) -> None:
     diff.set_defaults(func=run_diff)
 
 
-def read_policy(path: str) -> Policy:
-    """The policy in ``path``. UsageError if the file cannot be read; PolicyError if it is not a valid policy."""
+def read_text(path: str) -> str:
+    """The text of ``path``; UsageError (exit 2) if the file cannot be read."""
     try:
         with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+            return handle.read()
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"cannot read {path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return load_policy(text, path)
+
+
+def read_policy(path: str) -> Policy:
+    """The policy in ``path``. UsageError if the file cannot be read; PolicyError if it is not a valid policy."""
+    return load_policy(read_text(path), path)
 
 
 def summary(path: str, policy: Policy) -> str:
     return f"{path}: ok, {policy.tag}, {len(policy.caps)} caps, {len(policy.categories)} categories"
 
 
+def print_problems(source: str, check: PolicyCheck, *, strict: bool = False) -> None:
+    """Every error and warning on stderr, one line each in the order of the text (errors first for JSON, which
+    has no lines); under ``strict`` a warning is printed as the error it then is."""
+    lines = [(problem.line or 0, problem.located(source)) for problem in check.errors]
+    lines += [(problem.line or 0, problem.located(source, "" if strict else "warning")) for problem in check.warnings]
+    for _, line in sorted(lines, key=lambda item: item[0]):
+        print(line, file=sys.stderr)
+
+
 def run_validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.files:
         try:
-            policy = read_policy(path)
+            text = read_text(path)
         except UsageError as exc:
             print(f"baton policy validate: {exc}", file=sys.stderr)
             status = EXIT_UNUSABLE
             continue
-        except PolicyError as exc:
-            for problem in exc.problems:
-                print(f"{exc.source}: {problem}", file=sys.stderr)
+        check = check_policy(text, path)
+        print_problems(path, check, strict=args.strict)
+        if check.policy is None or (args.strict and check.warnings):
             status = max(status, EXIT_FAILED)
-            continue
-        print(summary(path, policy))
+        else:
+            print(summary(path, check.policy))
     return status
 
 

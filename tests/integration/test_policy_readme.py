@@ -1,4 +1,4 @@
-"""The README's examples of ``baton policy validate`` and ``diff`` are what the commands print: each
+"""The README's examples of ``baton policy validate``, ``diff`` and ``push`` are what the commands print: each
 ``$ baton policy ...`` line of the section is run (on moto, with the parameter as a deploy of the default policy
 leaves it) and its output, stdout and stderr as a terminal shows them, compared line by line with the README's.
 
@@ -85,7 +85,8 @@ def run(command: str) -> tuple[int, list[str]]:
 
 def test_the_section_shows_each_command() -> None:
     commands = [command.split()[2] for command, _ in examples(section())]
-    assert {"validate", "diff"} <= set(commands)
+    assert {"validate", "diff", "push"} <= set(commands)
+    assert any("--dry-run" in command for command, _ in examples(section()))
 
 
 def test_every_example_prints_what_the_readme_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,6 +1,8 @@
 """Arbitration: the arbiter function on the arbitration queue, and the policy's run-time home (an SSM
 parameter holding the policy as JSON, read through powertools Parameters with caching: a policy change needs no
-redeploy; the next deploy writes the policy file again)."""
+redeploy, ``baton policy push`` writes it). CloudFormation writes the parameter again only when its properties in
+the template change (the policy file's JSON form, its tag or file name in the description, its tier): a deploy of
+the same policy file leaves a pushed value in place."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from constructs import Construct
 
 from baton.names import Env
 from baton.policy import policy_json
+from baton.policy_push import ADVANCED_TIER_BYTES, STANDARD_TIER_BYTES
 from baton.settings import ArbiterSettings
 from infra.config import Config, ConfigError
 from infra.delivery import Delivery
@@ -25,15 +28,13 @@ from infra.ledger import Ledger
 TIMEOUT = Duration.seconds(30)
 VISIBILITY_TIMEOUT = Duration.seconds(6 * 30)  # AWS's guidance for SQS event sources: 6x the function timeout
 BATCH_SIZE = 10
-STANDARD_PARAMETER_LIMIT = 4096
-ADVANCED_PARAMETER_LIMIT = 8192
 
 
 def policy_parameter_tier(document: str) -> ssm.ParameterTier:
     size = len(document.encode())
-    if size > ADVANCED_PARAMETER_LIMIT:
+    if size > ADVANCED_TIER_BYTES:
         raise ConfigError(f"context policy: the policy is {size} bytes as JSON; an SSM parameter holds 8 KB at most")
-    return ssm.ParameterTier.STANDARD if size <= STANDARD_PARAMETER_LIMIT else ssm.ParameterTier.ADVANCED
+    return ssm.ParameterTier.STANDARD if size <= STANDARD_TIER_BYTES else ssm.ParameterTier.ADVANCED
 
 
 class Arbitration(Construct):

@@ -1,7 +1,9 @@
 """The marketing policy: what marketers write (YAML), validated into immutable models.
 
-A policy is parsed whole or not at all: ``load_policy`` returns a new Policy or raises PolicyError naming the
-source, the field and what is wrong, so a bad document can never be half-applied.
+A policy is parsed whole or not at all: ``load_policy`` returns a new Policy or raises PolicyError listing every
+problem of the document at once (the field, what is wrong, and the line when the text is YAML), so a bad document
+can never be half-applied. ``check_policy`` also returns the warnings: what a policy may say but most often says
+by mistake (a category that is not listed).
 """
 
 from __future__ import annotations
@@ -9,17 +11,33 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from baton.contract import CategoryName, Channel, TimeZoneName
-from baton.errors import PolicyError
+from baton.errors import PolicyError, Problem
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_CLOCK_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_WINDOW = timedelta(days=400)
 
 
@@ -44,11 +62,48 @@ def _format_duration(value: timedelta) -> str:
     return f"{seconds}s"
 
 
+def _shown(value: Any) -> str:
+    """A value as the document wrote it, quoted when it is text: ``"25:00"``, ``1260``."""
+    return json.dumps(value, default=str)
+
+
+def parse_clock_time(value: Any) -> str:
+    """A local time of day, ``HH:MM`` from 00:00 to 23:59; what is wrong said in words, never as a pattern."""
+    if isinstance(value, str) and _CLOCK_RE.match(value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads an unquoted 21:00 in base 60
+        quoted = 'write "HH:MM" in quotes (YAML reads an unquoted 21:00 as the number 1260)'
+        raise ValueError(f"{value} is a number, not a time of day: {quoted}")
+    raise ValueError(f"{_shown(value)} is not a time of day: write HH:MM from 00:00 to 23:59")
+
+
+def _in_words(rule: str) -> WrapValidator:
+    """Validate as the annotated type does, but say what is wrong in ``rule`` rather than as its pattern."""
+
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise ValueError(f"{_shown(value)} is not {rule}") from None
+
+    return WrapValidator(check)
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(_format_duration, return_type=str)]
-ClockTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+ClockTime = Annotated[str, BeforeValidator(parse_clock_time)]
 
 # Names: lower case, digits, underscore, starting with a letter. Personal caps use a "personal:" prefix.
-Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_:]*$", max_length=64)]
+_NAME_PATTERN = r"^[a-z][a-z0-9_:]*$"
+Name = Annotated[
+    str,
+    Field(pattern=_NAME_PATTERN, max_length=64),
+    _in_words("a name: lower-case letters, digits, _ and :, starting with a letter, at most 64"),
+]
+# the contract's rule for a category name, in words
+Category = Annotated[
+    CategoryName, _in_words("a category name: lower-case letters, digits and _, starting with a letter, at most 64")
+]
+_REPEATED_NAMES = "cap_names_repeated"  # the model's own error for repeated cap names (see check_document)
 
 
 class _Model(BaseModel):
@@ -59,7 +114,7 @@ class CapMatch(_Model):
     """Which requests a cap counts. Empty: all marketing requests."""
 
     channel: Channel | None = None
-    category: CategoryName | None = None
+    category: Category | None = None
     campaign_id: str | None = None
 
 
@@ -78,15 +133,29 @@ class Cap(_Model):
     per: tuple[Literal["channel", "category", "campaign_id"], ...] = ()
     reserve: Reserve | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Cap:
-        if not timedelta(minutes=1) <= self.window <= MAX_WINDOW:
-            raise ValueError(f"window must be between 1m and {MAX_WINDOW.days}d")
-        if self.reserve and self.reserve.count >= self.limit:
-            raise ValueError(f"reserve.count ({self.reserve.count}) must be less than limit ({self.limit})")
-        if len(set(self.per)) != len(self.per):
-            raise ValueError("per lists a dimension twice")
-        return self
+    # Field validators rather than one check of the whole cap: pydantic runs a model's own check only when every
+    # field is valid, and each of these is reported with the cap's other mistakes.
+    @field_validator("window")
+    @classmethod
+    def _window_in_range(cls, window: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= window <= MAX_WINDOW:
+            raise ValueError(f"must be between 1m and {MAX_WINDOW.days}d")
+        return window
+
+    @field_validator("per")
+    @classmethod
+    def _per_once(cls, per: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(per)) != len(per):
+            raise ValueError("lists a dimension twice")
+        return per
+
+    @field_validator("reserve")
+    @classmethod
+    def _reserve_below_limit(cls, reserve: Reserve | None, info: ValidationInfo) -> Reserve | None:
+        limit = info.data.get("limit")  # absent when the limit is wrong itself, and reported as such
+        if reserve and limit is not None and reserve.count >= limit:
+            raise ValueError(f"count ({reserve.count}) must be less than the cap's limit ({limit})")
+        return reserve
 
 
 class QuietHours(_Model):
@@ -105,15 +174,27 @@ class QuietHours(_Model):
 class Exclusion(_Model):
     """A request of this category cancels pending, and suppresses later, requests of ``categories``."""
 
-    categories: tuple[CategoryName, ...] = Field(min_length=1)
+    categories: tuple[Category, ...]
     window: Duration
     same_entity: bool = False
+
+    @field_validator("categories")
+    @classmethod
+    def _names_one(cls, categories: tuple[str, ...]) -> tuple[str, ...]:
+        # not min_length: pydantic counts only the valid items, so one misspelt category would read "not 0"
+        if not categories:
+            raise ValueError("must name at least one category")
+        return categories
 
 
 class Digest(_Model):
     """Gather this category's capped, outranked or repeated requests into one message."""
 
-    template: str = Field(pattern=r"^[a-z0-9_][a-z0-9_/-]*$")
+    template: Annotated[
+        str,
+        Field(pattern=r"^[a-z0-9_][a-z0-9_/-]*$"),
+        _in_words("a template name: lower-case letters, digits, _, / and -"),
+    ]
     max_items: int = Field(default=10, ge=2, le=50)
 
 
@@ -127,11 +208,12 @@ class CategoryPolicy(_Model):
     excludes: tuple[Exclusion, ...] = ()
     digest: Digest | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> CategoryPolicy:
-        if self.arbitration_window > timedelta(hours=6):
-            raise ValueError("arbitration_window must be at most 6h")
-        return self
+    @field_validator("arbitration_window")
+    @classmethod
+    def _window_at_most_6h(cls, window: timedelta) -> timedelta:
+        if window > timedelta(hours=6):
+            raise ValueError("must be at most 6h")
+        return window
 
 
 class Feedback(_Model):
@@ -143,32 +225,29 @@ class Feedback(_Model):
 
 
 class Policy(_Model):
+    """A whole policy. A category named by a cap or an exclusion need not be listed: requests of a category that
+    is not listed follow ``default_category`` (``check_policy`` warns of it, as it is most often a typo)."""
+
     version: str = Field(min_length=1, max_length=64)
     timezone: TimeZoneName = Field(description="For customers whose time zone is unknown.")
     caps: tuple[Cap, ...] = ()
     quiet_hours: dict[Channel, QuietHours] = Field(default_factory=dict)
-    categories: dict[CategoryName, CategoryPolicy] = Field(default_factory=dict)
+    categories: dict[Category, CategoryPolicy] = Field(default_factory=dict)
     default_category: CategoryPolicy = CategoryPolicy()
     unsubscribe_scope: Literal["category", "channel"] = Field(
         default="category", description="What a one-click unsubscribe removes: the email's category, or all email."
     )
     feedback: Feedback = Feedback()
 
-    @model_validator(mode="after")
-    def _check(self) -> Policy:
-        names = [cap.name for cap in self.caps]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"cap names must be unique: {', '.join(dupes)} repeated")
-        for name, category in self.categories.items():
-            for i, rule in enumerate(category.excludes):
-                unknown = [c for c in rule.categories if c not in self.categories]
-                if unknown:
-                    raise ValueError(
-                        f"categories.{name}.excludes[{i}].categories names unknown categor"
-                        f"{'y' if len(unknown) == 1 else 'ies'}: {', '.join(unknown)}"
-                    )
-        return self
+    @field_validator("caps")
+    @classmethod
+    def _names_unique(cls, caps: tuple[Cap, ...]) -> tuple[Cap, ...]:
+        names = [cap.name for cap in caps]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            context = {"names": ", ".join(repeated)}
+            raise PydanticCustomError(_REPEATED_NAMES, "cap names must be unique: {names}", context)
+        return caps
 
     def category(self, name: str) -> CategoryPolicy:
         return self.categories.get(name, self.default_category)
@@ -195,42 +274,192 @@ class Policy(_Model):
         return max(spans)
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"]).replace(".[", "[")
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-        msg = msg.removeprefix("Value error, ")
-        out.append(f"{loc or '(document)'}: {msg}")
-    return out
+# -- checking a document ---------------------------------------------------------------------------------------
+
+DocumentPath = tuple[str | int, ...]  # keys and list indexes from the document's root: ("caps", 1, "window")
+Lines = Callable[[DocumentPath], int | None]  # the YAML line of a path, when the document came from YAML text
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    """What checking a policy document found: the Policy (None when there is any error), every error and every
+    warning, each list in document order."""
+
+    policy: Policy | None
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Found:
+    path: DocumentPath
+    message: str
+
+
+def check_document(document: Any, lines: Lines | None = None) -> PolicyCheck:
+    """Every problem of a parsed document in one pass: the fields' errors, what only the whole document shows
+    (repeated cap names), and the warnings, each named as a reader finds it and with its line from ``lines``.
+
+    Pydantic checks a model as a whole (the Policy's unique cap names) only when all its fields are valid; so
+    what needs the whole document is looked for here on the document as written, however wrong its other parts,
+    and the model's own check (kept for a Policy made any other way) is left out of what is reported."""
+    if not isinstance(document, dict):
+        where = lines(()) if lines else None
+        return PolicyCheck(None, (Problem("(document)", "must be a mapping with version, timezone, caps, ...", where),))
+    errors = _repeated_cap_names(document)
+    policy: Policy | None = None
+    try:
+        policy = Policy.model_validate(document)
+    except ValidationError as exc:
+        errors += [_found(error) for error in exc.errors() if error["type"] != _REPEATED_NAMES]
+    return PolicyCheck(
+        policy if not errors else None,
+        _problems(document, errors, lines),
+        _problems(document, _unlisted_categories(document), lines),
+    )
+
+
+def _found(error: Any) -> _Found:
+    path = tuple(part for part in error["loc"] if part != "[key]")  # pydantic's mark for a mapping key: the entry
+    message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
+    return _Found(path, message)
+
+
+def _caps(document: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    caps = document.get("caps")
+    return [(i, cap) for i, cap in enumerate(caps) if isinstance(cap, dict)] if isinstance(caps, list) else []
+
+
+def _repeated_cap_names(document: dict[str, Any]) -> list[_Found]:
+    """A cap whose name an earlier cap has already: a decision names the cap that was full, so names are unique."""
+    first: dict[str, int] = {}
+    found = []
+    for i, cap in _caps(document):
+        name = cap.get("name")
+        if isinstance(name, str) and name in first:
+            message = f"caps[{first[name]}] is named {name} too: cap names must be unique"
+            found.append(_Found(("caps", i, "name"), message))
+        elif isinstance(name, str):
+            first[name] = i
+    return found
+
+
+def _unlisted_categories(document: dict[str, Any]) -> list[_Found]:
+    """Categories that a cap's match or an exclusion names but ``categories`` does not list. Allowed (requests of
+    any category not listed follow default_category, and a rule naming one still applies to them), but most
+    often a typo, which would otherwise validate silently."""
+    listed = document.get("categories")
+    categories: dict[Any, Any] = listed if isinstance(listed, dict) else {}
+    found = []
+    for i, cap in _caps(document):
+        match = cap.get("match")
+        named = match.get("category") if isinstance(match, dict) else None
+        if isinstance(named, str) and named not in categories:
+            found.append(_Found(("caps", i, "match", "category"), _not_listed(named)))
+    for key, category in categories.items():
+        rules = category.get("excludes") if isinstance(category, dict) else None
+        for j, rule in enumerate(rules if isinstance(rules, list) else []):
+            named_list = rule.get("categories") if isinstance(rule, dict) else None
+            for k, named in enumerate(named_list if isinstance(named_list, list) else []):
+                if isinstance(named, str) and named not in categories:
+                    found.append(_Found(("categories", key, "excludes", j, "categories", k), _not_listed(named)))
+    return found
+
+
+def _not_listed(category: str) -> str:
+    return f"{category} is not a listed category: requests of it follow default_category"
+
+
+def _problems(document: dict[str, Any], found: list[_Found], lines: Lines | None) -> tuple[Problem, ...]:
+    ordered = sorted(found, key=lambda item: _position(document, item.path))
+    return tuple(
+        Problem(_field(document, item.path), item.message, lines(item.path) if lines else None) for item in ordered
+    )
+
+
+def _position(document: Any, path: DocumentPath) -> tuple[int, ...]:
+    """Where ``path`` is in the document, for sorting problems in the order they are written. A field left out
+    sorts first within the mapping that lacks it, as its line is that mapping's."""
+    position: list[int] = []
+    node = document
+    for part in path:
+        there, child = _child(node, part)
+        if not there:
+            return (*position, -1)
+        position.append(list(node).index(part) if isinstance(node, dict) else int(part))
+        node = child
+    return tuple(position)
+
+
+def _field(document: Any, path: DocumentPath) -> str:
+    """``path`` as a reader finds it: ``caps[email_daily].window``, ``categories.sale.excludes[0]``."""
+    text = ""
+    node = document
+    for part in path:
+        text += f"[{_member(node, part)}]" if isinstance(part, int) else f".{part}" if text else part
+        node = _child(node, part)[1]
+    return text or "(document)"
+
+
+def _child(node: Any, part: str | int) -> tuple[bool, Any]:
+    """Whether the document has ``node[part]``, and what it holds there."""
+    if isinstance(node, dict) and part in node:
+        return True, node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return True, node[part]
+    return False, None
+
+
+def _member(items: Any, index: int) -> str:
+    """A list member by its name when it has one of its own (a cap), else by its index."""
+    if not isinstance(items, list) or not 0 <= index < len(items) or not isinstance(items[index], dict):
+        return str(index)
+    name = items[index].get("name")
+    names = [item.get("name") for item in items if isinstance(item, dict)]
+    usable = isinstance(name, str) and re.match(_NAME_PATTERN, name) and names.count(name) == 1
+    return name if usable else str(index)
 
 
 def policy_from_mapping(document: Any, source: str) -> Policy:
-    if not isinstance(document, dict):
-        raise PolicyError(source, ["(document): must be a mapping with version, timezone, caps, ..."])
+    return _loaded(check_document(document), source)
+
+
+def _loaded(check: PolicyCheck, source: str) -> Policy:
+    if check.policy is None:
+        raise PolicyError(source, list(check.errors))
+    return check.policy
+
+
+def check_json(text: str) -> PolicyCheck:
+    """Check the JSON form (the run-time parameter's): no YAML, so nothing Lambda does not load already."""
     try:
-        return Policy.model_validate(document)
-    except ValidationError as exc:
-        raise PolicyError(source, _problems(exc)) from None
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return PolicyCheck(None, (Problem("", f"not valid JSON: {exc.msg} (column {exc.colno})", exc.lineno),))
+    return check_document(document)
+
+
+def check_policy(text: str, source: str) -> PolicyCheck:
+    """Check YAML (or JSON, a subset of YAML) text: every error and warning, with the YAML line of each."""
+    if text.lstrip().startswith("{"):
+        return check_json(text)
+    from baton.policy_lines import read_yaml  # only the CLI and the local runtime read YAML; Lambda reads JSON
+
+    try:
+        document, lines = read_yaml(text, source)
+    except PolicyError as exc:
+        return PolicyCheck(None, tuple(exc.problems))
+    return check_document(document, lines)
 
 
 def load_policy(text: str, source: str) -> Policy:
-    """Parse YAML (or JSON, a subset of YAML) text into a Policy, or raise PolicyError."""
-    if text.lstrip().startswith("{"):
-        try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise PolicyError(source, [f"not valid JSON: {exc}"]) from None
-        return policy_from_mapping(document, source)
-    import yaml  # only the CLI and the local runtime read YAML; Lambda reads the JSON form
+    """Parse YAML (or JSON) text into a Policy, or raise PolicyError with every problem."""
+    return _loaded(check_policy(text, source), source)
 
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(source, [f"{where}not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
-    return policy_from_mapping(document, source)
+
+def policy_from_json(text: str, source: str) -> Policy:
+    """The Policy in its JSON form (the run-time parameter), or PolicyError with every problem."""
+    return _loaded(check_json(text), source)
 
 
 def load_policy_file(path: str) -> Policy:
@@ -238,9 +467,10 @@ def load_policy_file(path: str) -> Policy:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as exc:
-        raise PolicyError(path, [f"cannot read: {exc.strerror}"]) from None
+        raise PolicyError(path, [Problem("", f"cannot read: {exc.strerror}")]) from None
     except UnicodeDecodeError as exc:
-        raise PolicyError(path, [f"not UTF-8 text (byte {exc.start}): a policy is a YAML or JSON document"]) from None
+        problem = Problem("", f"not UTF-8 text (byte {exc.start}): a policy is a YAML or JSON document")
+        raise PolicyError(path, [problem]) from None
     return load_policy(text, path)
 
 

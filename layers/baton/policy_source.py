@@ -4,12 +4,11 @@ read through powertools Parameters with caching so a policy change needs no rede
 from __future__ import annotations
 
 import hashlib
-import json
 from functools import cache
 from typing import Any
 
 from baton.errors import ConfigurationError, PolicyError
-from baton.policy import Policy, policy_from_mapping
+from baton.policy import Policy, policy_from_json
 
 
 @cache
@@ -49,8 +48,8 @@ class ParameterPolicy:
         if self._last and (self._last[0] == digest or self._rejected == digest):
             return self._last[1]
         try:
-            policy = policy_from_mapping(json.loads(raw), f"ssm:{self._name}")
-        except (ValueError, PolicyError) as exc:
+            policy = policy_from_json(raw, f"ssm:{self._name}")
+        except PolicyError as exc:
             if self._last:
                 self._rejected = digest
                 return self._last[1]

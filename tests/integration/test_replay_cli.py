@@ -123,7 +123,7 @@ def test_bad_policy_exits_2_naming_the_field(events: Path, tmp_path: Path, capsy
     policy.write_text("version: x\ntimezone: UTC\ncaps:\n  - name: a\n    limit: 1\n    window: often\n", "utf-8")
     assert cli.main(["replay", str(events), "--policy", str(policy)]) == 2
     err = capsys.readouterr().err
-    assert str(policy) in err and "caps[0].window" in err
+    assert str(policy) in err and "line 6: caps[a].window" in err
 
 
 def test_replay_with_a_custom_policy(events: Path, tmp_path: Path) -> None:

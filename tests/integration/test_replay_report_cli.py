@@ -175,7 +175,7 @@ def test_a_bad_compare_policy_exits_2_naming_file_and_field(capsys: pytest.Captu
     bad.write_text("version: x\ntimezone: UTC\ncaps:\n  - name: a\n    limit: 1\n    window: often\n", "utf-8")
     code, out, err = run(capsys, "replay", DAY, "--report", str(tmp_path / "r.html"), "--compare", str(bad))
     assert code == 2
-    assert str(bad) in err and "caps[0].window" in err
+    assert str(bad) in err and "line 6: caps[a].window" in err
     assert out == ""
     code, _, err = run(capsys, "replay", DAY, "--report", str(tmp_path / "r.html"), "--compare", "/no/such.yaml")
     assert code == 2 and "/no/such.yaml" in err and "cannot read" in err

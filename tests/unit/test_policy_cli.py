@@ -1,5 +1,6 @@
 """``baton policy validate`` and ``baton policy diff`` through the CLI entry point, with their errors: a file that
-cannot be read (exit 2), a policy with mistakes (validate: exit 1, each problem naming file and field)."""
+cannot be read (exit 2), a policy with mistakes (validate: exit 1, each problem naming file, line and field), a
+category that is not listed (a warning; an error under --strict)."""
 
 from __future__ import annotations
 
@@ -66,20 +67,19 @@ def test_validate_names_file_and_field_of_every_problem_and_exits_1(
     code, out, err = run(capsys, "policy", "validate", DEFAULT, bad)
     assert code == 1
     assert out.startswith(f"{DEFAULT}: ok, ")  # the valid file is still reported
-    problems = err.splitlines()
-    assert all(line.startswith(f"{bad}: ") for line in problems)
-    fields = [line.removeprefix(f"{bad}: ").split(":")[0] for line in problems]
-    assert sorted(fields) == ["caps[0].colour", "caps[0].limit", "timezone"]
-    assert f"{bad}: caps[0].colour: unknown field" in problems
-    assert any("Mars/Olympus" in line for line in problems)
+    assert err.splitlines() == [
+        f"{bad}:2: timezone: unknown IANA time zone 'Mars/Olympus'",
+        f"{bad}:4: caps[email_daily].limit: Input should be greater than or equal to 0",
+        f"{bad}:4: caps[email_daily].colour: unknown field",
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("version: x\ntimezone: [unclosed\n", "line 3, column 1: not valid YAML"),
-        ("- just\n- a list\n", "(document): must be a mapping"),
-        ('{"version": "x", "timezone": "UTC", "caps": 3}', "caps: Input should be a valid"),
+        ("version: x\ntimezone: [unclosed\n", ":3: not valid YAML: "),
+        ("- just\n- a list\n", ":1: (document): must be a mapping"),
+        ('{"version": "x", "timezone": "UTC", "caps": 3}', ": caps: Input should be a valid"),
     ],
 )
 def test_validate_rejects_a_document_that_is_not_a_policy(
@@ -88,7 +88,53 @@ def test_validate_rejects_a_document_that_is_not_a_policy(
     path = write(tmp_path, "policy.yaml", text)
     code, out, err = run(capsys, "policy", "validate", path)
     assert code == 1 and out == ""
-    assert err.startswith(f"{path}: {expected}")
+    assert err.startswith(f"{path}{expected}")
+
+
+TYPOS = """\
+version: "2026-12-01.1"
+timezone: America/New_York
+caps:
+  - {name: flash_daily, limit: 1, window: 24h, match: {category: flash_sle}}
+quiet_hours:
+  sms: {start: "25:00", end: "08:00"}
+categories:
+  flash_sale: {priority: 60}
+"""
+
+
+def test_validate_reports_errors_and_warnings_in_the_order_of_the_text(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, "typos.yaml", TYPOS)
+    code, out, err = run(capsys, "policy", "validate", path)
+    assert code == 1 and out == ""
+    assert err.splitlines() == [
+        f"{path}:4: warning: caps[flash_daily].match.category:"
+        " flash_sle is not a listed category: requests of it follow default_category",
+        f'{path}:6: quiet_hours.sms.start: "25:00" is not a time of day: write HH:MM from 00:00 to 23:59',
+    ]
+
+
+def test_a_category_not_listed_is_a_warning_and_under_strict_an_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, "typo.yaml", TYPOS.replace('"25:00"', '"21:00"'))
+    warning = (
+        "caps[flash_daily].match.category: flash_sle is not a listed category: requests of it follow default_category"
+    )
+
+    code, out, err = run(capsys, "policy", "validate", path)
+    assert code == 0
+    assert out.startswith(f"{path}: ok, 2026-12-01.1@")
+    assert err.splitlines() == [f"{path}:4: warning: {warning}"]
+
+    code, out, err = run(capsys, "policy", "validate", "--strict", path)
+    assert code == 1 and out == ""
+    assert err.splitlines() == [f"{path}:4: {warning}"]
+
+    code, out, err = run(capsys, "policy", "validate", "--strict", DEFAULT)
+    assert code == 0 and err == "" and out.startswith(f"{DEFAULT}: ok, ")
 
 
 def test_validate_exits_2_when_a_file_cannot_be_read(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -99,7 +145,7 @@ def test_validate_exits_2_when_a_file_cannot_be_read(capsys: pytest.CaptureFixtu
     assert code == 2  # unreadable outranks invalid
     assert f"cannot read {missing}: No such file or directory" in err
     assert f"cannot read {binary}: not UTF-8 text" in err
-    assert f"{bad}: timezone: " in err  # every file is still checked
+    assert f"{bad}:2: timezone: " in err  # every file is still checked
     assert out.startswith(f"{DEFAULT}: ok")
 
 
@@ -175,7 +221,7 @@ def test_diff_exits_2_naming_file_and_field_of_an_invalid_policy(
     code, out, err = run(capsys, "policy", "diff", DEFAULT, bad)
     assert code == 2 and out == ""
     assert err.startswith(f"baton policy: policy {bad}: ")
-    assert "caps[0].limit" in err and "timezone" in err
+    assert "line 4: caps[email_daily].limit" in err and "line 2: timezone" in err
 
 
 def test_diff_exits_2_when_a_file_cannot_be_read(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

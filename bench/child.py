@@ -9,8 +9,8 @@ the function's log stream, which the parent counts).
 - ``bare F``: import boto3, create the clients F needs and, where F reads the keys secret, read it too.
 - ``libraries F``: import the libraries F's handler loaded (every module outside the standard library and Baton
   that the ``baton`` child listed, in its order; ``BENCH_LIBRARIES`` names the file), with the cycle collector
-  paused by ``baton.startup`` as in Baton's handlers, then do what ``bare F`` does: the floor of Baton's library stack,
-  with none of Baton's code.
+  paused by ``baton.entry.startup`` as in Baton's handlers, then do what ``bare F`` does: the floor of Baton's
+  library stack, with none of Baton's code.
 - ``batch arbiter``: import the arbiter handler and handle one SQS batch (customers from BENCH_BATCH, one
   request each) through the real composition root; then report peak RSS (``ru_maxrss``).
 """
@@ -48,7 +48,7 @@ def baton(function: str) -> dict[str, Any]:
     began = time.perf_counter()
     importlib.import_module(f"functions.{function}.handler")
     imported = time.perf_counter()
-    from baton import runtime
+    from baton.entry import composition as runtime
 
     frozen_by_start = gc.get_freeze_count()
     if function == "arbiter":
@@ -76,7 +76,7 @@ def _models_built() -> list[str]:
 
     return sorted(
         name
-        for module in ("baton.contract", "baton.settings")
+        for module in ("baton.contract", "baton.entry.settings")
         if module in sys.modules
         for name, value in vars(sys.modules[module]).items()
         if isinstance(value, type)
@@ -107,7 +107,7 @@ def libraries(function: str) -> dict[str, Any]:
     with open(os.environ["BENCH_LIBRARIES"], encoding="utf-8") as handle:
         names = json.load(handle)
     began = time.perf_counter()
-    from baton import startup  # the handlers' own collector pause (LAMBDA_TASK_ROOT is set here too)
+    from baton.entry import startup  # the handlers' own collector pause (LAMBDA_TASK_ROOT is set here too)
 
     startup.begin()
     failed = 0
@@ -128,7 +128,7 @@ def _botocore_sessions() -> int:
     endpoint data again, so Baton's functions should hold one."""
     from botocore.session import Session
 
-    gc.unfreeze()  # the handler froze what it loaded (baton.startup), and frozen objects are not listed
+    gc.unfreeze()  # the handler froze what it loaded (baton.entry.startup), and frozen objects are not listed
     return sum(isinstance(o, Session) for o in gc.get_objects())
 
 

@@ -68,7 +68,7 @@ ASSUMPTIONS: dict[str, Any] = {
     "lambda_full_vcpu_mb": 1769,  # Lambda gives one full vCPU at 1,769 MB, proportionally less below
     "ses_send_ms": 30,  # time the arbiter waits on SES SendEmail in AWS (moto's here is meaningless)
     "xray_sampling": "default rule: 1 trace a second, then 5% of invocations",
-    "secret_cache_seconds": 300,  # baton.keys.keys_from_secret max_age
+    "secret_cache_seconds": 300,  # baton.app.keys.keys_from_secret max_age
     "arbiter_containers": 5,  # cdk.json max_concurrency
     "mix": "every request sent (the most expensive path); the suppress path is shown beside it",
     "capacity": "consumed capacity as DynamoDB Local reports it, raised where it is below what DynamoDB bills at"

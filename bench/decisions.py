@@ -84,7 +84,7 @@ class Series:
 @contextlib.contextmanager
 def production_observability() -> Iterator[None]:
     """INFO logs and EMF metrics on, as deployed (cdk.json log_level INFO), written to /dev/null."""
-    from baton.observability import logger
+    from baton.entry.observability import logger
 
     sink = open(os.devnull, "w")  # noqa: SIM115 - closed below
     handler: Any = logger.registered_handler
@@ -110,7 +110,7 @@ def production_observability() -> Iterator[None]:
 def lambda_heap() -> Iterator[None]:
     """The timed decisions run with everything made before them frozen out of the cycle collector's walks, as in
     a Lambda container, where the handler's start and its composition root freeze what they built
-    (``baton.startup``). Here that is also moto and the bench's own setup, which no container holds: left in,
+    (``baton.entry.startup``). Here that is also moto and the bench's own setup, which no container holds: left in,
     they made every full collection walk them, on whichever side of the comparison it fell."""
     import gc
 
@@ -127,16 +127,16 @@ class Arbiter:
     def __init__(self, endpoint: str, table: str, policy: Any):
         import boto3
 
-        from baton.channels import AwsChannels
-        from baton.clock import SystemClock
-        from baton.keys import LOCAL_KEYS
-        from baton.ledger import DynamoLedger
-        from baton.local.aws import CONFIGURATION_SET, SENDER
+        from baton.adapters.channels import AwsChannels
+        from baton.adapters.dynamodb import DynamoLedger
+        from baton.adapters.policy_source import StaticPolicy
+        from baton.app.arbiter import Baton, Report
+        from baton.app.keys import LOCAL_KEYS
+        from baton.app.unsubscribe import Links
+        from baton.core.clock import SystemClock
+        from baton.entry.observability import record_outcome
+        from baton.local.mocked_aws import CONFIGURATION_SET, SENDER
         from baton.local.runtime import UNSUBSCRIBE_URL
-        from baton.observability import record_outcome
-        from baton.policy_source import StaticPolicy
-        from baton.service import Baton, Report
-        from baton.unsubscribe import Links
 
         self.reports: list[Report] = []
 
@@ -266,7 +266,7 @@ class LibraryFloor:
         from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
         from pynamodb.transactions import TransactWrite
 
-        from baton.observability import logger, metrics, tracer
+        from baton.entry.observability import logger, metrics, tracer
 
         self._m = arbiter.ledger._m  # the ledger's model classes, bound to the same table and client
         self._floor = floor
@@ -489,7 +489,7 @@ def _by_operation(series: Series) -> dict[str, dict[str, float]]:
 def overhead(endpoint: str, table: str, policy: Any, decisions: int, warmup: int) -> dict[str, Any]:
     """Per customer: a send (the day's first ``promo`` email) and a suppress (the second: cap:category_daily),
     each through the arbiter, then its library floor on the customer's second twin and its floor on the first."""
-    from baton.local.aws import create_table
+    from baton.local.mocked_aws import create_table
 
     make = _client_factory(endpoint)
     create_table(make(), table)
@@ -577,7 +577,7 @@ def scale(
 ) -> dict[str, Any]:
     """Send-path decisions, interleaved: a 1-contact customer in a table of ``customers_small``, a 1-contact
     customer in a table of ``customers_large``, and a ``history``-contact customer in the small table."""
-    from baton.local.aws import create_table
+    from baton.local.mocked_aws import create_table
 
     make = _client_factory(endpoint)
     now = datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""The pure policy engine on one core: ``baton.engine.arbitrate`` for the 12-rule bench policy and a customer
+"""The pure policy engine on one core: ``baton.core.engine.arbitrate`` for the 12-rule bench policy and a customer
 with 50 contacts in the window, one arriving request per decision; then the same loop under cProfile for the
 top five functions by their own time."""
 
@@ -15,7 +15,7 @@ from bench.world import RULES, bench_policy, customer_ledger, engine_request
 
 
 def _loop(policy: Any, ledger: Any, requests: list[Any], now: datetime) -> list[str]:
-    from baton.engine import arbitrate
+    from baton.core.engine import arbitrate
 
     return [arbitrate(policy, ledger, [r], now).decisions[0].outcome.value for r in requests]
 

@@ -1,7 +1,7 @@
 """Fresh interpreters set up as Lambda would run Baton's functions: cold start, peak RSS and log bytes.
 
 Each child (``bench.child``) gets the environment the function has in AWS (its settings variables from
-``baton.settings``, powertools' variables with the deployed log level INFO, the Lambda runtime's own variables,
+``baton.entry.settings``, powertools' variables with the deployed log level INFO, the Lambda runtime's own variables,
 X-Ray tracing active) and no other: endpoints point at loopback, a moto server for SSM, Secrets Manager, SES,
 SNS and SQS, DynamoDB Local for the table (``AWS_ENDPOINT_URL_<SERVICE>``, read by botocore; nothing in Baton
 knows). The children import no moto, so their memory is Baton's own.
@@ -75,10 +75,10 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
     on a moto server, the table on DynamoDB Local with ``customers``; yields the common environment."""
     import boto3
 
-    from baton.keys import LOCAL_KEYS
-    from baton.local.aws import CONFIGURATION_SET, SENDER, create_table
+    from baton.app.keys import LOCAL_KEYS
+    from baton.core.policy import policy_json
+    from baton.local.mocked_aws import CONFIGURATION_SET, SENDER, create_table
     from baton.names import ARBITER_QUEUE, KEYS_SECRET_NAME, NO_PYDANTIC_PLUGINS, POLICY_PARAMETER, Env
-    from baton.policy import policy_json
 
     with moto_server() as moto:
 
@@ -168,8 +168,8 @@ def lambda_absent() -> list[str]:
 
 def function_env(common: dict[str, str], function: str) -> dict[str, str]:
     """The common environment, narrowed to what this function's settings model reads (as infra/ sets it)."""
+    from baton.entry.settings import ALL_SETTINGS
     from baton.names import Env
-    from baton.settings import ALL_SETTINGS
 
     model = next(m for m in ALL_SETTINGS if m.function == function)
     own = set(model.env_names())

@@ -49,8 +49,8 @@ def measure(small: dict[str, int], large: dict[str, int]) -> dict[str, Any]:
 
 
 def _child(path: str) -> None:
+    from baton.core.policy import default_policy_path, load_policy_file
     from baton.local.replay import read_lines, replay
-    from baton.policy import default_policy_path, load_policy_file
 
     policy = load_policy_file(default_policy_path())
     with open(path, encoding="utf-8") as handle:

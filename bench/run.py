@@ -67,7 +67,7 @@ def _stage(name: str) -> float:
 
 def measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
     """Every figure, in one run against the DynamoDB Local at ``endpoint``."""
-    from baton.local.aws import set_local_env
+    from baton.local.mocked_aws import set_local_env
     from bench.hooks import RECORDER
 
     set_local_env()  # local credentials and region; powertools quiet outside the timed blocks
@@ -80,7 +80,7 @@ def measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
 
 
 def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
-    from baton.local.aws import mocked_aws
+    from baton.local.mocked_aws import mocked_aws
     from bench import decisions, lambda_like, replay
     from bench.cost import cost
     from bench.engine import engine

@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from baton.domain import Contact, CustomerLedger, Profile, Request
-from baton.ledger import STATE_SK, customer_pk, encode_ledger, encode_profile, iso
-from baton.policy import Policy, policy_from_mapping
+from baton.adapters.dynamodb import STATE_SK, customer_pk, encode_ledger, encode_profile, iso
+from baton.core.domain import Contact, CustomerLedger, Profile, Request
+from baton.core.policy import Policy, policy_from_mapping
 
 CATEGORY = "promo"  # not listed in the policy: the default category (no arbitration window, suppress over cap)
 CAMPAIGN = "bench"

@@ -16,10 +16,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from baton.core.policy import policy_json
+from baton.entry.settings import ArbiterSettings
 from baton.names import Env
-from baton.policy import policy_json
-from baton.policy_push import ADVANCED_TIER_BYTES, STANDARD_TIER_BYTES
-from baton.settings import ArbiterSettings
+from baton.ops.policy_push import ADVANCED_TIER_BYTES, STANDARD_TIER_BYTES
 from infra.config import Config, ConfigError
 from infra.delivery import Delivery
 from infra.function import BatonFunction

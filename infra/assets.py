@@ -1,6 +1,7 @@
 """Lambda assets, built without Docker.
 
-The shared layer holds Baton's package (``layers/baton`` without ``local/``, the local runtime) and its run-time
+The shared layer holds Baton's package (``layers/baton`` without what runs only on an operator's or a storefront's
+machine: ``NOT_DEPLOYED``) and its run-time
 dependencies: aws-lambda-powertools[tracer], pydantic, pynamodb, jinja2. pip installs them for the Lambda platform
 (``--platform manylinux2014_aarch64 --only-binary=:all:``) at exactly the versions installed in this environment,
 the ones the tests ran against. The AWS SDK (boto3, botocore and their dependencies) is left to the Lambda runtime,
@@ -27,6 +28,9 @@ FUNCTIONS = REPO / "functions"
 BATON_SOURCE = REPO / "layers" / "baton"
 BUILD = REPO / "build"
 LAYER = BUILD / "layer"  # the asset folder: Lambda puts python/ from it on sys.path
+# Parts of the package no function imports (tests/infra/test_assets.py holds the functions to it): the local runtime
+# and the CLI, the operator tools, the storefront client.
+NOT_DEPLOYED = ("local", "ops", "client.py")
 
 PYTHON_VERSION = "3.14"  # the Lambda runtime's (infra.function.RUNTIME)
 PLATFORM = "manylinux2014_aarch64"  # arm64
@@ -150,12 +154,10 @@ def _install_dependencies(target: Path) -> None:
 
 
 def _copy_baton(target: Path) -> None:
-    local = BATON_SOURCE / "local"
-
     def ignore(folder: str, names: list[str]) -> set[str]:
         skip = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
         if Path(folder) == BATON_SOURCE:
-            skip.add(local.name)
+            skip.update(NOT_DEPLOYED)
         return skip
 
     if target.exists():
@@ -172,7 +174,7 @@ def build_layer() -> Path:
         if not stamp.exists() or stamp.read_text() != key or not site.exists():
             _install_dependencies(site)
             stamp.write_text(key)
-        source = _tree_digest(BATON_SOURCE, {BATON_SOURCE / "local"})
+        source = _tree_digest(BATON_SOURCE, {BATON_SOURCE / name for name in NOT_DEPLOYED})
         code_stamp = BUILD / "layer-baton.digest"
         if not code_stamp.exists() or code_stamp.read_text() != source or not (site / "baton").exists():
             _copy_baton(site / "baton")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from baton.errors import PolicyError
+from baton.core.errors import PolicyError
+from baton.core.policy import Policy, default_policy_path, load_policy_file
 from baton.names import StageNames, check_stage, stage_names
-from baton.policy import Policy, default_policy_path, load_policy_file
 
 EMAIL = re.compile(r"^[^@\s<>]+@([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")
 DOMAIN = re.compile(r"^([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$")

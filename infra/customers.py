@@ -10,7 +10,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baton.settings import PreferencesSettings, ProfileSettings, UnsubscribeSettings
+from baton.entry.settings import PreferencesSettings, ProfileSettings, UnsubscribeSettings
 from infra.config import Config
 from infra.function import BatonFunction
 from infra.ledger import Ledger
@@ -18,7 +18,7 @@ from infra.ledger import Ledger
 PROFILE_TIMEOUT = Duration.seconds(60)  # an erasure reads and deletes every item of one customer
 PROFILE_VISIBILITY_TIMEOUT = Duration.seconds(6 * 60)
 ENDPOINT_TIMEOUT = Duration.seconds(10)
-UNSUBSCRIBE_PATH = "unsubscribe"  # the route in baton.api.unsubscribe_app
+UNSUBSCRIBE_PATH = "unsubscribe"  # the route in baton.entry.api.unsubscribe_app
 
 
 class Customers(Construct):

@@ -16,8 +16,8 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from baton.entry.settings import SweeperSettings
 from baton.names import Env
-from baton.settings import SweeperSettings
 from infra.config import Config
 from infra.function import BatonFunction
 from infra.ledger import Ledger

@@ -13,8 +13,8 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from baton.entry.settings import FeedbackSettings
 from baton.names import SES_FEEDBACK_DETAIL_TYPES, SES_SOURCE, Env
-from baton.settings import FeedbackSettings
 from infra.arbitration import Arbitration
 from infra.config import Config
 from infra.delivery import Delivery

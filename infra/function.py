@@ -60,7 +60,7 @@ APPLICATION_LOG_LEVEL = {
 
 
 class FunctionSettings(Protocol):
-    """What infra needs of a ``baton.settings`` model: the function's folder and the variables it reads."""
+    """What infra needs of a ``baton.entry.settings`` model: the function's folder and the variables it reads."""
 
     function: ClassVar[str]
 

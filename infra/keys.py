@@ -22,7 +22,7 @@ from pathlib import Path
 from infra.config import ConfigError, keys_secret
 
 REPO = Path(__file__).resolve().parent.parent
-KEY_BYTES = 48  # > baton.keys.MIN_KEY_BYTES (32) once URL-safe encoded
+KEY_BYTES = 48  # > baton.app.keys.MIN_KEY_BYTES (32) once URL-safe encoded
 
 
 def secret_arn_pattern(partition: str, region: str, account: str, name: str) -> str:

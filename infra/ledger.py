@@ -63,7 +63,8 @@ class Ledger(Construct):
         )
 
     def environment(self) -> dict[str, str]:
-        """What every function that reads or writes customer data is given (``baton.settings._LedgerSettings``)."""
+        """What every function that reads or writes customer data is given
+        (``baton.entry.settings._LedgerSettings``)."""
         return {
             Env.TABLE_NAME: self.table.table_name,
             Env.KEYS_SECRET: self.config.keys_secret,

@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from baton.domain import Outcome
+from baton.core.domain import Outcome
 from baton.names import METRICS_NAMESPACE, SERVICE
 from infra.config import Config
 from infra.function import BatonFunction

@@ -9,8 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from baton.entry.settings import PreviewSettings
 from baton.names import Env
-from baton.settings import PreviewSettings
 from infra.arbitration import Arbitration
 from infra.config import Config
 from infra.function import BatonFunction

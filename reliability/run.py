@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from baton.local.aws import set_local_env
+from baton.local.mocked_aws import set_local_env
 
 RESULTS = Path(__file__).with_name("results.json")
 KEYS = (

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from baton.domain import Outcome
+from baton.core.domain import Outcome
 from baton.local.runtime import LocalContext, sqs_event
 from reliability.world import (
     CATEGORIES,
@@ -186,7 +186,7 @@ def faults(count: int, customers: int, *, probability: float = 0.2, seed: int = 
     """Every AWS call the functions make (DynamoDB, SES, SQS) fails with ``probability``: throttling, 5xx,
     timeout (the call applied, the answer lost), crash before or after the call. The queue redelivers until
     success or the DLQ; the sweeper resumes unconfirmed sends. Single-threaded, so the seed fixes the run."""
-    from baton.dlq import inspect, redrive
+    from baton.ops.dlq import inspect, redrive
 
     reqs = requests(count, customers, prefix="f")
     names = sorted({r.customer_id for r in reqs})

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from baton.local.aws import mocked_aws, sent_messages
+from baton.core.policy import Policy, policy_from_mapping
+from baton.local.mocked_aws import mocked_aws, sent_messages
 from baton.local.queues import LocalQueue
 from baton.local.runtime import LocalContext, LocalRuntime
-from baton.policy import Policy, policy_from_mapping
 
 START = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 FINAL = frozenset({"sent", "suppressed", "expired", "cancelled", "rejected", "failed"})
@@ -204,7 +204,7 @@ def local_world(
 ) -> Iterator[World]:
     """The real handlers on moto (the ledger on DynamoDB Local at ``endpoint`` if given, in a fresh table),
     the arbitration queue and its DLQ on moto SQS, the sweeper's releases going through that queue."""
-    from baton.runtime import SqsReleaseQueue
+    from baton.entry.composition import SqsReleaseQueue
 
     table = f"baton-rel-{uuid.uuid4().hex[:8]}"
     with mocked_aws(dynamodb_endpoint=endpoint, table_name=table):

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from baton.local.aws import mocked_aws
+from baton.core.policy import Policy, default_policy_path, load_policy_file
+from baton.local.mocked_aws import mocked_aws
 from baton.local.runtime import LocalRuntime
-from baton.policy import Policy, default_policy_path, load_policy_file
 
 START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # 06:00 in America/Chicago
 

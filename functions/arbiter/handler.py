@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton import startup
+from baton.entry import startup
 
 startup.begin()  # the cycle collector off while the modules load, in Lambda
 
@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.ingress import arbitration_record, batch_processor
-from baton.observability import logger, metrics, tracer
-from baton.runtime import arbiter_service
-from baton.service import Baton
+from baton.app.arbiter import Baton
+from baton.entry.composition import arbiter_service
+from baton.entry.ingress import arbitration_record, batch_processor
+from baton.entry.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

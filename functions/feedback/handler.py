@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton import startup
+from baton.entry import startup
 
 startup.begin()  # the cycle collector off while the modules load, in Lambda
 
@@ -14,11 +14,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.clock import SystemClock
-from baton.errors import InvalidRequest
-from baton.ingress import batch_processor, feedback_record
-from baton.observability import logger, metrics, tracer
-from baton.runtime import feedback_parts
+from baton.core.clock import SystemClock
+from baton.core.errors import InvalidRequest
+from baton.entry.composition import feedback_parts
+from baton.entry.ingress import batch_processor, feedback_record
+from baton.entry.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

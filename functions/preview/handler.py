@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton import startup
+from baton.entry import startup
 
 startup.begin()  # the cycle collector off while the modules load, in Lambda
 
@@ -11,10 +11,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.api import preview_app
-from baton.clock import SystemClock
-from baton.observability import logger, metrics, tracer
-from baton.runtime import preview_parts
+from baton.core.clock import SystemClock
+from baton.entry.api import preview_app
+from baton.entry.composition import preview_parts
+from baton.entry.observability import logger, metrics, tracer
 
 
 @cache

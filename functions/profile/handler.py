@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton import startup
+from baton.entry import startup
 
 startup.begin()  # the cycle collector off while the modules load, in Lambda
 
@@ -14,12 +14,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.clock import Clock, SystemClock
-from baton.errors import InvalidRequest
-from baton.ingress import batch_processor, profile_record
-from baton.observability import logger, metrics, tracer
-from baton.ports import Ledger
-from baton.runtime import profile_ledger
+from baton.app.ports import Ledger
+from baton.core.clock import Clock, SystemClock
+from baton.core.errors import InvalidRequest
+from baton.entry.composition import profile_ledger
+from baton.entry.ingress import batch_processor, profile_record
+from baton.entry.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

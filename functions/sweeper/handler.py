@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baton import startup
+from baton.entry import startup
 
 startup.begin()  # the cycle collector off while the modules load, in Lambda
 
@@ -11,9 +11,9 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.observability import logger, metrics, tracer
-from baton.release import sweep
-from baton.runtime import sweeper_parts
+from baton.app.release import sweep
+from baton.entry.composition import sweeper_parts
+from baton.entry.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context

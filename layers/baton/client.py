@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
 from baton.contract import CustomerUpdated, MessageRequested, parse_detail
-from baton.errors import BatonError, InvalidRequest
+from baton.core.errors import BatonError, InvalidRequest
 from baton.names import BUS_NAME, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ class BatonClient:
         if self._events is None:
             import boto3
 
-            from baton.aws import client_config
+            from baton.adapters.aws import client_config
 
             self._events = boto3.client("events", config=client_config())  # the storefront's default session
         return self._events

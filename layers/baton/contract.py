@@ -5,8 +5,8 @@ These pydantic models validate every incoming event and generate the JSON Schema
 typo (``prority``) is an error that names the field rather than a silently ignored value.
 
 Every model defers building its validator (``defer_build``): a function builds the ones it validates at its start
-(``build``, called by its composition root in ``baton.runtime``) and no others, so the arbiter does not pay for
-the customer models at cold start, nor the profile function for MessageRequested.
+(``build``, called by its composition root in ``baton.entry.composition``) and no others, so the arbiter does not
+pay for the customer models at cold start, nor the profile function for MessageRequested.
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -32,7 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from baton.errors import InvalidRequest
+from baton.core.errors import InvalidRequest
+from baton.core.values import CategoryName, Channel, TimeZoneName
 from baton.names import CONTRACT_VERSION, DETAIL_CUSTOMER_ERASED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 
 MAX_DATA_BYTES = 8192  # rendered into one message; DynamoDB items stay far below 400 KB
@@ -42,23 +40,7 @@ E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 PUSH_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:endpoint/[A-Za-z_]+/[^/\s]+/[0-9a-f-]{36}$")
 
 
-class Channel(StrEnum):
-    EMAIL = "email"
-    SMS = "sms"
-    PUSH = "push"
-
-
-def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {name!r}") from exc
-    return name
-
-
 Identifier = Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[^\s#]+$")]
-CategoryName = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
-TimeZoneName = Annotated[StrictStr, AfterValidator(_zone)]
 
 
 def _check_recipient(channel: Channel, recipient: str) -> None:

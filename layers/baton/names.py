@@ -63,7 +63,7 @@ KEYS_SECRET_NAME: Final = "baton/keys"  # JSON: {"signing_key": "...", "address_
 
 
 class Env:
-    """Environment variable names, read only through baton.settings."""
+    """Environment variable names, read only through baton.entry.settings."""
 
     TABLE_NAME: Final = "BATON_TABLE_NAME"
     POLICY_PARAMETER: Final = "BATON_POLICY_PARAMETER"
@@ -90,7 +90,7 @@ NO_PYDANTIC_PLUGINS = "__all__"  # the value of Env.PYDANTIC_DISABLE_PLUGINS on 
 # A stage (``-c stage=NAME``) goes right after the leading ``baton`` of every name the stack gives, joined the way
 # that segment is joined to the rest: stack Baton-NAME, bus and schema registry baton-NAME, table baton-NAME-ledger,
 # queues baton-NAME-arbitration ..., parameter /baton/NAME/policy, secret baton/NAME/keys. Without a stage the names
-# are the constants above. The functions read their names from the environment (baton.settings), never from here;
+# are the constants above. The functions read their names from the environment (baton.entry.settings), never from here;
 # the local runtime and the tests use the unstaged names.
 
 LIMIT: Final = "limit"  # a name's field metadata: the most characters its service allows

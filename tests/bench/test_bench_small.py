@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
-from baton.local.aws import REGION, mocked_aws
+from baton.local.mocked_aws import REGION, mocked_aws
 from bench import run
 from bench.cost import cost
 from bench.decisions import _same_requests
@@ -151,7 +151,7 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
         # the library floor imported what the handler loaded, and all of it imports on its own
         assert start["library_modules"] > 100 and start["library_modules_not_importable"] == 0, name
         assert start["libraries_ms"] > 0
-    # every client of a function, pynamodb's too, from one botocore session (baton.aws)
+    # every client of a function, pynamodb's too, from one botocore session (baton.adapters.aws)
     assert {f: c["botocore_sessions"] for f, c in figures["breakdown"]["cold_start"].items()} == {
         "arbiter": 1,
         "profile": 1,
@@ -163,7 +163,7 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
         "profile": ["CustomerErased", "CustomerUpdated", "EventEnvelope", "ProfileSettings"],
         "sweeper": ["SweeperSettings"],
     }
-    # the composition root froze what it built (baton.startup.settled), as the handler's start froze its imports
+    # the composition root froze what it built (baton.entry.startup.settled), as the handler's start froze its imports
     assert all(c["frozen_by_root"] > 0 for c in figures["breakdown"]["cold_start"].values())
     assert figures["arbiter_peak_rss_mb"] > 0
     assert figures["breakdown"]["memory"]["log_bytes_per_decision"] > 0

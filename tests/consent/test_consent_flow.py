@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
-from baton.keys import LOCAL_KEYS
-from baton.ledger import iter_items
-from baton.local.aws import sent_messages
+from baton.adapters.dynamodb import iter_items
+from baton.app.keys import LOCAL_KEYS
+from baton.app.unsubscribe import Claim, sign
+from baton.local.mocked_aws import sent_messages
 from baton.local.runtime import LocalRuntime
-from baton.unsubscribe import Claim, sign
 
 CUSTOMER = "shopper-zq"
 EMAIL = "sam@example.com"

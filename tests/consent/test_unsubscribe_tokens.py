@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from baton.unsubscribe import Claim, Links, TokenError, sign, verify
+from baton.app.unsubscribe import Claim, Links, TokenError, sign, verify
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_a_token_made_with_escaped_json_still_verifies() -> None:
     import base64
     import json
 
-    from baton.unsubscribe import _signature
+    from baton.app.unsubscribe import _signature
 
     body = {"c": "jürgen", "s": "category:newsletter", "e": int((NOW + timedelta(days=1)).timestamp())}
     payload = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).rstrip(b"=").decode()

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from baton.explain import timeline
-from baton.local.aws import sent_messages
+from baton.core.policy import default_policy_path, load_policy_file
+from baton.local.mocked_aws import sent_messages
 from baton.local.replay import read_lines, replay
-from baton.policy import default_policy_path, load_policy_file
+from baton.ops.explain import timeline
 
 SCENARIO = Path(__file__).parents[1] / "scenarios" / "digest_of_three_price_drops.jsonl"
 # fits its own template (sale) but not an item of the price-drop digest, which needs a product and a price

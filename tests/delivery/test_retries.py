@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from baton.local.aws import sent_messages
+from baton.local.mocked_aws import sent_messages
 from baton.local.runtime import LocalContext, LocalRuntime, sqs_event
 
 
@@ -94,8 +94,8 @@ def test_a_duplicate_arriving_during_the_send_does_not_send_again(customer: Loca
     """EventBridge delivers at least once, as separate SQS messages that can be handled at the same moment.
     Given copy A inside its provider call (it holds the send lease), when copy B of the same event is handled,
     then B leaves the send to A's lease: one message, and the request ends sent."""
-    from baton.domain import Outcome
-    from baton.ingress import arbitration_record
+    from baton.core.domain import Outcome
+    from baton.entry.ingress import arbitration_record
 
     body = _request(customer, "r1")
     during: list[Any] = []
@@ -118,7 +118,7 @@ def test_a_redelivery_that_finds_the_send_settled_meanwhile_is_a_duplicate(custo
     """Given a send left owed (its lease given back after a failed provider call) and a redelivery that loads
     it as `sending`, when the sweeper finishes the send between that load and the redelivery's claim, then the
     redelivery reports a duplicate of the sent request, not a send still in progress: one message."""
-    from baton.domain import Outcome
+    from baton.core.domain import Outcome
     from functions.arbiter.handler import lambda_handler
 
     throttle = Throttle(times=100)
@@ -159,7 +159,7 @@ def _index_write(params: dict[str, Any]) -> bool:
 def _race_inside_the_index_write(customer: LocalRuntime, race: Callable[[Any], None]) -> tuple[list[Any], list[Any]]:
     """Copy A of one request inside its provider call; meanwhile copy B finds A's lease held and, inside B's
     index write, ``race`` runs on the request as B read it. B's reports, and the due index right after B."""
-    from baton.ingress import arbitration_record
+    from baton.entry.ingress import arbitration_record
 
     body = _request(customer, "r1")
     during: list[Any] = []
@@ -192,7 +192,7 @@ def test_a_duplicate_whose_holder_confirms_before_it_indexes_the_lease_is_a_dupl
     may be the redelivery of a crashed holder's own). When A's send is confirmed between B's read and B's index
     write, then B's write finds the request settled and B reports a duplicate of the sent request, not a send
     in progress: one message, and nothing in the due index."""
-    from baton.domain import Outcome
+    from baton.core.domain import Outcome
 
     def confirm(record: Any) -> None:
         customer.ledger.confirm_sent(record, customer.clock.now(), "provider-id")
@@ -213,7 +213,7 @@ def test_a_duplicate_whose_lease_was_taken_over_before_it_indexes_it_leaves_the_
     leaves the new holder's lease alone: the due index holds it at the new lease's end, put there by the
     takeover itself (the taker may hold a copy of the very queue message B acknowledges), and B reports the
     send in progress until then."""
-    from baton.domain import Outcome
+    from baton.core.domain import Outcome
 
     taken: list[Any] = []
 
@@ -236,7 +236,7 @@ def test_what_a_decision_settled_is_reported_even_when_its_send_goes_back_to_the
     reminder and decides the order confirmation's send. If that send then fails for now (the record goes back
     to the queue), the cancellation is still reported: it is settled in the ledger, and the redelivery will
     find nothing left to say about it."""
-    from baton.domain import Outcome
+    from baton.core.domain import Outcome
 
     runtime.baton._sleep = lambda seconds: None
     reports: list[Any] = []

@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from baton.local.aws import REGION, create_table, mocked_aws, sent_messages
+from baton.core.policy import Policy, policy_from_mapping
+from baton.local.mocked_aws import REGION, create_table, mocked_aws, sent_messages
 from baton.local.runtime import LocalRuntime
-from baton.policy import Policy, policy_from_mapping
 
 pytestmark = pytest.mark.dynamodb
 

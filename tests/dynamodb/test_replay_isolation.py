@@ -10,9 +10,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from baton.local.aws import REGION, set_local_env
 from baton.local.cli import main
 from baton.local.dynamodb_local import DynamoDBLocal
+from baton.local.mocked_aws import REGION, set_local_env
 
 pytestmark = pytest.mark.dynamodb
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from baton.dlq import inspect
+from baton.ops.dlq import inspect
 from reliability.world import local_world, provider_sends, reliability_policy, requests
 from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, TIMEOUT, At, FaultPlan, inject
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from baton.local.aws import sent_messages
+from baton.core.policy import default_policy_path, load_policy_file
+from baton.local.mocked_aws import sent_messages
 from baton.local.runtime import LocalContext
-from baton.policy import default_policy_path, load_policy_file
 from reliability.world import World, local_world
 from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from baton.dlq import inspect, redrive
 from baton.local.cli import main
 from baton.local.runtime import LocalContext
 from baton.names import MAX_RECEIVE_COUNT
+from baton.ops.dlq import inspect, redrive
 from reliability.world import local_world, provider_sends, reliability_policy, requests
 from tests.faults.harness import CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
 
@@ -112,7 +112,7 @@ def test_inspect_reads_every_letter_even_when_reading_takes_longer_than_a_hold(
     import boto3
     from moto import mock_aws
 
-    from baton import dlq
+    from baton.ops import dlq
 
     monkeypatch.setattr(dlq, "READ_HOLD_SECONDS", 1)
     with mock_aws():

@@ -9,9 +9,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from baton.errors import TransientFailure
-from baton.ledger import DynamoLedger
-from baton.local.aws import REGION
+from baton.adapters.dynamodb import DynamoLedger
+from baton.core.errors import TransientFailure
+from baton.local.mocked_aws import REGION
 from baton.names import TABLE_NAME
 from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, TIMEOUT, At, Crash, FaultPlan, inject
 

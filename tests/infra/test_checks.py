@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aws_cdk.assertions import Annotations, Match
 
-from baton.settings import ALL_SETTINGS
+from baton.entry.settings import ALL_SETTINGS
 
 from .conftest import Synthesized
 

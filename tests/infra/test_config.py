@@ -9,9 +9,9 @@ import pytest
 from jsonschema import Draft4Validator
 
 from baton.contract import json_schemas
+from baton.core.policy import default_policy_path, load_policy_file, policy_json
+from baton.entry.settings import ArbiterSettings, SweeperSettings
 from baton.names import stage_names
-from baton.policy import default_policy_path, load_policy_file, policy_json
-from baton.settings import ArbiterSettings, SweeperSettings
 from infra.config import ConfigError, keys_secret, load_config
 from infra.function import ContractError, check_environment
 from infra.ingest import draft4
@@ -97,9 +97,9 @@ def test_the_environment_check_refuses_a_missing_or_an_unread_variable() -> None
 
 
 def test_the_arbiter_refuses_a_sender_address_it_could_not_write_in_a_from_header() -> None:
-    from baton.errors import ConfigurationError
+    from baton.core.errors import ConfigurationError
+    from baton.entry.settings import load_settings
     from baton.names import Env
-    from baton.settings import load_settings
 
     env = {
         Env.TABLE_NAME: "baton", Env.KEYS_SECRET: "keys", Env.AUDIT_RETENTION_DAYS: "90",

@@ -1,12 +1,12 @@
 """The environment-variable contract: each function in the template is set exactly the variables its settings
-model (baton.settings) reads, its own, powertools' and pydantic's, and nothing else; with a stage or without."""
+model (baton.entry.settings) reads, its own, powertools' and pydantic's, and nothing else; with a stage or without."""
 
 from __future__ import annotations
 
 import pytest
 
+from baton.entry.settings import ALL_SETTINGS
 from baton.names import METRICS_NAMESPACE, SERVICE, Env
-from baton.settings import ALL_SETTINGS
 
 from .conftest import CONTEXT, Synthesized, references
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from baton.entry.settings import ALL_SETTINGS
 from baton.names import ARBITER_QUEUE, FEEDBACK_QUEUE, KEYS_SECRET_NAME, POLICY_PARAMETER, PROFILE_QUEUE
-from baton.settings import ALL_SETTINGS
 
 from .conftest import Synthesized, references
 

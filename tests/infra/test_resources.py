@@ -8,7 +8,9 @@ import pytest
 from aws_cdk.assertions import Match
 from jsonschema import Draft4Validator
 
-from baton.local.aws import table_definition
+from baton.core.policy import default_policy_path, load_policy_file, policy_json
+from baton.entry.settings import ALL_SETTINGS
+from baton.local.mocked_aws import table_definition
 from baton.names import (
     ARBITER_DLQ,
     ARBITER_QUEUE,
@@ -28,8 +30,6 @@ from baton.names import (
     TABLE_NAME,
     TTL_ATTRIBUTE,
 )
-from baton.policy import default_policy_path, load_policy_file, policy_json
-from baton.settings import ALL_SETTINGS
 from infra.assets import PYTHON_VERSION
 
 from .conftest import CONTEXT, Synthesized, references
@@ -39,7 +39,7 @@ FUNCTIONS = [s.function for s in ALL_SETTINGS]
 
 # -- ledger ------------------------------------------------------------------------------------------------------
 def test_the_table_has_the_key_schema_the_local_runtime_creates(synth: Synthesized) -> None:
-    """The same definition moto and DynamoDB Local get (baton.local.aws): local and cloud cannot drift."""
+    """The same definition moto and DynamoDB Local get (baton.local.mocked_aws): local and cloud cannot drift."""
     local = table_definition()
     (table,) = synth.of_type("AWS::DynamoDB::Table").values()
     props = table["Properties"]

@@ -15,8 +15,8 @@ from botocore.stub import Stubber
 
 from baton.client import BatonClient, EntriesNotPut, Entry
 from baton.contract import parse_envelope
-from baton.errors import InvalidRequest
-from baton.local.aws import REGION
+from baton.core.errors import InvalidRequest
+from baton.local.mocked_aws import REGION
 from baton.local.runtime import LocalRuntime
 from baton.names import BUS_NAME
 

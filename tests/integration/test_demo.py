@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from baton.domain import Outcome
+from baton.core.domain import Outcome
 from baton.local import demo
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from baton.domain import Outcome
+from baton.app.preview import preview
+from baton.core.domain import Outcome
 from baton.local import cli
 from baton.local.runtime import LocalRuntime
-from baton.preview import preview
 from tests.conftest import START
 
 ROOT = Path(__file__).resolve().parents[2]

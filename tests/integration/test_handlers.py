@@ -15,11 +15,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from baton.domain import Outcome
-from baton.local.aws import REGION, SENDER, sent_messages
+from baton.app.arbiter import Report
+from baton.core.domain import Outcome
+from baton.core.policy import Policy
+from baton.local.mocked_aws import REGION, SENDER, sent_messages
 from baton.local.runtime import LocalContext, LocalRuntime, sqs_event
-from baton.policy import Policy
-from baton.service import Report
 from functions.arbiter.handler import lambda_handler as arbiter_handler
 from functions.profile.handler import lambda_handler as profile_handler
 
@@ -294,7 +294,7 @@ def test_no_handler_shares_a_batch_processor_between_invocations(function: str) 
 
     from aws_lambda_powertools.utilities.batch import BatchProcessor
 
-    from baton.ingress import batch_processor
+    from baton.entry.ingress import batch_processor
 
     module = importlib.import_module(f"functions.{function}.handler")
     assert not [name for name, value in vars(module).items() if isinstance(value, BatchProcessor)]

@@ -12,13 +12,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.domain import Outcome
-from baton.ledger import HISTORY_LIMIT, append_steps
+from baton.adapters.dynamodb import HISTORY_LIMIT, append_steps
+from baton.app.arbiter import Report
+from baton.app.ports import Step
+from baton.core.domain import Outcome
+from baton.core.policy import Policy
 from baton.local import cli
 from baton.local.replay import read_lines, replay
-from baton.policy import Policy
-from baton.ports import Step
-from baton.service import Report
 
 START = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
 CATEGORIES = {
@@ -128,8 +128,8 @@ def test_the_history_keeps_its_first_steps_and_the_latest_within_the_bound(batch
     """Appended on moto in batches of one to three steps (a decision, with its release), a request item's history
     holds at most HISTORY_LIMIT steps: the first HISTORY_LIMIT - 1 ever made, then the latest; the rest are
     counted as dropped."""
-    from baton.ledger import DynamoLedger, customer_pk, decode_history, request_sk, step
-    from baton.local.aws import REGION, mocked_aws
+    from baton.adapters.dynamodb import DynamoLedger, customer_pk, decode_history, request_sk, step
+    from baton.local.mocked_aws import REGION, mocked_aws
 
     with mocked_aws(table_name="history-bound"):
         ledger = DynamoLedger("history-bound", retention=timedelta(days=1), region=REGION)

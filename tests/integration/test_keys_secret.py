@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from baton.keys import keys_from_secret
+from baton.adapters.secrets import keys_from_secret
 from infra import keys
 
 

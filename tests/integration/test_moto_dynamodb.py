@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.local.aws import REGION, mocked_aws
+from baton.local.mocked_aws import REGION, mocked_aws
 from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, PK, SK
 
 TABLE = "moto-patched"

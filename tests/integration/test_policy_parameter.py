@@ -8,10 +8,10 @@ import json
 import boto3
 import pytest
 
-from baton.errors import ConfigurationError
-from baton.local.aws import REGION
-from baton.policy import Policy, policy_json
-from baton.policy_source import ParameterPolicy
+from baton.adapters.policy_source import ParameterPolicy
+from baton.core.errors import ConfigurationError
+from baton.core.policy import Policy, policy_json
+from baton.local.mocked_aws import REGION
 
 NAME = "/baton/policy-under-test"
 

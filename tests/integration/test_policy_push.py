@@ -12,10 +12,10 @@ import pytest
 import yaml
 from botocore.stub import Stubber
 
+from baton.core.policy import Policy, default_policy_path, load_policy_file, policy_json
 from baton.local import cli
-from baton.local.aws import REGION
+from baton.local.mocked_aws import REGION
 from baton.names import POLICY_PARAMETER
-from baton.policy import Policy, default_policy_path, load_policy_file, policy_json
 
 DEFAULT = default_policy_path()
 ORDER_OF_CHANGES = [
@@ -250,7 +250,7 @@ def test_a_parameter_that_cannot_be_read_exits_2_saying_why(
     client = boto3.client("ssm", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     stubber = Stubber(client)
     stubber.add_client_error("get_parameter", "AccessDeniedException", "not authorized to perform ssm:GetParameter")
-    monkeypatch.setattr("baton.policy_push.ssm_client", lambda: client)
+    monkeypatch.setattr("baton.ops.policy_push.ssm_client", lambda: client)
     with stubber:
         code, out, err = run(capsys, "policy", "push", DEFAULT)
     assert code == 2 and out == ""

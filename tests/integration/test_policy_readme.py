@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from baton.core.policy import default_policy_path, load_policy_file, policy_json
 from baton.local import cli
-from baton.local.aws import mocked_aws
+from baton.local.mocked_aws import mocked_aws
 from baton.names import POLICY_PARAMETER
-from baton.policy import default_policy_path, load_policy_file, policy_json
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SECTION = "### Before shipping a policy"

@@ -16,8 +16,8 @@ from typing import Any
 import botocore.client
 import pytest
 
+from baton.core.policy import Policy
 from baton.local.replay import read_lines, replay
-from baton.policy import Policy
 from bench import traffic
 
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from baton.domain import Outcome
-from baton.service import Report
+from baton.app.arbiter import Report
+from baton.core.domain import Outcome
 from reliability import scenarios
 
 

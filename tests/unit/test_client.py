@@ -18,7 +18,7 @@ from baton.client import (
     batches,
 )
 from baton.contract import CustomerUpdated, MessageRequested, parse_detail
-from baton.errors import InvalidRequest
+from baton.core.errors import InvalidRequest
 from baton.names import BUS_NAME, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 
 SOURCE = "shop.automation"

@@ -14,7 +14,7 @@ from baton.contract import (
     parse_detail,
     parse_envelope,
 )
-from baton.errors import InvalidRequest
+from baton.core.errors import InvalidRequest
 
 REQUEST: dict[str, Any] = {
     "request_id": "r-1",

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from baton.domain import CapCount, Contact, CustomerLedger, Decision, Outcome, Profile, Request, Verdict
-from baton.engine import arbitrate, quiet_until
-from baton.policy import Policy, policy_from_mapping
+from baton.core.domain import CapCount, Contact, CustomerLedger, Decision, Outcome, Profile, Request, Verdict
+from baton.core.engine import arbitrate, quiet_until
+from baton.core.policy import Policy, policy_from_mapping
 
 NY = ZoneInfo("America/New_York")
 T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)  # Monday 12:00 in New York
@@ -280,7 +280,7 @@ def test_quiet_hours_use_the_policy_zone_when_the_customer_has_none() -> None:
 
 
 def test_quiet_until_returns_none_outside() -> None:
-    from baton.domain import QuietWindow
+    from baton.core.domain import QuietWindow
 
     assert quiet_until(local(2026, 6, 1, 12), NY, QuietWindow("21:00", "08:00")) is None
     assert quiet_until(local(2026, 6, 1, 21), NY, QuietWindow("21:00", "08:00")) == local(2026, 6, 2, 8)

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.domain import CustomerLedger, Decision, Outcome, Pending, Profile, Request, Verdict
-from baton.engine import ARBITRATION_WINDOW, arbitrate, priority_of
-from baton.policy import Cap, Policy, policy_from_mapping
+from baton.core.domain import CustomerLedger, Decision, Outcome, Pending, Profile, Request, Verdict
+from baton.core.engine import ARBITRATION_WINDOW, arbitrate, priority_of
+from baton.core.policy import Cap, Policy, policy_from_mapping
 
 CHANNELS = ["email", "sms", "push"]
 CATEGORIES = ["alpha", "beta", "gamma", "delta"]

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.channels import MAX_LINE, UTF8, _address, build_mime
-from baton.ports import Envelope, Rendered
+from baton.adapters.channels import MAX_LINE, UTF8, _address, build_mime
+from baton.app.ports import Envelope, Rendered
 
 UNSUBSCRIBE = "<https://unsubscribe.shop.example/u?t=" + "a" * 400 + ">, <mailto:unsubscribe@shop.example?subject=u>"
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from baton.errors import PolicyError, Problem
-from baton.policy import (
+from baton.core.errors import PolicyError, Problem
+from baton.core.policy import (
     Policy,
     check_policy,
     default_policy_path,

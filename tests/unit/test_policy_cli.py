@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from baton.core.policy import Policy, default_policy_path
 from baton.local import cli
-from baton.policy import Policy, default_policy_path
 
 DEFAULT = default_policy_path()
 BAD = """\

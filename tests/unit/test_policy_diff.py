@@ -1,4 +1,4 @@
-"""``baton.policy_diff``: what changes between two policies, in plain words, on real Policy objects (no I/O)."""
+"""``baton.ops.policy_diff``: what changes between two policies, in plain words, on real Policy objects (no I/O)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from baton.policy import Policy, default_policy_path, load_policy
-from baton.policy_diff import compare, diff_policies, readable_duration
+from baton.core.policy import Policy, default_policy_path, load_policy
+from baton.ops.policy_diff import compare, diff_policies, readable_duration
 
 
 def edited(edit: Any) -> Policy:

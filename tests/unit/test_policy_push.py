@@ -1,4 +1,4 @@
-"""``baton.policy_push``'s pure rules: the version label SSM accepts, the tier a policy needs, and what a push
+"""``baton.ops.policy_push``'s pure rules: the version label SSM accepts, the tier a policy needs, and what a push
 would do to what the parameter holds (no AWS here: the SSM calls are tested on moto in tests/integration)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baton.errors import PolicyError
-from baton.policy import Policy, load_policy, policy_json
-from baton.policy_push import LiveParameter, plan_push, version_label
+from baton.core.errors import PolicyError
+from baton.core.policy import Policy, load_policy, policy_json
+from baton.ops.policy_push import LiveParameter, plan_push, version_label
 
 # SSM's rule for a label: letters, digits, ".", "-", "_"; 1 to 100 characters; not beginning with a digit, nor
 # with "aws" or "ssm" in any case

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from baton.errors import InvalidRequest
-from baton.render import KEPT_RENDERS, Renderer
+from baton.app.render import KEPT_RENDERS, Renderer
+from baton.core.errors import InvalidRequest
 
 SALE = {"headline": "Winter sale", "url": "https://shop.example/sale"}
 

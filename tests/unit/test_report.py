@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from baton.domain import Outcome
+from baton.app.arbiter import Report
+from baton.core.domain import Outcome
 from baton.local.replay import Line, ReplayRun, Result, read_lines
 from baton.local.report import Side, build_report, mask, report_data, requests_per_customer
-from baton.service import Report
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -151,7 +151,7 @@ def test_outcomes_are_grouped_by_reason_and_described(lines: list[Line]) -> None
         ("suppressed", "outranked", [1]),  # outranked:r6, by kind
         ("rejected", "invalid:json", [1]),
     ]
-    assert rows[3]["words"] == "a frequency cap was full (email_daily)"  # baton.explain.describe
+    assert rows[3]["words"] == "a frequency cap was full (email_daily)"  # baton.ops.explain.describe
 
 
 def test_the_timeline_defaults_to_the_customer_with_the_most_requests(lines: list[Line]) -> None:

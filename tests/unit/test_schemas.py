@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
 from baton.contract import CustomerUpdated, MessageRequested, json_schemas, parse_detail
-from baton.errors import InvalidRequest
+from baton.core.errors import InvalidRequest
 from baton.local.schemas import main, render
 
 CONTRACT = Path(__file__).resolve().parents[2] / "contract"

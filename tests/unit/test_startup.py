@@ -1,4 +1,4 @@
-"""baton.startup: the cycle collector off while a handler loads, in Lambda only, and on again after; what the
+"""baton.entry.startup: the cycle collector off while a handler loads, in Lambda only, and on again after; what the
 start and the composition root built is frozen out of later collections."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from baton import startup
+from baton.entry import startup
 
 
 @pytest.fixture(autouse=True)

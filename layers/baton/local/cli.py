@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from baton.errors import PolicyError
+from baton.core.errors import PolicyError
 from baton.local.commands.common import EXIT_UNUSABLE, UsageError
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader closed the pipe

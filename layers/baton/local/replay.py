@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from typing import Any, TextIO
 
+from baton.app.arbiter import Report
 from baton.contract import PUSH_ARN_RE, EventEnvelope, parse_envelope, sent_at_iso
-from baton.domain import Outcome
-from baton.errors import InvalidRequest
+from baton.core.domain import Outcome
+from baton.core.errors import InvalidRequest
+from baton.core.policy import Policy
 from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
-from baton.policy import Policy
-from baton.service import Report
 
 PROGRESS_EVERY_S = 0.25
 
@@ -133,8 +133,8 @@ def replay(
     person does in the middle of the day (an unsubscribe click, say). ``inspect(runtime)`` runs after the last
     release, before the local AWS goes away (to read the ledger). ``on_progress(decided, requests, simulated
     time)`` is told how far the run is, a few times a second at most. On a ``dynamodb_endpoint`` the run has a
-    table of its own (``baton.local.aws.replay_table``: ``table_name``, ``keep_table``, ``reuse_table``)."""
-    from baton.local.aws import mocked_aws, register_push_endpoints, replay_table
+    table of its own (``baton.local.mocked_aws.replay_table``: ``table_name``, ``keep_table``, ``reuse_table``)."""
+    from baton.local.mocked_aws import mocked_aws, register_push_endpoints, replay_table
     from baton.local.runtime import LocalRuntime
     from baton.names import MAX_RECEIVE_COUNT
 

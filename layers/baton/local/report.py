@@ -36,11 +36,11 @@ from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from baton.domain import Outcome
-from baton.engine import DIGEST
-from baton.explain import describe
+from baton.core.domain import Outcome
+from baton.core.engine import DIGEST
 from baton.local.replay import Line, ReplayRun, Result
 from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+from baton.ops.explain import describe
 
 REQUESTED_COLOUR = "#4c78a8"
 SIDE_COLOURS = ("#f58518", "#54a24b")  # policy A, policy B

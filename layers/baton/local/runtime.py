@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from baton.clock import SimulatedClock
-from baton.domain import Outcome
-from baton.keys import LOCAL_KEYS
-from baton.local.aws import CONFIGURATION_SET, REGION, SENDER
+from baton.app.arbiter import Baton, Report
+from baton.app.keys import LOCAL_KEYS
+from baton.app.release import release_event
+from baton.app.unsubscribe import Links
+from baton.core.clock import SimulatedClock
+from baton.core.domain import Outcome
+from baton.core.policy import Policy
+from baton.local.mocked_aws import CONFIGURATION_SET, REGION, SENDER
 from baton.names import TABLE_NAME
-from baton.policy import Policy
-from baton.release import release_event
-from baton.service import Baton, Report
-from baton.unsubscribe import Links
 
 UNSUBSCRIBE_URL = "https://unsubscribe.baton.local/unsubscribe"
 
@@ -87,7 +87,7 @@ def sqs_event(bodies: list[str]) -> dict[str, Any]:
 
 
 class LocalReleaseQueue:
-    """``baton.release.ReleaseQueue`` that hands releases straight to the arbiter handler, ten per batch,
+    """``baton.app.release.ReleaseQueue`` that hands releases straight to the arbiter handler, ten per batch,
     as the event source mapping would."""
 
     def __init__(self, runtime: LocalRuntime):
@@ -103,14 +103,14 @@ class LocalReleaseQueue:
 def _flushed(result: dict[str, Any]) -> dict[str, Any]:
     """After a handler: drop the metrics it added. Locally metrics are disabled, and powertools then never clears
     its metric set, so a long replay would reach 100 values and print them to stdout all the same."""
-    from baton.observability import metrics
+    from baton.entry.observability import metrics
 
     metrics.clear_metrics()
     return result
 
 
 class LocalRuntime:
-    """Baton on local AWS (enter ``baton.local.aws.mocked_aws`` first) with a simulated clock."""
+    """Baton on local AWS (enter ``baton.local.mocked_aws.mocked_aws`` first) with a simulated clock."""
 
     def __init__(
         self,
@@ -124,9 +124,9 @@ class LocalRuntime:
     ):
         import boto3
 
-        from baton.channels import AwsChannels
-        from baton.ledger import DynamoLedger
-        from baton.policy_source import StaticPolicy
+        from baton.adapters.channels import AwsChannels
+        from baton.adapters.dynamodb import DynamoLedger
+        from baton.adapters.policy_source import StaticPolicy
 
         self.clock = SimulatedClock(start)
         self.policy = policy
@@ -155,7 +155,7 @@ class LocalRuntime:
         self._observers.append(observer)
 
     def _observe(self, report: Report) -> None:
-        from baton.observability import record_outcome
+        from baton.entry.observability import record_outcome
 
         record_outcome(report)  # what the deployed arbiter logs and counts
         if report.outcome is Outcome.DEFERRED and report.release_at is not None:
@@ -176,7 +176,7 @@ class LocalRuntime:
         return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), ledger=self.ledger, clock=self.clock))
 
     def invoke_unsubscribe(self, method: str, token: str, body: str | None = None) -> dict[str, Any]:
-        from baton.api import unsubscribe_app
+        from baton.entry.api import unsubscribe_app
         from functions.unsubscribe.handler import lambda_handler
 
         app = unsubscribe_app(lambda: self.ledger, lambda: LOCAL_KEYS.signing_key, self.clock)
@@ -184,7 +184,7 @@ class LocalRuntime:
         return _flushed(lambda_handler(event, LocalContext(), app=app))
 
     def invoke_preferences(self, method: str, customer_id: str, body: str | None, caller: str) -> dict[str, Any]:
-        from baton.api import preferences_app
+        from baton.entry.api import preferences_app
         from functions.preferences.handler import lambda_handler
 
         app = preferences_app(lambda: self.ledger, self.clock)
@@ -192,8 +192,8 @@ class LocalRuntime:
         return _flushed(lambda_handler(event, LocalContext(), app=app))
 
     def invoke_preview(self, detail: Any, caller: str = "arn:aws:iam::123456789012:role/support") -> dict[str, Any]:
-        from baton.api import preview_app
-        from baton.policy_source import StaticPolicy
+        from baton.adapters.policy_source import StaticPolicy
+        from baton.entry.api import preview_app
         from functions.preview.handler import lambda_handler
 
         app = preview_app(lambda: (self.ledger, StaticPolicy(self.policy)), self.clock)
@@ -202,7 +202,7 @@ class LocalRuntime:
         return _flushed(lambda_handler(event, LocalContext(), app=app))
 
     def invoke_feedback(self, bodies: list[str]) -> dict[str, Any]:
-        from baton.policy_source import StaticPolicy
+        from baton.adapters.policy_source import StaticPolicy
         from functions.feedback.handler import lambda_handler
 
         parts = (self.ledger, StaticPolicy(self.policy), self.clock)

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
-from baton.policy import Policy, default_policy_path, load_policy_file
+from baton.core.policy import Policy, default_policy_path, load_policy_file
 
 if TYPE_CHECKING:
-    from baton.ports import Ledger
+    from baton.app.ports import Ledger
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and found a problem (for example an invalid policy under `validate`)
@@ -32,7 +32,7 @@ def policy_label(policy: Policy, path: str | None) -> str:
 
 def customer_zone(ledger: Ledger, policy: Policy, customer_id: str) -> ZoneInfo:
     """The zone a customer's times are shown in: their own, else the policy's (as the engine decides)."""
-    from baton.engine import zone_for
+    from baton.core.engine import zone_for
 
     return zone_for(policy, ledger.load(customer_id, None, None, consistent=True).ledger.profile.timezone)
 
@@ -71,8 +71,9 @@ def with_ledger(args: Any, work: LedgerWork) -> int:
     import sys
     from datetime import UTC, timedelta
 
-    from baton.keys import LOCAL_KEYS, keys_from_secret
-    from baton.ledger import DynamoLedger
+    from baton.adapters.dynamodb import DynamoLedger
+    from baton.adapters.secrets import keys_from_secret
+    from baton.app.keys import LOCAL_KEYS
 
     policy = load_policy_arg(args.policy)
     if args.replay:

@@ -20,8 +20,8 @@ from baton.local.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from baton.policy import Policy
-    from baton.ports import Ledger
+    from baton.app.ports import Ledger
+    from baton.core.policy import Policy
 
 
 def register(sub: Any) -> None:
@@ -78,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
     detail = read_detail(args.event)
 
     def work(ledger: Ledger, policy: Policy, now: datetime) -> int:
-        from baton.errors import InvalidRequest
-        from baton.explain import preview_lines
-        from baton.preview import preview
+        from baton.app.preview import preview
+        from baton.core.errors import InvalidRequest
+        from baton.ops.explain import preview_lines
 
         try:
             result = preview(ledger, policy, detail, _at(args.at, now))

@@ -55,8 +55,8 @@ def _url(sqs: Any, name_or_url: str) -> str:
 def run_inspect(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from baton.dlq import inspect
-    from baton.ledger import DynamoLedger
+    from baton.adapters.dynamodb import DynamoLedger
+    from baton.ops.dlq import inspect
 
     sqs = _sqs(args)
     ledger = DynamoLedger(args.table, retention=timedelta(days=1), host=args.dynamodb_endpoint, region=_region())
@@ -74,7 +74,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_redrive(args: argparse.Namespace) -> int:
-    from baton.dlq import redrive
+    from baton.ops.dlq import redrive
 
     sqs = _sqs(args)
     dlq, source = _url(sqs, args.dlq), _url(sqs, args.to)

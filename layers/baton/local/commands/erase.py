@@ -26,8 +26,9 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from baton.keys import LOCAL_KEYS, keys_from_secret
-    from baton.ledger import DynamoLedger
+    from baton.adapters.dynamodb import DynamoLedger
+    from baton.adapters.secrets import keys_from_secret
+    from baton.app.keys import LOCAL_KEYS
 
     if args.dynamodb_endpoint is None and not args.keys_secret:
         raise UsageError("--keys-secret is required against AWS (erasure must find the addresses' keyed hashes)")

@@ -19,8 +19,8 @@ from baton.local.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from baton.policy import Policy
-    from baton.ports import Ledger
+    from baton.app.ports import Ledger
+    from baton.core.policy import Policy
 
 
 def register(sub: Any) -> None:
@@ -35,7 +35,7 @@ def since_time(text: str | None, now: datetime) -> datetime | None:
     """``--since``: ISO-8601 (naive means UTC) or a span such as ``90m``, ``24h``, ``7d`` back from ``now``."""
     if text is None:
         return None
-    from baton.policy import parse_duration
+    from baton.core.policy import parse_duration
 
     try:
         return now - parse_duration(text)
@@ -50,7 +50,7 @@ def since_time(text: str | None, now: datetime) -> datetime | None:
 
 def run(args: argparse.Namespace) -> int:
     def work(ledger: Ledger, policy: Policy, now: datetime) -> int:
-        from baton.explain import timeline
+        from baton.ops.explain import timeline
 
         since = since_time(args.since, now)
         records = ledger.timeline(args.customer_id)

@@ -1,7 +1,7 @@
 """``baton policy validate FILE...``, ``baton policy diff A B`` and ``baton policy push FILE``: check a policy
 before it ships, say in plain words what a new one changes, and put it into the run-time parameter. The checks
-are ``baton.policy``'s, the comparison ``baton.policy_diff``'s, the parameter's rules ``baton.policy_push``'s;
-this module only reads and prints."""
+are ``baton.core.policy``'s, the comparison ``baton.ops.policy_diff``'s, the parameter's rules
+``baton.ops.policy_push``'s; this module only reads and prints."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from baton.errors import ConfigurationError
+from baton.core.errors import ConfigurationError
+from baton.core.policy import Policy, PolicyCheck, check_policy, load_policy
 from baton.local.commands.common import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, UsageError
 from baton.names import POLICY_PARAMETER
-from baton.policy import Policy, PolicyCheck, check_policy, load_policy
 
 if TYPE_CHECKING:
-    from baton.policy_diff import PolicyDiff
-    from baton.policy_push import PushPlan
+    from baton.ops.policy_diff import PolicyDiff
+    from baton.ops.policy_push import PushPlan
 
 NO_DECISION_CHANGES = "no changes in what is decided"
 
@@ -106,7 +106,7 @@ def print_diff(before: str, after: str, result: PolicyDiff) -> None:
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from baton.policy_diff import compare
+    from baton.ops.policy_diff import compare
 
     before, after = read_policy(args.before), read_policy(args.after)  # errors: exit 2 with the message (cli.main)
     result = compare(before, after)
@@ -121,7 +121,7 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_push(args: argparse.Namespace) -> int:
-    from baton.policy_push import plan_push, read_live, ssm_client
+    from baton.ops.policy_push import plan_push, read_live, ssm_client
 
     check = check_policy(read_text(args.file), args.file)
     print_problems(args.file, check)
@@ -138,7 +138,7 @@ def run_push(args: argparse.Namespace) -> int:
 
 def write_push(ssm: Any, plan: PushPlan, args: argparse.Namespace) -> int:
     """Write the plan's new version, unless the parameter holds the policy already or this is a dry run."""
-    from baton.policy_push import push
+    from baton.ops.policy_push import push
 
     if plan.live is not None and plan.changes_nothing:
         print(f"nothing pushed: {plan.parameter} version {plan.live.version} holds this policy already")
@@ -164,7 +164,7 @@ def write_push(ssm: Any, plan: PushPlan, args: argparse.Namespace) -> int:
 def show_push(plan: PushPlan, path: str) -> None:
     """What the push changes: the diff from the live policy as ``policy diff`` prints it; when the parameter is
     absent or holds no valid policy, a head line that says so (and, on stderr, what is wrong with the live value)."""
-    from baton.policy_diff import compare
+    from baton.ops.policy_diff import compare
 
     live = f"ssm:{plan.parameter}"
     if plan.live_check is None:

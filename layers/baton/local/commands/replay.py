@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from baton.local.commands.common import EXIT_OK, UsageError, load_policy_arg, progress_bar
 
 if TYPE_CHECKING:
+    from baton.core.policy import Policy
     from baton.local.replay import Line, ReplayRun
-    from baton.policy import Policy
 
     Run = tuple[Policy, str | None, ReplayRun]  # a policy, its file (None: the default policy), its replay
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace, lines: list[Line], policy: Policy, stderr: Any, suffix: str = "") -> ReplayRun:
-    from baton.local.aws import TableInUse
+    from baton.local.mocked_aws import TableInUse
     from baton.local.replay import replay
 
     try:

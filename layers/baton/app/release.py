@@ -1,7 +1,7 @@
 """The sweeper's part of deferral: the requests whose release time or send lease has come become ReleaseDue
 events on the arbitration queue, where the arbiter picks them up like any other request.
 
-Apart from ``baton.service`` so that the sweeper, which decides nothing, loads neither the contract nor the
+Apart from ``baton.app.arbiter`` so that the sweeper, which decides nothing, loads neither the contract nor the
 engine at its cold start.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Protocol
 
-from baton.clock import Clock
+from baton.app.ports import Ledger
+from baton.core.clock import Clock
 from baton.names import DETAIL_RELEASE_DUE, RELEASE_SOURCE
-from baton.ports import Ledger
 
 
 def release_event(customer_id: str, request_id: str, now: str) -> str:

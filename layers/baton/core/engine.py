@@ -24,7 +24,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from baton.domain import (
+from baton.core.domain import (
     CapCount,
     Contact,
     CustomerLedger,
@@ -36,7 +36,7 @@ from baton.domain import (
     Request,
     Verdict,
 )
-from baton.policy import Cap, CapMatch, CategoryPolicy, Policy
+from baton.core.policy import Cap, CapMatch, CategoryPolicy, Policy
 
 ARBITRATION_WINDOW = "arbitration_window"
 DIGEST = "digest"

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from baton.errors import PolicyError, Problem
-from baton.policy import DocumentPath, Lines
+from baton.core.errors import PolicyError, Problem
+from baton.core.policy import DocumentPath, Lines
 
 
 def read_yaml(text: str, source: str) -> tuple[Any, Lines]:

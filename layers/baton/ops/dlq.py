@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from baton.app.ports import Ledger
 from baton.names import DETAIL_MESSAGE_REQUESTED, DETAIL_RELEASE_DUE
-from baton.ports import Ledger
 
 FINAL = frozenset({"sent", "suppressed", "expired", "cancelled", "rejected", "failed"})
 READ_HOLD_SECONDS = 30  # inspect hides what it has read for at least this long while it pages, then shows it again

@@ -7,13 +7,13 @@ from datetime import timedelta
 from functools import cache, wraps
 from typing import Any, TypeVar
 
-from baton import startup
-from baton.aws import aws_client, aws_region, botocore_session
-from baton.clock import SystemClock
-from baton.keys import keys_from_secret
-from baton.ledger import DynamoLedger
-from baton.release import release_event
-from baton.settings import (
+from baton.adapters.aws import aws_client, aws_region, botocore_session
+from baton.adapters.dynamodb import DynamoLedger
+from baton.adapters.secrets import keys_from_secret
+from baton.app.release import release_event
+from baton.core.clock import SystemClock
+from baton.entry import startup
+from baton.entry.settings import (
     ArbiterSettings,
     FeedbackSettings,
     PreferencesSettings,
@@ -29,7 +29,7 @@ R = TypeVar("R")
 
 def _root(build: Callable[[], R]) -> Callable[[], R]:
     """A composition root: built once per container (on its first event), and then frozen out of the cycle
-    collector's walks like the handler's own start (``baton.startup``)."""
+    collector's walks like the handler's own start (``baton.entry.startup``)."""
 
     @cache
     @wraps(build)
@@ -44,7 +44,7 @@ def _root(build: Callable[[], R]) -> Callable[[], R]:
 def _region() -> str:
     region = aws_region()
     if not region:
-        from baton.errors import ConfigurationError
+        from baton.core.errors import ConfigurationError
 
         raise ConfigurationError("no AWS region (AWS_REGION is set by Lambda; set AWS_DEFAULT_REGION locally)")
     return region
@@ -62,12 +62,12 @@ def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLed
 
 @_root
 def arbiter_service() -> Any:
-    from baton.channels import AwsChannels
+    from baton.adapters.channels import AwsChannels
+    from baton.adapters.policy_source import ParameterPolicy
+    from baton.app.arbiter import Baton
+    from baton.app.unsubscribe import Links
     from baton.contract import EventEnvelope, MessageRequested, build
-    from baton.observability import record_outcome
-    from baton.policy_source import ParameterPolicy
-    from baton.service import Baton
-    from baton.unsubscribe import Links
+    from baton.entry.observability import record_outcome
 
     settings = load_settings(ArbiterSettings)
     build(EventEnvelope, MessageRequested)
@@ -114,8 +114,8 @@ def preferences_ledger() -> DynamoLedger:
 
 @_root
 def feedback_parts() -> tuple[DynamoLedger, Any]:
+    from baton.adapters.policy_source import ParameterPolicy
     from baton.contract import EventEnvelope, build
-    from baton.policy_source import ParameterPolicy
 
     settings = load_settings(FeedbackSettings)
     build(EventEnvelope)
@@ -125,8 +125,8 @@ def feedback_parts() -> tuple[DynamoLedger, Any]:
 
 @_root
 def preview_parts() -> tuple[DynamoLedger, Any]:
+    from baton.adapters.policy_source import ParameterPolicy
     from baton.contract import MessageRequested, build
-    from baton.policy_source import ParameterPolicy
 
     settings = load_settings(PreviewSettings)
     build(MessageRequested)
@@ -135,7 +135,7 @@ def preview_parts() -> tuple[DynamoLedger, Any]:
 
 
 class SqsReleaseQueue:
-    """``baton.release.ReleaseQueue`` on the arbitration queue: ReleaseDue events, ten per call."""
+    """``baton.app.release.ReleaseQueue`` on the arbitration queue: ReleaseDue events, ten per call."""
 
     def __init__(self, sqs: Any, queue_url: str, clock: Any):
         self._sqs = sqs
@@ -153,7 +153,7 @@ class SqsReleaseQueue:
             response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
             failed = response.get("Failed") or []
             if failed:
-                from baton.errors import TransientFailure
+                from baton.core.errors import TransientFailure
 
                 raise TransientFailure(f"{len(failed)} release message(s) not queued; the next sweep retries them")
 

@@ -20,10 +20,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from baton.errors import InvalidRequest
-from baton.ports import Rendered
+from baton.app.ports import Rendered
+from baton.core.errors import InvalidRequest
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parents[1] / "templates"  # baton/templates
 FORMS = {"email": ("subject.txt", "body.txt"), "sms": ("sms.txt",), "push": ("push.txt",)}
 SMS_MAX = 480  # three segments
 KEPT_RENDERS = 64

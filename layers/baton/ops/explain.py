@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from baton.domain import CapCount, Outcome
-from baton.ports import RequestRecord, Step
-from baton.preview import Preview
+from baton.app.ports import RequestRecord, Step
+from baton.app.preview import Preview
+from baton.core.domain import CapCount, Outcome
 
 # Reason kinds (the part before ':') in a sentence an operator reads.
 REASONS: Mapping[str, str] = {

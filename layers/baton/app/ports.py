@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from baton.addresses import address_hash
-from baton.domain import CustomerLedger, Verdict
+from baton.core.addresses import address_hash
+from baton.core.domain import CustomerLedger, Verdict
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
     from baton.contract import CustomerUpdated, MessageRequested
-    from baton.policy import Policy
+    from baton.core.policy import Policy
 
 
 @dataclass(frozen=True, slots=True)

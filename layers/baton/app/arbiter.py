@@ -22,14 +22,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from baton.clock import Clock
+from baton.app.ports import Arrival, Channels, Envelope, Ledger, PolicySource, RequestRecord, Snapshot
+from baton.app.render import Renderer
+from baton.app.unsubscribe import Links
 from baton.contract import MessageRequested, parse_detail
-from baton.domain import Decision, Outcome, Request
-from baton.engine import DIGEST, arbitrate
-from baton.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
-from baton.ports import Arrival, Channels, Envelope, Ledger, PolicySource, RequestRecord, Snapshot
-from baton.render import Renderer
-from baton.unsubscribe import Links
+from baton.core.clock import Clock
+from baton.core.domain import Decision, Outcome, Request
+from baton.core.engine import DIGEST, arbitrate
+from baton.core.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
 
 MAX_ATTEMPTS = 10
 SEND_ATTEMPTS = 5  # each on top of botocore's own standard-mode retries

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from baton.errors import ConfigurationError, PolicyError, Problem
-from baton.policy import Policy, PolicyCheck, check_json, policy_json
+from baton.core.errors import ConfigurationError, PolicyError, Problem
+from baton.core.policy import Policy, PolicyCheck, check_json, policy_json
 
 Tier = Literal["Standard", "Advanced"]
 STANDARD_TIER_BYTES = 4096  # the most a standard SSM parameter holds; the stack's template uses the same rule
@@ -105,7 +105,7 @@ def ssm_client() -> Any:
     """An SSM client with the caller's credentials and region (ConfigurationError when there is no region)."""
     from botocore.exceptions import BotoCoreError
 
-    from baton.aws import aws_client
+    from baton.adapters.aws import aws_client
 
     try:
         return aws_client("ssm")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from baton.clock import Clock
-from baton.errors import InvalidRequest
-from baton.ports import Ledger, PolicySource
+from baton.app.ports import Ledger, PolicySource
+from baton.core.clock import Clock
+from baton.core.errors import InvalidRequest
 
 
 def feedback_kinds(detail: Any) -> list[tuple[str, str]]:

@@ -32,8 +32,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from baton.contract import CategoryName, Channel, TimeZoneName
-from baton.errors import PolicyError, Problem
+from baton.core.errors import PolicyError, Problem
+from baton.core.values import CategoryName, Channel, TimeZoneName
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -443,7 +443,7 @@ def check_policy(text: str, source: str) -> PolicyCheck:
     """Check YAML (or JSON, a subset of YAML) text: every error and warning, with the YAML line of each."""
     if text.lstrip().startswith("{"):
         return check_json(text)
-    from baton.policy_lines import read_yaml  # only the CLI and the local runtime read YAML; Lambda reads JSON
+    from baton.core.policy_lines import read_yaml  # only the CLI and the local runtime read YAML; Lambda reads JSON
 
     try:
         document, lines = read_yaml(text, source)

@@ -4,10 +4,9 @@ the unsubscribe token signing key, and the salt that keys address hashes (the su
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from baton.errors import ConfigurationError
+from baton.core.errors import ConfigurationError
 
 MIN_KEY_BYTES = 32
 
@@ -28,21 +27,6 @@ class Keys:
                 raise ConfigurationError(f"secret {source}: {name} must be a string of at least {MIN_KEY_BYTES} bytes")
             keys[name] = text.encode()
         return cls(**keys)
-
-
-@cache
-def _secrets() -> Any:
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-    from baton.aws import aws_client
-
-    return SecretsProvider(boto3_client=aws_client("secretsmanager"))
-
-
-def keys_from_secret(name: str, max_age: int = 300) -> Keys:
-    """The keys from Secrets Manager through powertools Parameters (cached for ``max_age`` seconds), with the
-    process's one client factory (``baton.aws``)."""
-    return Keys.from_mapping(_secrets().get(name, transform="json", max_age=max_age), name)
 
 
 LOCAL_KEYS = Keys(

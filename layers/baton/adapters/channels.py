@@ -17,8 +17,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 
-from baton.errors import PermanentDeliveryFailure, TransientFailure
-from baton.ports import Envelope
+from baton.app.ports import Envelope
+from baton.core.errors import PermanentDeliveryFailure, TransientFailure
 
 TRANSIENT_CODES = frozenset(
     {
@@ -136,7 +136,7 @@ def build_mime(envelope: Envelope, sender: str) -> bytes:
 
 
 class AwsChannels:
-    """``baton.ports.Channels`` on SESv2 and SNS."""
+    """``baton.app.ports.Channels`` on SESv2 and SNS."""
 
     def __init__(self, sesv2: Any, sns: Any, *, sender: str, configuration_set: str):
         self._ses = sesv2

@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from baton.app.arbiter import domain_request
+from baton.app.ports import Ledger, RequestRecord
+from baton.app.render import Renderer
 from baton.contract import MessageRequested, parse_detail
-from baton.domain import CapCount, Outcome
-from baton.engine import arbitrate, capacity_frees
-from baton.policy import Policy
-from baton.ports import Ledger, RequestRecord
-from baton.render import Renderer
-from baton.service import domain_request
+from baton.core.domain import CapCount, Outcome
+from baton.core.engine import arbitrate, capacity_frees
+from baton.core.policy import Policy
 
 MAX_STEPS = 8  # arbitration window, quiet hours, a cap or two: a request rarely needs more than four
 

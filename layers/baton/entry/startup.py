@@ -1,5 +1,5 @@
 """A Lambda function's cold start: its handler module calls ``begin()`` before its imports and ``end()`` after
-its definitions; its composition root (``baton.runtime``) calls ``settled()`` once it has built what lives as
+its definitions; its composition root (``baton.entry.composition``) calls ``settled()`` once it has built what lives as
 long as the container.
 
 In between, the cycle collector is off. Loading the handler makes tens of thousands of objects that live as long

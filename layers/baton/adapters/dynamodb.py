@@ -1,4 +1,4 @@
-"""The contact ledger on DynamoDB, through pynamodb. Implements ``baton.ports.Ledger``.
+"""The contact ledger on DynamoDB, through pynamodb. Implements ``baton.app.ports.Ledger``.
 
 Single table (names in ``baton.names``):
 
@@ -38,8 +38,9 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from baton.addresses import DEFAULT_SALT, address_hash
-from baton.domain import (
+from baton.app.ports import Arrival, RequestRecord, Snapshot, Step
+from baton.core.addresses import DEFAULT_SALT, address_hash
+from baton.core.domain import (
     Contact,
     CustomerLedger,
     Decision,
@@ -52,13 +53,12 @@ from baton.domain import (
     Request,
     Verdict,
 )
-from baton.errors import ConcurrentUpdate, TransientFailure
+from baton.core.errors import ConcurrentUpdate, TransientFailure
 from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, DUE_SHARDS, PK, SK, TTL_ATTRIBUTE
-from baton.ports import Arrival, RequestRecord, Snapshot, Step
 
 if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contract or policy model)
     from baton.contract import CustomerUpdated
-    from baton.policy import Policy
+    from baton.core.policy import Policy
 
 STATE_SK = "STATE"
 ADDRESS_SK = "ADDR"
@@ -420,8 +420,8 @@ def append_steps(attribute: Any, held: int, new: list[str], dropped: Any) -> tup
 
 
 class DynamoLedger:
-    """``baton.ports.Ledger`` on one DynamoDB table. ``salt`` keys the address hashes (see README, Erasure);
-    ``session`` is the botocore session to build the DynamoDB client from (``baton.aws.botocore_session``)."""
+    """``baton.app.ports.Ledger`` on one DynamoDB table. ``salt`` keys the address hashes (see README, Erasure);
+    ``session`` is the botocore session to build the DynamoDB client from (``baton.adapters.aws.botocore_session``)."""
 
     def __init__(
         self,

@@ -14,7 +14,7 @@ from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from baton.errors import ConfigurationError
+from baton.core.errors import ConfigurationError
 from baton.names import Env
 
 # Read by aws-lambda-powertools and pydantic themselves, set on every function.

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from baton.policy import Policy
+from baton.core.policy import Policy
 
 Kind = Literal["added", "removed", "changed"]
 JsonDict = dict[str, Any]

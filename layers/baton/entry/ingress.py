@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
-from baton.clock import Clock
+from baton.app.feedback import apply_feedback
+from baton.app.ports import Ledger, PolicySource
 from baton.contract import CustomerErased, CustomerUpdated, parse_detail, parse_envelope
-from baton.errors import InvalidRequest
-from baton.feedback import apply_feedback
+from baton.core.clock import Clock
+from baton.core.errors import InvalidRequest
 from baton.names import (
     DETAIL_CUSTOMER_ERASED,
     DETAIL_CUSTOMER_UPDATED,
@@ -19,10 +20,9 @@ from baton.names import (
     SES_FEEDBACK_DETAIL_TYPES,
     SES_SOURCE,
 )
-from baton.ports import Ledger, PolicySource
 
 if TYPE_CHECKING:  # the profile and feedback functions decide nothing and do not load the service
-    from baton.service import Baton, Report
+    from baton.app.arbiter import Baton, Report
 
 
 def batch_processor() -> BatchProcessor:

@@ -7,15 +7,15 @@ import hashlib
 from functools import cache
 from typing import Any
 
-from baton.errors import ConfigurationError, PolicyError
-from baton.policy import Policy, policy_from_json
+from baton.core.errors import ConfigurationError, PolicyError
+from baton.core.policy import Policy, policy_from_json
 
 
 @cache
 def _parameters() -> Any:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-    from baton.aws import aws_client
+    from baton.adapters.aws import aws_client
 
     return SSMProvider(boto3_client=aws_client("ssm"))
 

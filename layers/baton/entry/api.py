@@ -9,7 +9,7 @@
   validated by the contract models and audited with the caller's IAM identity.
 - Decision preview (IAM-authorised function URL, for operators and support tools): ``POST /preview`` with a
   MessageRequested detail answers whether it would be sent now, which rule stops it, at what counts and when it
-  would fit (``baton.preview``); nothing is recorded or sent. A request Baton would reject: 400 naming the field.
+  would fit (``baton.app.preview``); nothing is recorded or sent. A request Baton would reject: 400 naming the field.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 
-from baton.clock import Clock
+from baton.app.ports import Ledger, PolicySource
+from baton.app.unsubscribe import TokenError, verify
 from baton.contract import CustomerUpdated, parse_detail
-from baton.domain import Profile
-from baton.errors import InvalidRequest
-from baton.ledger import DynamoLedger
-from baton.ports import Ledger, PolicySource
-from baton.unsubscribe import TokenError, verify
+from baton.core.clock import Clock
+from baton.core.domain import Profile
+from baton.core.errors import InvalidRequest
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -50,7 +49,7 @@ def _describe(scope: str) -> str:
     return f"all {name} messages" if kind == "channel" else f"{name.replace('_', ' ')} messages"
 
 
-def unsubscribe_app(ledger: Callable[[], DynamoLedger], signing_key: Callable[[], bytes], clock: Clock) -> Any:
+def unsubscribe_app(ledger: Callable[[], Ledger], signing_key: Callable[[], bytes], clock: Clock) -> Any:
     app = LambdaFunctionUrlResolver()
 
     def claim() -> Any:
@@ -106,7 +105,7 @@ def _profile_json(customer_id: str, profile: Profile, addresses: dict[str, bool]
     }
 
 
-def preferences_app(ledger: Callable[[], DynamoLedger], clock: Clock) -> Any:
+def preferences_app(ledger: Callable[[], Ledger], clock: Clock) -> Any:
     app = LambdaFunctionUrlResolver()
 
     def caller() -> str:
@@ -156,7 +155,7 @@ def preview_app(parts: Callable[[], tuple[Ledger, PolicySource]], clock: Clock) 
 
     @app.post("/preview")
     def decide() -> Response[str]:
-        from baton.preview import preview
+        from baton.app.preview import preview
 
         try:
             detail = json.loads(app.current_event.decoded_body or "null")

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from baton.names import METRICS_NAMESPACE, SERVICE
 
 if TYPE_CHECKING:  # the sweeper and the profile function log without loading the service
-    from baton.service import Report
+    from baton.app.arbiter import Report
 
 logger = Logger(service=SERVICE)
 # Only botocore needs patching: every AWS call (pynamodb's included) goes through it. The default patches every

@@ -57,9 +57,11 @@ report: $(STAMP) chromium
 	$(VENV)/bin/baton replay examples/shopper_day.jsonl --report out/report.html --customer shopper-42
 	$(PY) -m baton.local.browser out/report.html docs/report.png
 
+# ruff (with its complexity gate), mypy, and the architecture's import contracts (pyproject: tool.importlinter)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 test: $(STAMP) $(NODE_STAMP) chromium lint
 	$(PY) -m pytest

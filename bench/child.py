@@ -56,7 +56,7 @@ def baton(function: str) -> dict[str, Any]:
     elif function == "profile":
         _ledger_clients(runtime.profile_ledger(), True)
     else:
-        _ledger_clients(runtime.sweeper_parts()[0], False)
+        _ledger_clients(runtime.sweeper_parts().ledger, False)
     ready = time.perf_counter()
     frozen_by_root = gc.get_freeze_count() - frozen_by_start  # before the session count unfreezes
     return {

@@ -130,7 +130,7 @@ class Arbiter:
         from baton.adapters.channels import AwsChannels
         from baton.adapters.dynamodb import DynamoLedger
         from baton.adapters.policy_source import StaticPolicy
-        from baton.app.arbiter import Baton, Report
+        from baton.app.arbiter import Arbiter, Report
         from baton.app.keys import LOCAL_KEYS
         from baton.app.unsubscribe import Links
         from baton.core.clock import SystemClock
@@ -147,7 +147,7 @@ class Arbiter:
         self.ledger = DynamoLedger(
             table, retention=timedelta(days=90), host=endpoint, region=REGION, salt=LOCAL_KEYS.address_salt
         )
-        self.baton = Baton(
+        self.arbiter = Arbiter(
             ledger=self.ledger,
             channels=AwsChannels(
                 boto3.client("sesv2", region_name=REGION),
@@ -170,7 +170,7 @@ class Arbiter:
         self.reports.clear()
         with RECORDER.recording() as recording:
             began, began_cpu = time.perf_counter(), time.thread_time()
-            response = lambda_handler(event, context, service=self.baton)
+            response = lambda_handler(event, context, service=self.arbiter)
             seconds, cpu = time.perf_counter() - began, time.thread_time() - began_cpu
         if response.get("batchItemFailures"):
             raise RuntimeError(f"arbiter failed {customer_id}/{request_id}: {response}")
@@ -332,34 +332,38 @@ class LibraryFloor:
             model, key, actions, condition = self._update(p)
             return lambda: model(*key).update(actions=self._actions(actions), condition=self._joined(condition))
         if call.operation == "TransactWriteItems":
-            entries: list[tuple[str, Any, Any, Any, Any]] = []
-            for entry in p["TransactItems"]:
-                if set(entry) - {"Put", "Update"}:
-                    raise ValueError(f"library floor: no model-layer replay for a transaction's {sorted(entry)}")
-                if "Put" in entry:
-                    put = entry["Put"]
-                    model = self._model(put["Item"]["sk"]["S"])
-                    fields = {
-                        self._name(model, k): self._value(model, k, v)
-                        for k, v in put["Item"].items()
-                        if k not in ("pk", "sk", "kind")
-                    }
-                    key = (put["Item"]["pk"]["S"], put["Item"]["sk"]["S"])
-                    entries.append(("save", model, key, fields, self._condition(model, put)))
-                else:
-                    model, key, actions, condition = self._update(entry["Update"])
-                    entries.append(("update", model, key, actions, condition))
-
-            def transact() -> None:
-                with self._transact(connection=self._m.connection) as tx:
-                    for verb, model, key, body, condition in entries:
-                        if verb == "save":
-                            tx.save(model(*key, **body), condition=self._joined(condition))
-                        else:
-                            tx.update(model(*key), actions=self._actions(body), condition=self._joined(condition))
-
-            return transact
+            return self._plan_transaction(p["TransactItems"])
         raise ValueError(f"library floor: no model-layer replay for {call.operation}")
+
+    def _plan_transaction(self, items: list[dict[str, Any]]) -> Callable[[], None]:
+        """A TransactWriteItems made again through the models: its puts and updates in one transaction."""
+        entries: list[tuple[str, Any, Any, Any, Any]] = []
+        for entry in items:
+            if set(entry) - {"Put", "Update"}:
+                raise ValueError(f"library floor: no model-layer replay for a transaction's {sorted(entry)}")
+            if "Put" in entry:
+                put = entry["Put"]
+                model = self._model(put["Item"]["sk"]["S"])
+                fields = {
+                    self._name(model, k): self._value(model, k, v)
+                    for k, v in put["Item"].items()
+                    if k not in ("pk", "sk", "kind")
+                }
+                key = (put["Item"]["pk"]["S"], put["Item"]["sk"]["S"])
+                entries.append(("save", model, key, fields, self._condition(model, put)))
+            else:
+                model, key, actions, condition = self._update(entry["Update"])
+                entries.append(("update", model, key, actions, condition))
+
+        def transact() -> None:
+            with self._transact(connection=self._m.connection) as tx:
+                for verb, model, key, body, condition in entries:
+                    if verb == "save":
+                        tx.save(model(*key, **body), condition=self._joined(condition))
+                    else:
+                        tx.update(model(*key), actions=self._actions(body), condition=self._joined(condition))
+
+        return transact
 
     def _update(self, spec: dict[str, Any]) -> tuple[Any, tuple[str, str], list[Step], list[Step]]:
         model = self._model(spec["Key"]["sk"]["S"])

@@ -110,7 +110,7 @@ def duplicates(count: int, customers: int, *, endpoint: str | None = None, worke
 
 def _environment_handler(world: Any) -> Callable[[dict[str, Any], Any], Any]:
     def handler(event: dict[str, Any], context: Any) -> Any:
-        return own_arbiter().lambda_handler(event, context, service=world.runtime.baton)
+        return own_arbiter().lambda_handler(event, context, service=world.runtime.arbiter)
 
     return handler
 
@@ -171,7 +171,7 @@ def _all_at_once(world: Any, bodies: list[str], workers: int) -> list[str]:
         module = own_arbiter()
         gate.wait()
         for body in share:
-            response = module.lambda_handler(sqs_event([body]), LocalContext(), service=world.runtime.baton)
+            response = module.lambda_handler(sqs_event([body]), LocalContext(), service=world.runtime.arbiter)
             if response["batchItemFailures"]:
                 with lock:
                     failed.append(body)

@@ -151,9 +151,9 @@ class World:
 
         def handler(event: dict[str, Any], context: Any) -> Any:
             if armed is None:
-                return lambda_handler(event, context, service=self.runtime.baton)
+                return lambda_handler(event, context, service=self.runtime.arbiter)
             with armed():
-                return lambda_handler(event, context, service=self.runtime.baton)
+                return lambda_handler(event, context, service=self.runtime.arbiter)
 
         return handler
 
@@ -204,7 +204,7 @@ def local_world(
 ) -> Iterator[World]:
     """The real handlers on moto (the ledger on DynamoDB Local at ``endpoint`` if given, in a fresh table),
     the arbitration queue and its DLQ on moto SQS, the sweeper's releases going through that queue."""
-    from baton.entry.composition import SqsReleaseQueue
+    from baton.adapters.sqs import SqsReleaseQueue
 
     table = f"baton-rel-{uuid.uuid4().hex[:8]}"
     with mocked_aws(dynamodb_endpoint=endpoint, table_name=table):
@@ -212,7 +212,7 @@ def local_world(
         queue = LocalQueue()
         runtime.release_queue = SqsReleaseQueue(queue.sqs, queue.url, runtime.clock)  # type: ignore[assignment]
         if not real_sleep:  # simulated time: the retry budget still counts every pause
-            runtime.baton._sleep = lambda seconds: None
+            runtime.arbiter._sleep = lambda seconds: None
         customers = customers or []
         for start in range(0, len(customers), 10):
             response = runtime.invoke_profile([profile(c) for c in customers[start : start + 10]])

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.app.arbiter import Baton
+from baton.app.arbiter import Arbiter
 from baton.entry.composition import arbiter_service
 from baton.entry.ingress import arbitration_record, batch_processor
 from baton.entry.observability import logger, metrics, tracer
@@ -23,14 +23,14 @@ from baton.entry.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(
-    event: dict[str, Any], context: LambdaContext, service: Baton | None = None
+    event: dict[str, Any], context: LambdaContext, service: Arbiter | None = None
 ) -> PartialItemFailureResponse:
-    baton = service or arbiter_service()
+    arbiter = service or arbiter_service()
 
     def record_handler(record: SQSRecord) -> None:
-        arbitration_record(baton, record.body)
+        arbitration_record(arbiter, record.body)
 
-    with baton.budget(lambda: context.get_remaining_time_in_millis() / 1000):
+    with arbiter.budget(lambda: context.get_remaining_time_in_millis() / 1000):
         return process_partial_response(
             event=event, record_handler=record_handler, processor=batch_processor(), context=context
         )

@@ -14,9 +14,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.core.clock import SystemClock
 from baton.core.errors import InvalidRequest
-from baton.entry.composition import feedback_parts
+from baton.entry.composition import FeedbackParts, feedback_parts
 from baton.entry.ingress import batch_processor, feedback_record
 from baton.entry.observability import logger, metrics, tracer
 
@@ -24,8 +23,9 @@ from baton.entry.observability import logger, metrics, tracer
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: Any = None) -> PartialItemFailureResponse:
-    ledger, policies, clock = parts or (*feedback_parts(), SystemClock())
+def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: FeedbackParts | None = None
+) -> PartialItemFailureResponse:
+    ledger, policies, clock = parts or feedback_parts()
 
     def record_handler(record: SQSRecord) -> None:
         try:

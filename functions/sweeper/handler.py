@@ -12,14 +12,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton.app.release import sweep
-from baton.entry.composition import sweeper_parts
+from baton.entry.composition import SweeperParts, sweeper_parts
 from baton.entry.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: Any = None) -> dict[str, int]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: SweeperParts | None = None) -> dict[str, int]:
     ledger, queue, clock = parts or sweeper_parts()
     released = sweep(ledger, queue, clock)
     metrics.add_metric(name="Released", unit=MetricUnit.Count, value=released)

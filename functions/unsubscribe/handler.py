@@ -19,7 +19,7 @@ from baton.entry.observability import logger, metrics, tracer
 
 @cache
 def _app() -> Any:
-    return unsubscribe_app(lambda: unsubscribe_parts()[0], lambda: unsubscribe_parts()[1], SystemClock())
+    return unsubscribe_app(lambda: unsubscribe_parts().ledger, lambda: unsubscribe_parts().signing_key, SystemClock())
 
 
 @logger.inject_lambda_context

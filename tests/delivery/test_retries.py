@@ -34,7 +34,7 @@ class Throttle:
 
 @pytest.fixture
 def customer(runtime_now: LocalRuntime) -> LocalRuntime:
-    runtime_now.baton._sleep = lambda seconds: None  # no real waiting in tests; the budget still counts
+    runtime_now.arbiter._sleep = lambda seconds: None  # no real waiting in tests; the budget still counts
     profile = {"customer_id": "c1", "email": "c1@example.com", "consent": {"email": True}}
     runtime_now.invoke_profile([_event(runtime_now, "CustomerUpdated", profile)])
     return runtime_now
@@ -58,7 +58,7 @@ def _request(runtime: LocalRuntime, rid: str) -> str:
 
 
 def _hook(runtime: LocalRuntime, throttle: Throttle) -> None:
-    ses = runtime.baton.channels._ses  # type: ignore[attr-defined]
+    ses = runtime.arbiter.channels._ses  # type: ignore[attr-defined]
     ses.meta.events.register("before-call.sesv2.SendEmail", throttle)
 
 
@@ -77,7 +77,7 @@ def test_out_of_time_goes_back_to_the_queue_then_sends_once(customer: LocalRunti
     _hook(customer, throttle)
     body = _request(customer, "r1")
     short = LocalContext(timeout_ms=6_000)  # 6 s left: no room for another pause over the 5 s safety margin
-    response = lambda_handler(sqs_event([body]), short, service=customer.baton)
+    response = lambda_handler(sqs_event([body]), short, service=customer.arbiter)
     assert len(response["batchItemFailures"]) == 1
     [record] = [r for r in customer.ledger.timeline("c1") if r.request_id == "r1"]
     assert record.status == "sending"  # decided and recorded: the cap slot is held, the send is owed
@@ -102,9 +102,9 @@ def test_a_duplicate_arriving_during_the_send_does_not_send_again(customer: Loca
 
     def copy_b_meanwhile(**kwargs: Any) -> None:
         if not during:
-            during.extend(arbitration_record(customer.baton, body))
+            during.extend(arbitration_record(customer.arbiter, body))
 
-    ses = customer.baton.channels._ses  # type: ignore[attr-defined]
+    ses = customer.arbiter.channels._ses  # type: ignore[attr-defined]
     ses.meta.events.register("before-call.sesv2.SendEmail", copy_b_meanwhile)
     assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}  # copy A
     assert [(r.outcome, r.reason) for r in during] == [(Outcome.DEFERRED, "delivery_in_progress")]
@@ -125,7 +125,7 @@ def test_a_redelivery_that_finds_the_send_settled_meanwhile_is_a_duplicate(custo
     _hook(customer, throttle)
     body = _request(customer, "r1")
     short = LocalContext(timeout_ms=6_000)
-    assert len(lambda_handler(sqs_event([body]), short, service=customer.baton)["batchItemFailures"]) == 1
+    assert len(lambda_handler(sqs_event([body]), short, service=customer.arbiter)["batchItemFailures"]) == 1
     throttle.left = 0
     swept: list[int] = []
 
@@ -175,12 +175,12 @@ def _race_inside_the_index_write(customer: LocalRuntime, race: Callable[[Any], N
     def copy_b_meanwhile(**kwargs: Any) -> None:
         if not during:
             during.append(None)
-            during[:] = arbitration_record(customer.baton, body)
+            during[:] = arbitration_record(customer.arbiter, body)
             due.extend(customer.ledger.due(customer.clock.now() + timedelta(days=1), 10))
 
     dynamodb = customer.ledger._m.request._get_connection().connection.client  # type: ignore[attr-defined]
     dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", inside_b_index_write)
-    ses = customer.baton.channels._ses  # type: ignore[attr-defined]
+    ses = customer.arbiter.channels._ses  # type: ignore[attr-defined]
     ses.meta.events.register("before-call.sesv2.SendEmail", copy_b_meanwhile)
     assert customer.invoke_arbiter([body]) == {"batchItemFailures": []}  # copy A
     assert len(raced) == 1  # the race happened
@@ -238,7 +238,7 @@ def test_what_a_decision_settled_is_reported_even_when_its_send_goes_back_to_the
     find nothing left to say about it."""
     from baton.core.domain import Outcome
 
-    runtime.baton._sleep = lambda seconds: None
+    runtime.arbiter._sleep = lambda seconds: None
     reports: list[Any] = []
     runtime.watch(reports.append)
     profile = {"customer_id": "c1", "email": "c1@example.com", "consent": {"email": True}}

@@ -108,7 +108,7 @@ def local(runtime: LocalRuntime) -> LocalRuntime:
         }
     )
     rt = LocalRuntime(policy, runtime.clock.now())
-    rt.baton._sleep = lambda seconds: None  # retries do not wait in tests; their count is unchanged
+    rt.arbiter._sleep = lambda seconds: None  # retries do not wait in tests; their count is unchanged
     return rt
 
 
@@ -117,7 +117,7 @@ class SmsTypes:
 
     def __init__(self, runtime: LocalRuntime):
         self.seen: list[tuple[str, str]] = []
-        runtime.baton.channels._sns.meta.events.register("provide-client-params.sns.Publish", self)  # type: ignore[attr-defined]
+        runtime.arbiter.channels._sns.meta.events.register("provide-client-params.sns.Publish", self)  # type: ignore[attr-defined]
 
     def __call__(self, params: dict[str, Any], **kwargs: Any) -> None:
         kind = params.get("MessageAttributes", {}).get("AWS.SNS.SMS.SMSType", {}).get("StringValue")
@@ -182,7 +182,7 @@ def test_partial_batch_failure_lists_only_the_transient_record(local: LocalRunti
         if to == throttled:
             raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail")
 
-    local.baton.channels._ses.meta.events.register("provide-client-params.sesv2.SendEmail", throttle)  # type: ignore[attr-defined]
+    local.arbiter.channels._ses.meta.events.register("provide-client-params.sesv2.SendEmail", throttle)  # type: ignore[attr-defined]
     bodies = [
         message(local, "ok-1", customer="c1"),
         '{"id": "broken", "detail-type": "MessageRequested", "detail": {',  # poison: never retried
@@ -191,14 +191,14 @@ def test_partial_batch_failure_lists_only_the_transient_record(local: LocalRunti
     ]
     batch = sqs_event(bodies)
     ids = [r["messageId"] for r in batch["Records"]]
-    response = arbiter_handler(batch, LocalContext(), service=local.baton)
+    response = arbiter_handler(batch, LocalContext(), service=local.arbiter)
     assert response == {"batchItemFailures": [{"itemIdentifier": ids[2]}]}
     assert sorted(m.destinations[0] for m in ses_raw()) == sorted([EMAIL, "c3@example.com"])
     assert calls.count(throttled) > 1  # retried with backoff before giving the record back
     assert record(local, "ok-1", "c1").status == "sent" and record(local, "ok-3", "c3").status == "sent"
     assert record(local, "slow", "c2").status == "sending"  # decided; the send is owed
     # the queue redelivers the failed record once SES recovers: it is sent exactly once
-    local.baton.channels._ses.meta.events.unregister("provide-client-params.sesv2.SendEmail", throttle)  # type: ignore[attr-defined]
+    local.arbiter.channels._ses.meta.events.unregister("provide-client-params.sesv2.SendEmail", throttle)  # type: ignore[attr-defined]
     assert local.invoke_arbiter([bodies[2]]) == {"batchItemFailures": []}
     assert record(local, "slow", "c2").status == "sent"
     assert len(ses_raw()) == 3

@@ -12,7 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from baton.core.domain import CapCount, Contact, CustomerLedger, Decision, Outcome, Profile, Request, Verdict
+from baton.core.domain import (
+    AddressStanding,
+    CapCount,
+    Contact,
+    CustomerLedger,
+    Decision,
+    Outcome,
+    Profile,
+    Request,
+    Verdict,
+)
 from baton.core.engine import arbitrate, quiet_until
 from baton.core.policy import Policy, policy_from_mapping
 
@@ -325,20 +335,30 @@ def test_transactional_is_not_held_in_an_arbitration_window() -> None:
 
 @pytest.mark.parametrize("transactional", [False, True])
 def test_a_blocked_address_stops_everything(transactional: bool) -> None:
-    decision = only(when(policy(), given(), [req("r", transactional=transactional, address="blocked")]))
+    decision = only(
+        when(policy(), given(), [req("r", transactional=transactional, address_standing=AddressStanding.BLOCKED)])
+    )
     assert (decision.outcome, decision.reason) == (Outcome.SUPPRESSED, "suppressed_address")
 
 
 def test_a_soft_blocked_address_stops_marketing_only() -> None:
     verdict = when(
-        policy(), given(), [req("m", address="soft_blocked"), req("t", transactional=True, address="soft_blocked")]
+        policy(),
+        given(),
+        [
+            req("m", address_standing=AddressStanding.SOFT_BLOCKED),
+            req("t", transactional=True, address_standing=AddressStanding.SOFT_BLOCKED),
+        ],
     )
     assert outcome(verdict, "m") == (Outcome.SUPPRESSED, "suppressed_address")
     assert outcome(verdict, "t") == (Outcome.SENT, "transactional")
 
 
 def test_no_address() -> None:
-    assert outcome(when(policy(), given(), [req("r", address="missing")]), "r") == (Outcome.SUPPRESSED, "no_address")
+    assert outcome(when(policy(), given(), [req("r", address_standing=AddressStanding.MISSING)]), "r") == (
+        Outcome.SUPPRESSED,
+        "no_address",
+    )
 
 
 # -- exclusions ------------------------------------------------------------------------------------

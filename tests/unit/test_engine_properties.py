@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.core.domain import CustomerLedger, Decision, Outcome, Pending, Profile, Request, Verdict
+from baton.core.domain import AddressStanding, CustomerLedger, Decision, Outcome, Pending, Profile, Request, Verdict
 from baton.core.engine import ARBITRATION_WINDOW, arbitrate, priority_of
 from baton.core.policy import Cap, Policy, policy_from_mapping
 
@@ -130,7 +130,9 @@ def streams(draw: st.DrawFn, max_bursts: int = 6) -> list[Request]:
                 priority=draw(st.sampled_from([None, None, None, 0, 50, 90, 100])),
                 transactional=draw(st.integers(0, 5)) == 0,
                 not_after=None if not_after is None else at + not_after,
-                address=draw(st.sampled_from(["ok"] * 20 + ["blocked", "soft_blocked"])),
+                address_standing=draw(
+                    st.sampled_from([AddressStanding.OK] * 20 + [AddressStanding.BLOCKED, AddressStanding.SOFT_BLOCKED])
+                ),
             )
         )
     return sorted(out, key=lambda r: r.requested_at)  # stable: ties keep their order
@@ -248,7 +250,7 @@ def test_transactional_requests_are_never_capped_nor_held(
         assert len(decided) == 1, decided
         at, decision = decided[0]
         assert at == request.requested_at
-        if request.address == "blocked":
+        if request.address_standing is AddressStanding.BLOCKED:
             expected = (Outcome.SUPPRESSED, "suppressed_address")
         elif request.not_after is not None and request.not_after < at:
             expected = (Outcome.EXPIRED, "not_after")

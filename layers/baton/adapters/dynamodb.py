@@ -41,6 +41,7 @@ from pynamodb.transactions import TransactWrite
 from baton.app.ports import Arrival, RequestRecord, Snapshot, Step
 from baton.core.addresses import DEFAULT_SALT, address_hash
 from baton.core.domain import (
+    AddressStanding,
     Contact,
     CustomerLedger,
     Decision,
@@ -51,6 +52,7 @@ from baton.core.domain import (
     Profile,
     QuietWindow,
     Request,
+    RequestStatus,
     Verdict,
 )
 from baton.core.errors import ConcurrentUpdate, TransientFailure
@@ -170,6 +172,7 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         steps = ListAttribute(of=UnicodeAttribute, null=True)  # each a JSON [at, what, reason, until]
         steps_dropped = NumberAttribute(null=True)
         members = UnicodeAttribute(null=True)
+        carrier = UnicodeAttribute(null=True)  # a digest member: the request that carries the digest
 
     class AddressItem(LedgerItem, discriminator="address"):
         status = UnicodeAttribute(null=True)  # hard_bounce | complaint | soft_bounce (suppressed) | None
@@ -222,7 +225,7 @@ def _request_row(r: Request) -> list[Any]:
     na = None if r.not_after is None else _ts(r.not_after)
     return [
         r.request_id, r.channel, r.category, r.campaign_id, r.entity, r.priority,
-        int(r.transactional), _ts(r.requested_at), na, r.address,
+        int(r.transactional), _ts(r.requested_at), na, r.address_standing.value,
     ]  # fmt: skip
 
 
@@ -239,7 +242,7 @@ def _request_from(row: list[Any], customer_id: str) -> Request:
         priority=priority,
         transactional=bool(tx),
         not_after=None if not_after is None else _dt(not_after),
-        address=address,
+        address_standing=AddressStanding(address),
     )
 
 
@@ -322,7 +325,7 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
     return RequestRecord(
         customer_id=customer_id,
         request_id=item.sk[2:],
-        status=item.status,
+        status=RequestStatus(item.status),
         reason=item.reason or "",
         channel=item.channel,
         category=item.category,
@@ -347,7 +350,16 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
         history=decode_history(item),
         history_dropped=int(item.steps_dropped or 0),
         members=tuple(json.loads(item.members or "[]")),
+        carrier=item.carrier or _legacy_carrier(item),
     )
+
+
+def _legacy_carrier(item: Any) -> str | None:
+    """A digest member written before members named their carrier: the reason, ``digest:<carrier>``."""
+    reason = item.reason or ""
+    if item.status == RequestStatus.SENDING and reason.startswith("digest:"):
+        return reason.removeprefix("digest:")
+    return None
 
 
 def _soft_map(entries: Iterable[str] | None) -> dict[str, datetime]:
@@ -368,12 +380,12 @@ def _address_standing(item: Any, digest: str, blocked: set[str], soft: dict[str,
             soft[digest] = until
 
 
-def _status(decision: Decision) -> str:
+def _status(decision: Decision) -> RequestStatus:
     if decision.outcome is Outcome.SENT:
-        return "sending"
+        return RequestStatus.SENDING
     if decision.outcome is Outcome.DEFERRED:
-        return "pending"
-    return decision.outcome.value
+        return RequestStatus.PENDING
+    return RequestStatus(decision.outcome.value)
 
 
 def step(at: datetime, what: str, reason: str = "", until: datetime | None = None) -> str:
@@ -383,7 +395,7 @@ def step(at: datetime, what: str, reason: str = "", until: datetime | None = Non
 
 def decision_step(decision: Decision, now: datetime) -> str:
     status = _status(decision)
-    if status == "pending":
+    if status is RequestStatus.PENDING:
         return step(now, "deferred", decision.reason, decision.release_at)
     return step(now, status, decision.reason)
 
@@ -582,20 +594,21 @@ class DynamoLedger:
         the one on the way out, 3 of a send's 8 write units."""
         status = _status(decision)
         due_at: datetime | None = None
-        if status == "pending":
+        if status is RequestStatus.PENDING:
             due_at = decision.release_at
-        elif status == "sending" and lease_indexed:
+        elif status is RequestStatus.SENDING and lease_indexed:
             due_at = now + SEND_LEASE
         fields: dict[str, Any] = {
-            "status": status,
+            "status": status.value,
             "reason": decision.reason,
             "detail": decision.detail,
             "priority": decision.priority,
             "counts": _dumps({k: [v.count, v.limit] for k, v in decision.counts.items()}),
             "decided_at": iso(now),
             "release_at": iso(decision.release_at),
-            "lease_until": iso(now + SEND_LEASE) if status == "sending" else None,
+            "lease_until": iso(now + SEND_LEASE) if status is RequestStatus.SENDING else None,
             "members": _dumps(list(decision.digest_of)) if decision.digest_of else None,
+            "carrier": decision.carrier,
             "expires_at": (due_at or now) + self._retention,
         }
         if due_at is not None:
@@ -921,7 +934,7 @@ class DynamoLedger:
         return decode_profile(state.profile)
 
     # delivery feedback -------------------------------------------------------------------------------------
-    def suppress_address(self, address: str, kind: str, now: datetime, policy: Policy) -> str:
+    def suppress_address(self, address: str, kind: str, now: datetime, policy: Policy) -> AddressStanding:
         m = self._m
         digest = self.hash(address)
         key = address_pk(digest)
@@ -929,28 +942,28 @@ class DynamoLedger:
             item = m.address.get(key, ADDRESS_SK, consistent_read=True)
         except m.address.DoesNotExist:
             item = m.address(key, ADDRESS_SK)
-        standing = "ok"
+        standing = AddressStanding.OK
         if kind in ("hard_bounce", "complaint"):
             if item.status not in ("hard_bounce", "complaint"):
                 item.status, item.since, item.until = kind, iso(now), None
-            standing = "blocked"
+            standing = AddressStanding.BLOCKED
         else:
             feedback = policy.feedback
             since = now - feedback.soft_bounce_window
             times = [t for t in json.loads(item.soft_times or "[]") if _dt(t) > since] + [_ts(now)]
             item.soft_times = _dumps(times)
             if item.status in ("hard_bounce", "complaint"):
-                standing = "blocked"
+                standing = AddressStanding.BLOCKED
             elif len(times) >= feedback.soft_bounce_limit:
                 item.status, item.since = "soft_bounce", iso(now)
                 item.until = iso(now + feedback.soft_bounce_suppression)
-                standing = "soft_blocked"
+                standing = AddressStanding.SOFT_BLOCKED
         item.save()
         for owner in item.owners or ():
             state = m.state(customer_pk(owner), STATE_SK)
-            if standing == "blocked":
+            if standing is AddressStanding.BLOCKED:
                 actions = [m.state.blocked.add({digest}), m.state.version.add(1)]
-            elif standing == "soft_blocked":
+            elif standing is AddressStanding.SOFT_BLOCKED:
                 until = _from_iso(item.until) or now
                 actions = [m.state.soft_blocked.add({f"{digest}@{_ts(until)}"}), m.state.version.add(1)]
             else:

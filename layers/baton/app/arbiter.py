@@ -1,4 +1,5 @@
-"""Baton's service: decide, record, send, confirm. Handlers and the local runtime call this and nothing below.
+"""The arbiter, Baton's service: decide, record, send, confirm. Handlers and the local runtime call it and nothing
+below it.
 
 Every step goes through a port (ledger, channels, policy source, clock), so the same code runs in Lambda on
 AWS, in ``baton replay`` on a simulated clock, and in tests on moto or DynamoDB Local.
@@ -27,7 +28,7 @@ from baton.app.render import Renderer
 from baton.app.unsubscribe import Links
 from baton.contract import MessageRequested, parse_detail
 from baton.core.clock import Clock
-from baton.core.domain import Decision, Outcome, Request
+from baton.core.domain import AddressStanding, Decision, Outcome, Request, RequestStatus
 from baton.core.engine import DIGEST, arbitrate
 from baton.core.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
 
@@ -62,7 +63,10 @@ def _ignore(_: Report) -> None:
     return None
 
 
-class Baton:
+class Arbiter:
+    """Decides each message request against the policy, records the decision, sends and confirms; settles a
+    customer's due requests when the sweeper releases them."""
+
     def __init__(
         self,
         ledger: Ledger,
@@ -134,9 +138,9 @@ class Baton:
                 recipient = message.recipient or snapshot.addresses.get(message.channel.value)
                 arrivals = [domain_request(message, now, recipient, snapshot)]
                 arrival = Arrival(message=message, recipient=recipient, event_id=event_id)
-            elif existing is not None and existing.status == "sending":
+            elif existing is not None and existing.status is RequestStatus.SENDING:
                 return self._again(existing)
-            elif existing is not None and existing.status != "pending":
+            elif existing is not None and existing.status is not RequestStatus.PENDING:
                 return []  # settled already: a release that fired twice
             verdict = arbitrate(policy, snapshot.ledger, arrivals, now)
             if not verdict.decisions:
@@ -158,7 +162,7 @@ class Baton:
     ) -> list[Report]:
         reports = [_report(d, now) for d in decisions if d.outcome is not Outcome.SENT]
         # a digest's members are delivered (and reported) with their carrier's one message
-        sends = [d for d in decisions if d.outcome is Outcome.SENT and not d.reason.startswith(f"{DIGEST}:")]
+        sends = [d for d in decisions if d.outcome is Outcome.SENT and d.carrier is None]
         if not sends:
             return reports
         arrival_id = arrival.message.request_id if arrival else None
@@ -188,54 +192,40 @@ class Baton:
             raise
 
     def _again(self, existing: RequestRecord) -> list[Report]:
-        """The request is known. Resume an unconfirmed send; otherwise report it as a duplicate."""
+        """The request is known: resume a send left unconfirmed, or report a duplicate."""
         now = self.clock.now()
-        if existing.status == "sending" and existing.reason.startswith(f"{DIGEST}:"):
+        if existing.status is not RequestStatus.SENDING:
+            return [_duplicate(existing, now)]
+        if existing.carrier is not None:
             return self._again_member(existing, now)
-        if existing.status == "sending":
-            held = self.ledger.claim(existing, now)
-            if held is None:
-                # the lease is not ours to take: read again to tell which way the send went since the load
-                current = self.ledger.records(existing.customer_id, [existing.request_id]).get(existing.request_id)
-                if current is not None and current.status != "sending":
-                    return self._again(current)  # settled meanwhile: a duplicate like any other
-                # another invocation holds the send lease (a duplicate delivery racing the first one, or a
-                # send in progress): it confirms, or the sweeper takes the send over when the lease runs out.
-                # An arrival's lease is in no index until now: this delivery may be the redelivery of a crashed
-                # holder's own record, and nothing else would come back for the send once it is acknowledged.
-                holder = current or existing
-                if not holder.in_due_index and not self.ledger.index_lease(holder):
-                    moved = self.ledger.records(holder.customer_id, [holder.request_id]).get(holder.request_id)
-                    if moved is not None and moved.status != "sending":
-                        return self._again(moved)
-                    # taken over since the read: a takeover puts its lease in the index itself
-                    holder = moved or holder
-                return [
-                    _record_report(
-                        holder, Outcome.DEFERRED, "delivery_in_progress", now, release_at=holder.lease_until
-                    )
-                ]
-            return self._deliver(held, None, now, raise_transient=True)
-        return [
-            Report(
-                request_id=existing.request_id,
-                customer_id=existing.customer_id,
-                outcome=Outcome.DUPLICATE,
-                reason=f"{existing.status}:{existing.reason}" if existing.reason else existing.status,
-                at=now,
-                channel=existing.channel,
-                category=existing.category,
-                sent_at=existing.sent_at,
-            )
-        ]
+        held = self.ledger.claim(existing, now)
+        if held is None:
+            return self._leave_to_holder(existing, now)
+        return self._deliver(held, None, now, raise_transient=True)
+
+    def _leave_to_holder(self, record: RequestRecord, now: datetime) -> list[Report]:
+        """Another invocation holds the send lease (a duplicate delivery racing the first one, or a send in
+        progress): it confirms, or the sweeper takes the send over when the lease runs out. An arrival's lease is
+        in no index until now: this delivery may be the redelivery of a crashed holder's own record, and nothing
+        else would come back for the send once it is acknowledged, so the lease goes into the due index first."""
+        holder = self._read_again(record)  # which way did the send go since the load?
+        if holder.status is RequestStatus.SENDING and not holder.in_due_index and not self.ledger.index_lease(holder):
+            holder = self._read_again(holder)  # settled, or taken over (a takeover indexes its own lease)
+        if holder.status is not RequestStatus.SENDING:
+            return [_duplicate(holder, now)]
+        return [_record_report(holder, Outcome.DEFERRED, "delivery_in_progress", now, release_at=holder.lease_until)]
+
+    def _read_again(self, record: RequestRecord) -> RequestRecord:
+        """The request as the ledger holds it now (``record`` itself if it is gone: erased)."""
+        return self.ledger.records(record.customer_id, [record.request_id]).get(record.request_id, record)
 
     def _again_member(self, member: RequestRecord, now: datetime) -> list[Report]:
         """A digest member left ``sending``: it ends as its carrier ends (resuming the carrier if need be)."""
-        carrier_id = member.reason.split(":", 1)[1]
+        carrier_id = member.carrier or ""
         carrier = self.ledger.records(member.customer_id, [carrier_id]).get(carrier_id)
-        if carrier is not None and carrier.status == "sending":
+        if carrier is not None and carrier.status is RequestStatus.SENDING:
             return self._again(carrier)
-        if carrier is not None and carrier.status == "sent":
+        if carrier is not None and carrier.status is RequestStatus.SENT:
             self._settle_write(
                 partial(self.ledger.confirm_sent, member, carrier.sent_at or now, carrier.message_id or "")
             )
@@ -255,63 +245,82 @@ class Baton:
         the others: a carrier left ``sending`` by a crash is resumed with the members still ``sending``. A
         carrier the template cannot show fails the digest whole, as a template that cannot render at all does:
         its members end as it ends (``_again_member``), and it carries the digest's one contact in the caps."""
-        members = self._members(record)
-        everyone = [record, *members]
-        recipient = record.recipient
-        standing = snapshot.standing(recipient, decided) if snapshot is not None else "ok"
-        if standing == "blocked" or (standing == "soft_blocked" and not record.transactional):
-            for each in everyone:
-                self._settle_write(
-                    partial(self.ledger.confirm_failed, each, decided, "suppressed_address", "suppressed")
-                )
-            return [_record_report(each, Outcome.SUPPRESSED, "suppressed_address", decided) for each in everyone]
+        everyone = [record, *self._members(record)]
+        if snapshot is not None and _refused(record, snapshot.standing(record.recipient, decided)):
+            return self._suppressed_address(everyone, decided)
         unfit: list[Report] = []  # digest members failed before the send
         listed = everyone  # the requests the message lists
         with self._reported_if_raised(unfit):  # settled before the send: reported now or never
             try:
-                if not recipient or not record.channel or not record.template:
+                if not record.recipient or not record.channel or not record.template:
                     raise PermanentDeliveryFailure("no_address")
-                template, data = record.template, dict(record.data)
-                digest = self.policies.current().category(record.category or "").digest if record.members else None
-                if digest is not None:
-                    template = digest.template
-                    listed, misfits = self._digest_fit(template, record.channel, everyone)
-                    for each, exc in misfits:
-                        unfit += self._render_failed([each], exc)
-                    data = _digest_data(listed)
-                envelope = Envelope(
-                    request_id=record.request_id,
-                    customer_id=record.customer_id,
-                    channel=record.channel,
-                    category=record.category or "",
-                    recipient=recipient,
-                    transactional=record.transactional,
-                    content=self.renderer.render(template, record.channel, data),
-                    headers=self._headers(record, decided),
-                )
-                message_id = self._send(envelope)
+                listed, template, data = self._content(record, everyone, unfit)
+                message_id = self._send(self._envelope(record, template, data, decided))
             except InvalidRequest as exc:
                 return unfit + self._render_failed(listed, exc)
             except PermanentDeliveryFailure as exc:
-                now = self.clock.now()
-                for each in listed:
-                    self._settle_write(partial(self.ledger.confirm_failed, each, now, exc.reason))
-                failed = [_record_report(each, Outcome.FAILED, exc.reason, now, detail=str(exc)) for each in listed]
-                return unfit + failed
+                return unfit + self._failed_for_good(listed, exc)
             except TransientFailure:
-                if raise_transient:
-                    # back to the queue: give the lease back first, so that the redelivery sends at once instead of
-                    # waiting for the lease to run out (best effort: a failed give-back leaves it to run out)
-                    with suppress(TransientFailure):
-                        self.ledger.release_lease(record, self.clock.now())
+                if raise_transient:  # back to the queue
+                    self._give_lease_back(record)
                     raise
                 # the send lease is in the due index: the sweeper takes this over when it runs out
                 return unfit + [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in listed]
-            sent_at = self.clock.now()
-            for each in listed:  # the carrier first: once it is sent, a member left sending follows it
-                self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id))
-            sent = [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in listed]
-            return unfit + sent
+            return unfit + self._confirmed(listed, decided, message_id)
+
+    def _suppressed_address(self, everyone: list[RequestRecord], decided: datetime) -> list[Report]:
+        """The address hard-bounced or complained (or soft-bounced, for marketing) since the decision."""
+        for each in everyone:
+            self._settle_write(partial(self.ledger.confirm_failed, each, decided, "suppressed_address", "suppressed"))
+        return [_record_report(each, Outcome.SUPPRESSED, "suppressed_address", decided) for each in everyone]
+
+    def _content(
+        self, record: RequestRecord, everyone: list[RequestRecord], unfit: list[Report]
+    ) -> tuple[list[RequestRecord], str, dict[str, Any]]:
+        """What the message lists, its template and its data. A digest lists the members its template can show;
+        the others are failed here (their reports added to ``unfit``)."""
+        digest = self.policies.current().category(record.category or "").digest if record.members else None
+        if digest is None:
+            return everyone, record.template or "", dict(record.data)
+        listed, misfits = self._digest_fit(digest.template, record.channel or "", everyone)
+        for each, exc in misfits:
+            unfit += self._render_failed([each], exc)
+        return listed, digest.template, _digest_data(listed)
+
+    def _envelope(self, record: RequestRecord, template: str, data: dict[str, Any], decided: datetime) -> Envelope:
+        channel = record.channel or ""
+        return Envelope(
+            request_id=record.request_id,
+            customer_id=record.customer_id,
+            channel=channel,
+            category=record.category or "",
+            recipient=record.recipient or "",
+            transactional=record.transactional,
+            content=self.renderer.render(template, channel, data),
+            headers=self._headers(record, decided),
+        )
+
+    def _failed_for_good(self, listed: list[RequestRecord], exc: PermanentDeliveryFailure) -> list[Report]:
+        """The provider refused the message for good: each request it lists ends failed."""
+        now = self.clock.now()
+        for each in listed:
+            self._settle_write(partial(self.ledger.confirm_failed, each, now, exc.reason))
+        return [_record_report(each, Outcome.FAILED, exc.reason, now, detail=str(exc)) for each in listed]
+
+    def _give_lease_back(self, record: RequestRecord) -> None:
+        """Before a send that failed for now goes back to the queue: free its lease, so that the redelivery sends
+        at once instead of waiting for the lease to run out (best effort: a failed give-back leaves it to run
+        out)."""
+        with suppress(TransientFailure):
+            self.ledger.release_lease(record, self.clock.now())
+
+    def _confirmed(self, listed: list[RequestRecord], decided: datetime, message_id: str) -> list[Report]:
+        """The provider accepted the message: confirm each request it lists, the carrier first (once it is sent,
+        a member left sending follows it)."""
+        sent_at = self.clock.now()
+        for each in listed:
+            self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id))
+        return [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in listed]
 
     def _digest_fit(
         self, template: str, channel: str, everyone: list[RequestRecord]
@@ -350,7 +359,7 @@ class Baton:
         if not others:
             return []
         found = self.ledger.records(record.customer_id, others)
-        return [found[rid] for rid in others if rid in found and found[rid].status == "sending"]
+        return [found[rid] for rid in others if rid in found and found[rid].status is RequestStatus.SENDING]
 
     def _headers(self, record: RequestRecord, now: datetime) -> dict[str, str]:
         """One-click unsubscribe headers for every marketing email (RFC 8058)."""
@@ -434,7 +443,7 @@ def _identifiers(detail: Any) -> tuple[str | None, str | None]:
 
 
 def domain_request(message: MessageRequested, now: datetime, recipient: str | None, snapshot: Snapshot) -> Request:
-    address = snapshot.standing(recipient, now)
+    standing = snapshot.standing(recipient, now)
     return Request(
         request_id=message.request_id,
         customer_id=message.customer_id,
@@ -446,7 +455,7 @@ def domain_request(message: MessageRequested, now: datetime, recipient: str | No
         priority=message.priority,
         transactional=message.transactional,
         not_after=message.not_after,
-        address=address,
+        address_standing=standing,
     )
 
 
@@ -455,7 +464,7 @@ def _record_of_arrival(arrival: Arrival, decision: Decision, now: datetime) -> R
     return RequestRecord(
         customer_id=message.customer_id,
         request_id=message.request_id,
-        status="sending",
+        status=RequestStatus.SENDING,
         reason=decision.reason,
         channel=message.channel.value,
         category=message.category,
@@ -480,6 +489,26 @@ def _digest_data(records: list[RequestRecord]) -> dict[str, Any]:
         items.pop(record.entity or record.request_id, None)
         items[record.entity or record.request_id] = dict(record.data)
     return {"items": list(items.values()), "count": len(items)}
+
+
+def _refused(record: RequestRecord, standing: AddressStanding) -> bool:
+    """Whether the address may not be sent to: never when blocked, and not for marketing when soft-blocked."""
+    soft = standing is AddressStanding.SOFT_BLOCKED and not record.transactional
+    return standing is AddressStanding.BLOCKED or soft
+
+
+def _duplicate(existing: RequestRecord, now: datetime) -> Report:
+    """A request_id seen again after its request was settled: nothing is done again."""
+    return Report(
+        request_id=existing.request_id,
+        customer_id=existing.customer_id,
+        outcome=Outcome.DUPLICATE,
+        reason=f"{existing.status}:{existing.reason}" if existing.reason else existing.status,
+        at=now,
+        channel=existing.channel,
+        category=existing.category,
+        sent_at=existing.sent_at,
+    )
 
 
 def _record_report(record: RequestRecord, outcome: Outcome, reason: str, at: datetime, **extra: Any) -> Report:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.core.addresses import address_hash
-from baton.core.domain import CustomerLedger, Verdict
+from baton.core.domain import AddressStanding, CustomerLedger, RequestStatus, Verdict
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
     from baton.contract import CustomerUpdated, MessageRequested
@@ -34,7 +34,7 @@ class RequestRecord:
 
     customer_id: str
     request_id: str
-    status: str  # pending | sending | sent | suppressed | expired | cancelled | rejected | failed
+    status: RequestStatus
     reason: str
     channel: str | None = None
     category: str | None = None
@@ -59,6 +59,7 @@ class RequestRecord:
     history: tuple[Step, ...] = ()  # every step it went through, oldest first (bounded: see the ledger)
     history_dropped: int = 0  # steps past the bound, not kept
     members: tuple[str, ...] = ()  # a digest carrier: the requests its one message lists (itself first)
+    carrier: str | None = None  # a request listed in a digest: the request that carries the one message
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +84,17 @@ class Snapshot:
     hasher: Callable[[str], str] = address_hash
     steps: Mapping[str, int] = field(default_factory=dict)  # waiting request -> steps its history holds
 
-    def standing(self, address: str | None, now: datetime) -> str:
-        """ "missing", "blocked", "soft_blocked" or "ok" for an address, by its keyed hash."""
+    def standing(self, address: str | None, now: datetime) -> AddressStanding:
+        """Where an address stands, by its keyed hash."""
         if not address:
-            return "missing"
+            return AddressStanding.MISSING
         digest = self.hasher(address)
         if digest in self.blocked:
-            return "blocked"
+            return AddressStanding.BLOCKED
         until = self.soft_blocked.get(digest)
         if until is not None and until > now:
-            return "soft_blocked"
-        return "ok"
+            return AddressStanding.SOFT_BLOCKED
+        return AddressStanding.OK
 
 
 class Ledger(Protocol):
@@ -131,9 +132,9 @@ class Ledger(Protocol):
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         """Apply an unsubscribe ("category:<name>" or "channel:<name>"); False if the customer is unknown."""
 
-    def suppress_address(self, address: str, kind: str, now: datetime, policy: Policy) -> str:
+    def suppress_address(self, address: str, kind: str, now: datetime, policy: Policy) -> AddressStanding:
         """Record delivery feedback for an address ("hard_bounce", "complaint", "soft_bounce"); return its
-        standing afterwards ("blocked", "soft_blocked" or "ok")."""
+        standing afterwards."""
 
     def erase(self, customer_id: str) -> int:
         """Delete every item held for the customer; keep only keyed hashes of suppressed addresses."""

@@ -23,6 +23,28 @@ class Outcome(StrEnum):
         return self not in (Outcome.DEFERRED, Outcome.DUPLICATE)
 
 
+class AddressStanding(StrEnum):
+    """Where the address a request would go to stands."""
+
+    OK = "ok"
+    BLOCKED = "blocked"  # hard bounce or complaint: nothing is sent, transactional included
+    SOFT_BLOCKED = "soft_blocked"  # repeated soft bounces: marketing is not sent
+    MISSING = "missing"  # no address for the channel
+
+
+class RequestStatus(StrEnum):
+    """A request's state in the ledger: waiting, being sent, or its end."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class Request:
     """A message request as the engine sees it (no template, data or address)."""
@@ -37,9 +59,7 @@ class Request:
     priority: int | None = None  # None: the policy's priority for the category
     transactional: bool = False
     not_after: datetime | None = None
-    # "ok"; "blocked" (hard bounce or complaint: nothing is sent, transactional included); "soft_blocked"
-    # (repeated soft bounces: marketing is not sent); "missing" (no address for the channel)
-    address: str = "ok"
+    address_standing: AddressStanding = AddressStanding.OK
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +153,7 @@ class Decision:
     release_at: datetime | None = None  # for DEFERRED
     detail: str = ""  # a sentence for operators
     digest_of: tuple[str, ...] = ()  # for a digest's carrier: every request the one message lists
+    carrier: str | None = None  # for a request listed in a digest: the request that carries the one message
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baton.core.domain import (
+    AddressStanding,
     CapCount,
     Contact,
     CustomerLedger,
@@ -168,6 +169,7 @@ class _Run:
         release_at: datetime | None = None,
         detail: str = "",
         digest_of: tuple[str, ...] = (),
+        carrier: str | None = None,
     ) -> None:
         self.decisions.append(
             Decision(
@@ -179,6 +181,7 @@ class _Run:
                 release_at=release_at,
                 detail=detail,
                 digest_of=digest_of,
+                carrier=carrier,
             )
         )
 
@@ -209,11 +212,11 @@ class _Run:
             self._exclude(request, category)
 
     def _hard_stop(self, request: Request, category: CategoryPolicy) -> tuple[Outcome, str, str] | None:
-        if request.address == "blocked":
+        if request.address_standing is AddressStanding.BLOCKED:
             return Outcome.SUPPRESSED, "suppressed_address", "the address hard-bounced or complained"
-        if request.address == "soft_blocked" and not request.transactional:
+        if request.address_standing is AddressStanding.SOFT_BLOCKED and not request.transactional:
             return Outcome.SUPPRESSED, "suppressed_address", "the address soft-bounced repeatedly"
-        if request.address == "missing":
+        if request.address_standing is AddressStanding.MISSING:
             return Outcome.SUPPRESSED, "no_address", f"no {request.channel} address in the request or the profile"
         stale = self._stale(request, category)
         if stale:
@@ -355,21 +358,41 @@ class _Run:
         if not blocking:
             self._send(request, priority, counts, sent_here)
             return
-        cap = blocking[0]
-        reason = f"cap:{cap.name}"
+        reason, detail = self._why_held(request, priority, blocking[0], counts, sent_here)
+        self._hold(waiting, category, blocking, reason, counts, detail)
+
+    def _why_held(
+        self, request: Request, priority: int, cap: Cap, counts: dict[str, CapCount], sent_here: list[Contact]
+    ) -> tuple[str, str]:
+        """The reason (``cap:<cap>``, or ``outranked:<request>`` when one ranked above took the room) and a
+        sentence for operators that names the cap's count and who has the room."""
         outranker = self._outranker(request, priority, cap, sent_here)
-        if outranker is not None:
-            reason = f"outranked:{outranker.request_id}"
         count = counts[cap.name]
         detail = f"{cap.name} at {count.count}/{count.limit} in {_span(cap.window)}"
-        if outranker is not None and outranker.request_id in self.held:
+        if outranker is None:
+            return f"cap:{cap.name}", detail
+        if outranker.request_id in self.held:
             due = outranker.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
             detail += (
                 f"; the slot is held for {outranker.category} {outranker.request_id} (priority"
                 f" {outranker.priority}), waiting in its arbitration window until {due}"
             )
-        elif outranker is not None:
+        else:
             detail += f"; the slot went to {outranker.category} (priority {outranker.priority})"
+        return f"outranked:{outranker.request_id}", detail
+
+    def _hold(
+        self,
+        waiting: Pending,
+        category: CategoryPolicy,
+        blocking: list[Cap],
+        reason: str,
+        counts: dict[str, CapCount],
+        detail: str,
+    ) -> None:
+        """A request the caps leave no room for: gathered for its digest, deferred until the caps free up, or
+        suppressed, as its category says."""
+        request, priority = waiting.request, waiting.priority
         if category.digest is not None:
             frees = self._capacity_frees(request, priority, blocking)
             if frees is not None:
@@ -463,6 +486,7 @@ class _Run:
                 Outcome.SENT,
                 f"{DIGEST}:{request.request_id}",
                 counts=counts,
+                carrier=request.request_id,
                 detail=f"listed in the {request.category} digest sent as {request.request_id}",
             )
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cache, wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from baton.adapters.aws import aws_client, aws_region, botocore_session
 from baton.adapters.dynamodb import DynamoLedger
 from baton.adapters.secrets import keys_from_secret
-from baton.app.release import release_event
+from baton.adapters.sqs import SqsReleaseQueue
 from baton.core.clock import SystemClock
 from baton.entry import startup
 from baton.entry.settings import (
@@ -24,7 +24,37 @@ from baton.entry.settings import (
     load_settings,
 )
 
+if TYPE_CHECKING:  # annotations only: each root imports what its function uses, at its first event
+    from baton.app.arbiter import Arbiter
+    from baton.app.ports import Ledger, PolicySource
+    from baton.app.release import ReleaseQueue
+    from baton.core.clock import Clock
+
 R = TypeVar("R")
+
+
+# What a function's composition root builds, when it is more than one thing (NamedTuples: a class costs a tenth of a
+# frozen dataclass at a cold start, and the handlers unpack them as before).
+class UnsubscribeParts(NamedTuple):
+    ledger: Ledger
+    signing_key: bytes
+
+
+class FeedbackParts(NamedTuple):
+    ledger: Ledger
+    policies: PolicySource
+    clock: Clock
+
+
+class PreviewParts(NamedTuple):
+    ledger: Ledger
+    policies: PolicySource
+
+
+class SweeperParts(NamedTuple):
+    ledger: Ledger
+    queue: ReleaseQueue
+    clock: Clock
 
 
 def _root(build: Callable[[], R]) -> Callable[[], R]:
@@ -61,10 +91,10 @@ def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLed
 
 
 @_root
-def arbiter_service() -> Any:
+def arbiter_service() -> Arbiter:
     from baton.adapters.channels import AwsChannels
     from baton.adapters.policy_source import ParameterPolicy
-    from baton.app.arbiter import Baton
+    from baton.app.arbiter import Arbiter
     from baton.app.unsubscribe import Links
     from baton.contract import EventEnvelope, MessageRequested, build
     from baton.entry.observability import record_outcome
@@ -72,7 +102,7 @@ def arbiter_service() -> Any:
     settings = load_settings(ArbiterSettings)
     build(EventEnvelope, MessageRequested)
     keys = keys_from_secret(settings.keys_secret)
-    return Baton(
+    return Arbiter(
         ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret),
         channels=AwsChannels(
             aws_client("sesv2"),
@@ -88,7 +118,7 @@ def arbiter_service() -> Any:
 
 
 @_root
-def profile_ledger() -> DynamoLedger:
+def profile_ledger() -> Ledger:
     from baton.contract import CustomerErased, CustomerUpdated, EventEnvelope, build
 
     settings = load_settings(ProfileSettings)
@@ -97,14 +127,15 @@ def profile_ledger() -> DynamoLedger:
 
 
 @_root
-def unsubscribe_parts() -> tuple[DynamoLedger, bytes]:
+def unsubscribe_parts() -> UnsubscribeParts:
     settings = load_settings(UnsubscribeSettings)
     keys = keys_from_secret(settings.keys_secret)
-    return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret), keys.signing_key
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+    return UnsubscribeParts(ledger, keys.signing_key)
 
 
 @_root
-def preferences_ledger() -> DynamoLedger:
+def preferences_ledger() -> Ledger:
     from baton.contract import CustomerUpdated, build
 
     settings = load_settings(PreferencesSettings)
@@ -113,56 +144,32 @@ def preferences_ledger() -> DynamoLedger:
 
 
 @_root
-def feedback_parts() -> tuple[DynamoLedger, Any]:
+def feedback_parts() -> FeedbackParts:
     from baton.adapters.policy_source import ParameterPolicy
     from baton.contract import EventEnvelope, build
 
     settings = load_settings(FeedbackSettings)
     build(EventEnvelope)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
-    return ledger, ParameterPolicy(settings.policy_parameter)
+    return FeedbackParts(ledger, ParameterPolicy(settings.policy_parameter), SystemClock())
 
 
 @_root
-def preview_parts() -> tuple[DynamoLedger, Any]:
+def preview_parts() -> PreviewParts:
     from baton.adapters.policy_source import ParameterPolicy
     from baton.contract import MessageRequested, build
 
     settings = load_settings(PreviewSettings)
     build(MessageRequested)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
-    return ledger, ParameterPolicy(settings.policy_parameter)
-
-
-class SqsReleaseQueue:
-    """``baton.app.release.ReleaseQueue`` on the arbitration queue: ReleaseDue events, ten per call."""
-
-    def __init__(self, sqs: Any, queue_url: str, clock: Any):
-        self._sqs = sqs
-        self._url = queue_url
-        self._clock = clock
-
-    def send(self, releases: list[tuple[str, str]]) -> None:
-        now = self._clock.now().isoformat()
-        for start in range(0, len(releases), 10):
-            chunk = releases[start : start + 10]
-            entries = [
-                {"Id": str(i), "MessageBody": release_event(customer, request, now)}
-                for i, (customer, request) in enumerate(chunk)
-            ]
-            response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
-            failed = response.get("Failed") or []
-            if failed:
-                from baton.core.errors import TransientFailure
-
-                raise TransientFailure(f"{len(failed)} release message(s) not queued; the next sweep retries them")
+    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter))
 
 
 @_root
-def sweeper_parts() -> tuple[DynamoLedger, SqsReleaseQueue, SystemClock]:
+def sweeper_parts() -> SweeperParts:
     settings = load_settings(SweeperSettings)
     clock = SystemClock()
     ledger = DynamoLedger(
         settings.table_name, retention=timedelta(days=1), region=_region(), session=botocore_session()
     )
-    return ledger, SqsReleaseQueue(aws_client("sqs"), settings.arbiter_queue_url, clock), clock
+    return SweeperParts(ledger, SqsReleaseQueue(aws_client("sqs"), settings.arbiter_queue_url, clock), clock)

@@ -22,7 +22,7 @@ from baton.names import (
 )
 
 if TYPE_CHECKING:  # the profile and feedback functions decide nothing and do not load the service
-    from baton.app.arbiter import Baton, Report
+    from baton.app.arbiter import Arbiter, Report
 
 
 def batch_processor() -> BatchProcessor:
@@ -33,20 +33,20 @@ def batch_processor() -> BatchProcessor:
     return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def arbitration_record(baton: Baton, body: str | dict[str, Any]) -> list[Report]:
+def arbitration_record(arbiter: Arbiter, body: str | dict[str, Any]) -> list[Report]:
     """One record of the arbitration queue: a MessageRequested or a ReleaseDue. Never raises for bad input."""
     try:
         event = parse_envelope(body)
     except InvalidRequest as exc:
-        return baton.refuse(exc)
+        return arbiter.refuse(exc)
     if event.detail_type == DETAIL_MESSAGE_REQUESTED:
-        return baton.request(event.detail, event.id)
+        return arbiter.request(event.detail, event.id)
     if event.detail_type == DETAIL_RELEASE_DUE:
         customer_id = event.detail.get("customer_id")
         request_id = event.detail.get("request_id")
         if isinstance(customer_id, str) and (request_id is None or isinstance(request_id, str)):
-            return baton.release(customer_id, request_id)
-    return baton.refuse(InvalidRequest("detail-type", f"{event.detail_type!r} is not handled here"))
+            return arbiter.release(customer_id, request_id)
+    return arbiter.refuse(InvalidRequest("detail-type", f"{event.detail_type!r} is not handled here"))
 
 
 def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any]) -> tuple[str, str]:

@@ -113,6 +113,20 @@ def _ids(line: Line) -> tuple[str | None, str | None]:
     return (rid if isinstance(rid, str) else None), (cid if isinstance(cid, str) else None)
 
 
+@dataclass
+class ReplayOptions:
+    """How a replay runs: see ``replay``."""
+
+    workers: int = 1
+    dynamodb_endpoint: str | None = None
+    table_name: str | None = None
+    keep_table: bool = False
+    reuse_table: bool = False
+    on_progress: Callable[[int, int, datetime], None] | None = None
+    actions: list[tuple[datetime, Callable[[Any], None]]] = field(default_factory=list)
+    inspect: Callable[[Any], None] | None = None
+
+
 def replay(
     lines: list[Line],
     policy: Policy,
@@ -134,44 +148,164 @@ def replay(
     release, before the local AWS goes away (to read the ledger). ``on_progress(decided, requests, simulated
     time)`` is told how far the run is, a few times a second at most. On a ``dynamodb_endpoint`` the run has a
     table of its own (``baton.local.mocked_aws.replay_table``: ``table_name``, ``keep_table``, ``reuse_table``)."""
-    from baton.local.mocked_aws import mocked_aws, register_push_endpoints, replay_table
-    from baton.local.runtime import LocalRuntime
-    from baton.names import MAX_RECEIVE_COUNT
+    options = ReplayOptions(
+        workers=max(1, workers),
+        dynamodb_endpoint=dynamodb_endpoint,
+        table_name=table_name,
+        keep_table=keep_table,
+        reuse_table=reuse_table,
+        on_progress=on_progress,
+        actions=sorted(actions or [], key=lambda a: a[0]),
+        inspect=inspect,
+    )
+    run = _Replay(lines, policy, options)
+    run.run()
+    results = run.results()
+    if stderr is not None:
+        for problem in run.problems:
+            print(problem, file=stderr)
+    return ReplayRun(results=results, problems=run.problems, trail=run.trail)
 
-    timed = [line for line in lines if line.event is not None and line.problem is None]
-    if not timed:
-        start = datetime.now().astimezone()
-    else:
-        start = min(line.event.time for line in timed if line.event) - timedelta(seconds=1)
-    final: dict[str, Report] = {}
-    per_line: dict[int, Report] = {}
-    trail: list[Report] = []
-    lock = threading.Lock()
-    dead_letters: set[int] = set()  # lines whose record would have gone to the DLQ
-    local = threading.local()
-    requests = sum(1 for line in timed if line.is_request)
-    decided: set[str] = set()  # requests with a final outcome
-    told = [0.0]  # when on_progress was last called (monotonic seconds)
 
-    def tell(now: datetime, force: bool = False) -> None:
-        if on_progress is not None and (force or time.monotonic() - told[0] >= PROGRESS_EVERY_S):
-            told[0] = time.monotonic()
-            on_progress(min(len(decided), requests), requests, now)
+class _Replay:
+    """One replay: what the reports said of each request as the run went, then one Result per request line."""
 
-    def observe(report: Report) -> None:
-        with lock:
-            trail.append(report)
-            current = getattr(local, "line", None)
+    def __init__(self, lines: list[Line], policy: Policy, options: ReplayOptions):
+        self.lines, self.policy, self.options = lines, policy, options
+        self.timed = [line for line in lines if line.event is not None and line.problem is None]
+        self.start = min(
+            (line.event.time for line in self.timed if line.event), default=datetime.now().astimezone() + _SECOND
+        ) - _SECOND
+        self.final: dict[str, Report] = {}  # each request's latest report, a final one kept over a deferral
+        self.per_line: dict[int, Report] = {}  # the first report while its own line was processed
+        self.trail: list[Report] = []
+        self.dead_letters: set[int] = set()  # lines whose record would have gone to the DLQ
+        self.decided: set[str] = set()  # requests with a final outcome
+        self.requests = sum(1 for line in self.timed if line.is_request)
+        self.problems, self.duplicates = _problems_and_duplicates(lines)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._told = 0.0  # when on_progress was last called (monotonic seconds)
+
+    # -- the run -------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        from baton.local.mocked_aws import mocked_aws, register_push_endpoints, replay_table
+        from baton.local.runtime import LocalRuntime
+
+        o = self.options
+        with (
+            replay_table(o.dynamodb_endpoint, o.table_name, keep=o.keep_table, reuse=o.reuse_table) as table,
+            mocked_aws(o.dynamodb_endpoint, table),
+        ):
+            runtime = LocalRuntime(self.policy, self.start, dynamodb_endpoint=o.dynamodb_endpoint, table_name=table)
+            runtime.watch(self._observe)
+            register_push_endpoints(_push_endpoints(self.timed))
+            self._events(runtime)
+            for at, act in o.actions:
+                runtime.run_until(at)
+                act(runtime)
+            runtime.run_until(None)
+            self._tell(runtime.clock.now(), force=True)
+            if o.inspect is not None:
+                o.inspect(runtime)
+
+    def _events(self, runtime: Any) -> None:
+        """Each instant's events in file order, with what is due (and what a person does) released before them."""
+        ordered = sorted(self.timed, key=lambda ln: (ln.event.time if ln.event else self.start, ln.number))
+        actions = self.options.actions
+        with ThreadPoolExecutor(max_workers=self.options.workers) as pool:
+            for when, group in groupby(ordered, key=lambda ln: ln.event.time if ln.event else self.start):
+                while actions and actions[0][0] <= when:
+                    at, act = actions.pop(0)
+                    runtime.run_until(at)
+                    act(runtime)
+                runtime.run_until(when)
+                batch = list(group)
+                # profile updates first, in file order; with workers, requests sharing the instant concurrently
+                for line in batch:
+                    if not line.is_request or self.options.workers == 1:
+                        self._process(runtime, line)
+                if self.options.workers > 1:
+                    list(pool.map(lambda ln: self._process(runtime, ln), [ln for ln in batch if ln.is_request]))
+
+    def _process(self, runtime: Any, line: Line) -> None:
+        """One event through its function; redelivered as SQS would while the function reports it failed
+        (throttling past its retries, contention), until the queue's redrive policy would dead-letter it."""
+        from baton.names import MAX_RECEIVE_COUNT
+
+        assert line.event is not None
+        self._local.line = (line.number, _ids(line)[0])
+        invoke = runtime.invoke_arbiter
+        if line.event.detail_type == DETAIL_CUSTOMER_UPDATED:
+            problem = _profile_problem(line)
+            if problem is not None:
+                with self._lock:
+                    self.problems.append(problem)
+                return
+            invoke = runtime.invoke_profile
+        for _ in range(MAX_RECEIVE_COUNT):
+            if not invoke([line.raw])["batchItemFailures"]:
+                break
+        else:
+            with self._lock:
+                self.dead_letters.add(line.number)
+        self._local.line = None
+
+    def _observe(self, report: Report) -> None:
+        with self._lock:
+            self.trail.append(report)
+            current = getattr(self._local, "line", None)
             if current is not None and report.request_id in ("", current[1] or ""):
-                per_line.setdefault(current[0], report)
+                self.per_line.setdefault(current[0], report)
             if report.request_id and report.outcome is not Outcome.DUPLICATE:
-                known = final.get(report.request_id)
+                known = self.final.get(report.request_id)
                 if known is None or report.outcome.final or not known.outcome.final:
-                    final[report.request_id] = report
+                    self.final[report.request_id] = report
                 if report.outcome.final:
-                    decided.add(report.request_id)
-        tell(report.at)
+                    self.decided.add(report.request_id)
+        self._tell(report.at)
 
+    def _tell(self, now: datetime, force: bool = False) -> None:
+        tell = self.options.on_progress
+        if tell is not None and (force or time.monotonic() - self._told >= PROGRESS_EVERY_S):
+            self._told = time.monotonic()
+            tell(min(len(self.decided), self.requests), self.requests, now)
+
+    # -- the results -----------------------------------------------------------------------------------------
+    def results(self) -> list[Result]:
+        """One Result per MessageRequested line, in input order (and per line that could not be read)."""
+        return [result for line in self.lines if (result := self._result_of(line)) is not None]
+
+    def _result_of(self, line: Line) -> Result | None:
+        from baton.names import MAX_RECEIVE_COUNT
+
+        rid, cid = _ids(line)
+        detail: Any = line.event.detail if line.event else {}
+        fields = (line.number, rid, cid, _field(detail, "channel"), _field(detail, "category"))
+        if line.problem is not None:
+            if line.event is not None and not line.is_request:
+                return None  # a profile event Baton could not use: listed among the problems
+            return Result(*fields, "rejected", line.problem.reason, None, None)
+        if not line.is_request:
+            return None
+        if line.number in self.duplicates:
+            return Result(*fields, "duplicate", "request_id", None, None)
+        report = self.per_line.get(line.number)
+        if report is not None and report.outcome is Outcome.REJECTED:
+            self.problems.append(f"line {line.number}: {report.reason}: {report.detail}")
+            return _result(*fields, report)
+        chosen = self.final.get(rid or "") or report
+        if chosen is not None:
+            return _result(*fields, chosen)
+        why = f"dead_letter: failed {MAX_RECEIVE_COUNT} receives" if line.number in self.dead_letters else "no outcome"
+        return Result(*fields, "lost", why, None, None)
+
+
+_SECOND = timedelta(seconds=1)
+
+
+def _problems_and_duplicates(lines: list[Line]) -> tuple[list[str], set[int]]:
+    """The lines that could not be read, as problems; the request lines that repeat an earlier request_id."""
     problems: list[str] = []
     seen: set[str] = set()
     duplicates: set[int] = set()
@@ -184,103 +318,24 @@ def replay(
                 duplicates.add(line.number)
             elif rid is not None:
                 seen.add(rid)
+    return problems, duplicates
 
-    with (
-        replay_table(dynamodb_endpoint, table_name, keep=keep_table, reuse=reuse_table) as table,
-        mocked_aws(dynamodb_endpoint, table),
-    ):
-        runtime = LocalRuntime(policy, start, dynamodb_endpoint=dynamodb_endpoint, table_name=table)
-        runtime.watch(observe)
-        register_push_endpoints(_push_endpoints(timed))
 
-        def process(line: Line) -> None:
-            assert line.event is not None
-            local.line = (line.number, _ids(line)[0])
-            body = line.raw
-            if line.event.detail_type == DETAIL_CUSTOMER_UPDATED:
-                try:
-                    from baton.contract import CustomerUpdated, parse_detail
+def _profile_problem(line: Line) -> str | None:
+    """A CustomerUpdated line the contract refuses, as a problem (the profile function would drop it)."""
+    from baton.contract import CustomerUpdated, parse_detail
 
-                    parse_detail(CustomerUpdated, line.event.detail)
-                except InvalidRequest as exc:
-                    with lock:
-                        problems.append(f"line {line.number}: {exc.reason}: {exc.message}")
-                    return
-                invoke = runtime.invoke_profile
-            else:
-                invoke = runtime.invoke_arbiter
-            # as SQS does: a record the function reported failed (throttling past its retries, contention) comes
-            # back, until the queue's redrive policy would move it to the dead-letter queue
-            for _ in range(MAX_RECEIVE_COUNT):
-                if not invoke([body])["batchItemFailures"]:
-                    break
-            else:
-                with lock:
-                    dead_letters.add(line.number)
-            local.line = None
+    assert line.event is not None
+    try:
+        parse_detail(CustomerUpdated, line.event.detail)
+    except InvalidRequest as exc:
+        return f"line {line.number}: {exc.reason}: {exc.message}"
+    return None
 
-        ordered = sorted(timed, key=lambda ln: (ln.event.time if ln.event else start, ln.number))
-        pending_actions = sorted(actions or [], key=lambda a: a[0])
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for when, group in groupby(ordered, key=lambda ln: ln.event.time if ln.event else start):
-                batch = list(group)
-                while pending_actions and pending_actions[0][0] <= when:
-                    at, act = pending_actions.pop(0)
-                    runtime.run_until(at)
-                    act(runtime)
-                runtime.run_until(when)
-                if workers > 1 and len(batch) > 1:
-                    # profile updates first, in file order; requests sharing the instant concurrently
-                    for line in batch:
-                        if not line.is_request:
-                            process(line)
-                    list(pool.map(process, [line for line in batch if line.is_request]))
-                else:
-                    for line in batch:
-                        process(line)
-        for at, act in pending_actions:
-            runtime.run_until(at)
-            act(runtime)
-        runtime.run_until(None)
-        tell(runtime.clock.now(), force=True)
-        if inspect is not None:
-            inspect(runtime)
 
-    results: list[Result] = []
-    for line in lines:
-        rid, cid = _ids(line)
-        detail: Any = line.event.detail if line.event else {}
-        channel = detail.get("channel") if isinstance(detail, dict) else None
-        category = detail.get("category") if isinstance(detail, dict) else None
-        if line.problem is not None:
-            if line.event is not None and not line.is_request:
-                continue
-            results.append(
-                Result(line.number, rid, cid, _s(channel), _s(category), "rejected", line.problem.reason, None, None)
-            )
-            continue
-        if not line.is_request:
-            continue
-        if line.number in duplicates:
-            results.append(
-                Result(line.number, rid, cid, _s(channel), _s(category), "duplicate", "request_id", None, None)
-            )
-            continue
-        report = per_line.get(line.number)
-        if report is not None and report.outcome is Outcome.REJECTED:
-            problems.append(f"line {line.number}: {report.reason}: {report.detail}")
-            results.append(_result(line.number, rid, cid, channel, category, report))
-            continue
-        chosen = final.get(rid or "") or report
-        if chosen is None:
-            why = f"dead_letter: failed {MAX_RECEIVE_COUNT} receives" if line.number in dead_letters else "no outcome"
-            results.append(Result(line.number, rid, cid, _s(channel), _s(category), "lost", why, None, None))
-        else:
-            results.append(_result(line.number, rid, cid, channel, category, chosen))
-    if stderr is not None:
-        for problem in problems:
-            print(problem, file=stderr)
-    return ReplayRun(results=results, problems=problems, trail=trail)
+def _field(detail: Any, name: str) -> str | None:
+    value = detail.get(name) if isinstance(detail, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _push_endpoints(lines: list[Line]) -> list[str]:
@@ -295,17 +350,15 @@ def _push_endpoints(lines: list[Line]) -> list[str]:
     return list(found)
 
 
-def _s(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _result(number: int, rid: str | None, cid: str | None, channel: Any, category: Any, report: Report) -> Result:
+def _result(
+    number: int, rid: str | None, cid: str | None, channel: str | None, category: str | None, report: Report
+) -> Result:
     return Result(
         line=number,
         request_id=rid,
         customer_id=cid,
-        channel=_s(channel),
-        category=_s(category),
+        channel=channel,
+        category=category,
         outcome=report.outcome.value,
         reason=report.reason,
         decided_at=sent_at_iso(report.at),

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from baton.app.arbiter import Baton, Report
+from baton.app.arbiter import Arbiter, Report
 from baton.app.keys import LOCAL_KEYS
 from baton.app.release import release_event
 from baton.app.unsubscribe import Links
 from baton.core.clock import SimulatedClock
 from baton.core.domain import Outcome
 from baton.core.policy import Policy
+from baton.entry.composition import FeedbackParts, PreviewParts, SweeperParts
 from baton.local.mocked_aws import CONFIGURATION_SET, REGION, SENDER
 from baton.names import TABLE_NAME
 
@@ -136,7 +137,7 @@ class LocalRuntime:
         self._observers: list[Callable[[Report], None]] = [observer] if observer else []
         self._lock = threading.Lock()
         self.due_times: list[datetime] = []
-        self.baton = Baton(
+        self.arbiter = Arbiter(
             ledger=self.ledger,
             channels=AwsChannels(
                 boto3.client("sesv2", region_name=REGION),
@@ -168,7 +169,7 @@ class LocalRuntime:
     def invoke_arbiter(self, bodies: list[str]) -> dict[str, Any]:
         from functions.arbiter.handler import lambda_handler
 
-        return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), service=self.baton))
+        return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), service=self.arbiter))
 
     def invoke_profile(self, bodies: list[str]) -> dict[str, Any]:
         from functions.profile.handler import lambda_handler
@@ -196,7 +197,7 @@ class LocalRuntime:
         from baton.entry.api import preview_app
         from functions.preview.handler import lambda_handler
 
-        app = preview_app(lambda: (self.ledger, StaticPolicy(self.policy)), self.clock)
+        app = preview_app(lambda: PreviewParts(self.ledger, StaticPolicy(self.policy)), self.clock)
         body = detail if isinstance(detail, str) else json.dumps(detail)
         event = function_url_event("POST", "/preview", None, body, caller)
         return _flushed(lambda_handler(event, LocalContext(), app=app))
@@ -205,13 +206,13 @@ class LocalRuntime:
         from baton.adapters.policy_source import StaticPolicy
         from functions.feedback.handler import lambda_handler
 
-        parts = (self.ledger, StaticPolicy(self.policy), self.clock)
+        parts = FeedbackParts(self.ledger, StaticPolicy(self.policy), self.clock)
         return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), parts=parts))
 
     def sweep(self) -> int:
         from functions.sweeper.handler import lambda_handler
 
-        result = lambda_handler({}, LocalContext(), parts=(self.ledger, self.release_queue, self.clock))
+        result = lambda_handler({}, LocalContext(), parts=SweeperParts(self.ledger, self.release_queue, self.clock))
         return int(_flushed(result)["released"])
 
     def run_until(self, until: datetime | None) -> None:

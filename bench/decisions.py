@@ -128,7 +128,7 @@ class Arbiter:
         import boto3
 
         from baton.adapters.channels import AwsChannels
-        from baton.adapters.dynamodb import DynamoLedger
+        from baton.adapters.dynamodb.ledger import DynamoLedger
         from baton.adapters.policy_source import StaticPolicy
         from baton.app.arbiter import Arbiter, Report
         from baton.app.keys import LOCAL_KEYS

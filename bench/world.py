@@ -16,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from baton.adapters.dynamodb import STATE_SK, customer_pk, encode_ledger, encode_profile, iso
-from baton.core.domain import Contact, CustomerLedger, Profile, Request
+from baton.adapters.dynamodb.codec import encode_ledger, encode_profile, iso
+from baton.adapters.dynamodb.items import STATE_SK, customer_pk
+from baton.core.domain import Contact, CustomerState, Profile, Request
 from baton.core.policy import Policy, policy_from_mapping
 
 CATEGORY = "promo"  # not listed in the policy: the default category (no arbitration window, suppress over cap)
@@ -72,9 +73,9 @@ def history(contacts: int, now: datetime) -> tuple[Contact, ...]:
     )
 
 
-def customer_ledger(customer_id: str, contacts: int, now: datetime) -> CustomerLedger:
+def customer_ledger(customer_id: str, contacts: int, now: datetime) -> CustomerState:
     profile = Profile(timezone="UTC", locale="en-US", consent={"email": True})
-    return CustomerLedger(customer_id=customer_id, version=1, profile=profile, contacts=history(contacts, now))
+    return CustomerState(customer_id=customer_id, version=1, profile=profile, contacts=history(contacts, now))
 
 
 def state_item(customer_id: str, contacts: int, now: datetime) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from baton.ops.policy_push import ADVANCED_TIER_BYTES, STANDARD_TIER_BYTES
 from infra.config import Config, ConfigError
 from infra.delivery import Delivery
 from infra.function import BatonFunction
-from infra.ledger import Ledger
+from infra.ledger import LedgerTable
 
 TIMEOUT = Duration.seconds(30)
 VISIBILITY_TIMEOUT = Duration.seconds(6 * 30)  # AWS's guidance for SQS event sources: 6x the function timeout
@@ -45,7 +45,7 @@ class Arbitration(Construct):
         *,
         config: Config,
         layer: lambda_.ILayerVersion,
-        ledger: Ledger,
+        ledger: LedgerTable,
         queue: sqs.IQueue,
         delivery: Delivery,
         unsubscribe_url: str,

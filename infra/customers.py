@@ -13,7 +13,7 @@ from constructs import Construct
 from baton.entry.settings import PreferencesSettings, ProfileSettings, UnsubscribeSettings
 from infra.config import Config
 from infra.function import BatonFunction
-from infra.ledger import Ledger
+from infra.ledger import LedgerTable
 
 PROFILE_TIMEOUT = Duration.seconds(60)  # an erasure reads and deletes every item of one customer
 PROFILE_VISIBILITY_TIMEOUT = Duration.seconds(6 * 60)
@@ -29,7 +29,7 @@ class Customers(Construct):
         *,
         config: Config,
         layer: lambda_.ILayerVersion,
-        ledger: Ledger,
+        ledger: LedgerTable,
         profile_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)

@@ -20,7 +20,7 @@ from baton.entry.settings import SweeperSettings
 from baton.names import Env
 from infra.config import Config
 from infra.function import BatonFunction
-from infra.ledger import Ledger
+from infra.ledger import LedgerTable
 
 TIMEOUT = Duration.seconds(50)  # shorter than the period, so sweeps rarely overlap
 PERIOD = Duration.minutes(1)
@@ -35,7 +35,7 @@ class Deferral(Construct):
         *,
         config: Config,
         layer: lambda_.ILayerVersion,
-        ledger: Ledger,
+        ledger: LedgerTable,
         arbitration_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)

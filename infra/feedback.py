@@ -20,7 +20,7 @@ from infra.config import Config
 from infra.delivery import Delivery
 from infra.function import BatonFunction
 from infra.ingest import TARGET_MAX_AGE, TARGET_RETRIES
-from infra.ledger import Ledger
+from infra.ledger import LedgerTable
 from infra.queues import WorkQueue
 
 TIMEOUT = Duration.seconds(30)
@@ -35,7 +35,7 @@ class Feedback(Construct):
         *,
         config: Config,
         layer: lambda_.ILayerVersion,
-        ledger: Ledger,
+        ledger: LedgerTable,
         delivery: Delivery,
         arbitration: Arbitration,
         rule_target_dlq: sqs.IQueue,

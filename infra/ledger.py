@@ -15,7 +15,7 @@ from infra.function import removal_policy
 from infra.keys import secret_arn_pattern
 
 
-class Ledger(Construct):
+class LedgerTable(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: Config) -> None:
         super().__init__(scope, construct_id)
         self.config = config

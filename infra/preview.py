@@ -14,7 +14,7 @@ from baton.names import Env
 from infra.arbitration import Arbitration
 from infra.config import Config
 from infra.function import BatonFunction
-from infra.ledger import Ledger
+from infra.ledger import LedgerTable
 
 TIMEOUT = Duration.seconds(10)
 
@@ -27,7 +27,7 @@ class DecisionPreview(Construct):
         *,
         config: Config,
         layer: lambda_.ILayerVersion,
-        ledger: Ledger,
+        ledger: LedgerTable,
         arbitration: Arbitration,
     ) -> None:
         super().__init__(scope, construct_id)

@@ -32,7 +32,7 @@ from infra.delivery import Delivery
 from infra.feedback import Feedback
 from infra.function import ARCHITECTURE, RUNTIME
 from infra.ingest import Ingest
-from infra.ledger import Ledger
+from infra.ledger import LedgerTable
 from infra.monitoring import Monitoring
 from infra.preview import DecisionPreview
 
@@ -60,7 +60,7 @@ class BatonStack(Stack):
             compatible_architectures=[ARCHITECTURE],
             description="Baton's shared code with powertools, pydantic, pynamodb and jinja2",
         )
-        ledger = Ledger(self, "Ledger", config=config)
+        ledger = LedgerTable(self, "Ledger", config=config)
         ingest = Ingest(
             self,
             "Ingest",

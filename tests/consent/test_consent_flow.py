@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from baton.adapters.dynamodb import iter_items
+from baton.adapters.dynamodb.ledger import iter_items
 from baton.app.keys import LOCAL_KEYS
 from baton.app.unsubscribe import Claim, sign
 from baton.local.mocked_aws import sent_messages

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from baton.adapters.dynamodb import DynamoLedger
+from baton.adapters.dynamodb.ledger import DynamoLedger
 from baton.core.errors import TransientFailure
 from baton.local.mocked_aws import REGION
 from baton.names import TABLE_NAME

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.adapters.dynamodb import HISTORY_LIMIT, append_steps
+from baton.adapters.dynamodb.codec import HISTORY_LIMIT, append_steps
 from baton.app.arbiter import Report
 from baton.app.ports import Step
 from baton.core.domain import Outcome
@@ -128,7 +128,9 @@ def test_the_history_keeps_its_first_steps_and_the_latest_within_the_bound(batch
     """Appended on moto in batches of one to three steps (a decision, with its release), a request item's history
     holds at most HISTORY_LIMIT steps: the first HISTORY_LIMIT - 1 ever made, then the latest; the rest are
     counted as dropped."""
-    from baton.adapters.dynamodb import DynamoLedger, customer_pk, decode_history, request_sk, step
+    from baton.adapters.dynamodb.codec import decode_history, step
+    from baton.adapters.dynamodb.items import customer_pk, request_sk
+    from baton.adapters.dynamodb.ledger import DynamoLedger
     from baton.local.mocked_aws import REGION, mocked_aws
 
     with mocked_aws(table_name="history-bound"):

@@ -16,7 +16,7 @@ from baton.core.domain import (
     AddressStanding,
     CapCount,
     Contact,
-    CustomerLedger,
+    CustomerState,
     Decision,
     Outcome,
     Profile,
@@ -52,13 +52,13 @@ def sent(
     return Contact(request_id=rid, at=at, channel=channel, category=category, priority=priority, **fields)
 
 
-def given(*contacts: Contact, consent: dict[str, bool] | None = None, **profile: Any) -> CustomerLedger:
-    return CustomerLedger(
+def given(*contacts: Contact, consent: dict[str, bool] | None = None, **profile: Any) -> CustomerState:
+    return CustomerState(
         customer_id="c1", profile=Profile(consent=ALL if consent is None else consent, **profile), contacts=contacts
     )
 
 
-def when(p: Policy, ledger: CustomerLedger, arrivals: Sequence[Request], now: datetime = T0, **kw: Any) -> Verdict:
+def when(p: Policy, ledger: CustomerState, arrivals: Sequence[Request], now: datetime = T0, **kw: Any) -> Verdict:
     return arbitrate(p, ledger, arrivals, now, **kw)
 
 

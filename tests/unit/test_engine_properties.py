@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from baton.core.domain import AddressStanding, CustomerLedger, Decision, Outcome, Pending, Profile, Request, Verdict
+from baton.core.domain import AddressStanding, CustomerState, Decision, Outcome, Pending, Profile, Request, Verdict
 from baton.core.engine import ARBITRATION_WINDOW, arbitrate, priority_of
 from baton.core.policy import Cap, Policy, policy_from_mapping
 
@@ -143,9 +143,9 @@ class Run:
     calls: list[tuple[datetime, tuple[Decision, ...]]] = field(default_factory=list)
     # after each call: the requests left waiting inside their arbitration window (by id)
     waiting: list[dict[str, Pending]] = field(default_factory=list)
-    ledger: CustomerLedger | None = None
+    ledger: CustomerState | None = None
 
-    def record(self, now: datetime, verdict: Verdict) -> CustomerLedger:
+    def record(self, now: datetime, verdict: Verdict) -> CustomerState:
         self.calls.append((now, verdict.decisions))
         self.waiting.append(
             {
@@ -162,7 +162,7 @@ class Run:
 
 def drive(policy: Policy, profile: Profile, requests: list[Request]) -> Run:
     """Call the engine as the service does: one call per arrival, one per due time, until nothing waits."""
-    ledger = CustomerLedger(customer_id="c1", profile=profile)
+    ledger = CustomerState(customer_id="c1", profile=profile)
     run = Run()
     queue = list(requests)
     for _ in range(10_000):

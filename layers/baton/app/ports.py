@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.core.addresses import address_hash
-from baton.core.domain import AddressStanding, CustomerLedger, RequestStatus, Verdict
+from baton.core.domain import AddressStanding, CustomerState, RequestStatus, Verdict
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
     from baton.contract import CustomerUpdated, MessageRequested
@@ -75,7 +75,7 @@ class Arrival:
 class Snapshot:
     """One round trip's read: the customer's ledger, the request if already known, the address's standing."""
 
-    ledger: CustomerLedger
+    ledger: CustomerState
     existing: RequestRecord | None
     addresses: Mapping[str, str]  # channel -> the profile's address
     blocked: frozenset[str] = frozenset()  # address hashes never sent to (hard bounce, complaint)

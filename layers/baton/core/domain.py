@@ -126,7 +126,7 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerLedger:
+class CustomerState:
     """Everything one decision for one customer needs, read in one round trip."""
 
     customer_id: str
@@ -159,7 +159,7 @@ class Decision:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     decisions: tuple[Decision, ...]
-    ledger: CustomerLedger
+    ledger: CustomerState
     more_due: bool = False  # pending requests were due but left for the next call (one transaction's worth)
 
     def for_request(self, request_id: str) -> Decision | None:

@@ -28,7 +28,7 @@ from baton.core.domain import (
     AddressStanding,
     CapCount,
     Contact,
-    CustomerLedger,
+    CustomerState,
     Decision,
     Mark,
     Outcome,
@@ -50,7 +50,7 @@ MAX_PENDING = 500
 
 def arbitrate(
     policy: Policy,
-    ledger: CustomerLedger,
+    ledger: CustomerState,
     arrivals: Sequence[Request],
     now: datetime,
     max_settle: int = MAX_SETTLE,
@@ -64,7 +64,7 @@ def arbitrate(
     return run.verdict()
 
 
-def capacity_frees(policy: Policy, ledger: CustomerLedger, request: Request, now: datetime) -> datetime | None:
+def capacity_frees(policy: Policy, ledger: CustomerState, request: Request, now: datetime) -> datetime | None:
     """When every cap that blocks ``request`` at ``now`` has room for it again, if nothing else is sent:
     ``now`` when none blocks, None when a cap never has room for its priority."""
     run = _Run(policy, ledger, now)
@@ -122,7 +122,7 @@ def _dimension(subject: Request | Contact, name: str) -> str | None:
 
 
 class _Run:
-    def __init__(self, policy: Policy, ledger: CustomerLedger, now: datetime):
+    def __init__(self, policy: Policy, ledger: CustomerState, now: datetime):
         self.policy = policy
         self.ledger = ledger
         self.now = now

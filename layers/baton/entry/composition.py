@@ -8,7 +8,7 @@ from functools import cache, wraps
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from baton.adapters.aws import aws_client, aws_region, botocore_session
-from baton.adapters.dynamodb import DynamoLedger
+from baton.adapters.dynamodb.ledger import DynamoLedger
 from baton.adapters.secrets import keys_from_secret
 from baton.adapters.sqs import SqsReleaseQueue
 from baton.core.clock import SystemClock

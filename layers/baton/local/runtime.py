@@ -126,7 +126,7 @@ class LocalRuntime:
         import boto3
 
         from baton.adapters.channels import AwsChannels
-        from baton.adapters.dynamodb import DynamoLedger
+        from baton.adapters.dynamodb.ledger import DynamoLedger
         from baton.adapters.policy_source import StaticPolicy
 
         self.clock = SimulatedClock(start)

@@ -71,7 +71,7 @@ def with_ledger(args: Any, work: LedgerWork) -> int:
     import sys
     from datetime import UTC, timedelta
 
-    from baton.adapters.dynamodb import DynamoLedger
+    from baton.adapters.dynamodb.ledger import DynamoLedger
     from baton.adapters.secrets import keys_from_secret
     from baton.app.keys import LOCAL_KEYS
 

@@ -55,7 +55,7 @@ def _url(sqs: Any, name_or_url: str) -> str:
 def run_inspect(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from baton.adapters.dynamodb import DynamoLedger
+    from baton.adapters.dynamodb.ledger import DynamoLedger
     from baton.ops.dlq import inspect
 
     sqs = _sqs(args)

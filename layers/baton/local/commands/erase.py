@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from baton.adapters.dynamodb import DynamoLedger
+    from baton.adapters.dynamodb.ledger import DynamoLedger
     from baton.adapters.secrets import keys_from_secret
     from baton.app.keys import LOCAL_KEYS
 

@@ -1,0 +1,259 @@
+"""Stored items to and from the domain: the one place where the ledger's JSON and attributes are read and
+written as Baton's records. Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.expressions.update import Action
+
+from baton.app.ports import RequestRecord, Step
+from baton.core.domain import (
+    AddressStanding,
+    Contact,
+    CustomerState,
+    Decision,
+    Mark,
+    Outcome,
+    Pending,
+    PersonalLimit,
+    Profile,
+    QuietWindow,
+    Request,
+    RequestStatus,
+)
+
+# A request's history keeps at most this many steps: the first HISTORY_LIMIT - 1 and the latest, counting the
+# others in ``steps_dropped``. Its decisions are bounded by this; a send appends at most one step per delivery
+# attempt after it (sent, failed, taken over, retry), and the queue's receive count and the send lease bound those.
+HISTORY_LIMIT = 24
+
+
+def _ts(value: datetime) -> float:
+    return round(value.timestamp(), 3)
+
+
+def _dt(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _request_row(r: Request) -> list[Any]:
+    na = None if r.not_after is None else _ts(r.not_after)
+    return [
+        r.request_id, r.channel, r.category, r.campaign_id, r.entity, r.priority,
+        int(r.transactional), _ts(r.requested_at), na, r.address_standing.value,
+    ]  # fmt: skip
+
+
+def _request_from(row: list[Any], customer_id: str) -> Request:
+    rid, channel, category, campaign, entity, priority, tx, requested, not_after, address = row
+    return Request(
+        request_id=rid,
+        customer_id=customer_id,
+        channel=channel,
+        category=category,
+        requested_at=_dt(requested),
+        campaign_id=campaign,
+        entity=entity,
+        priority=priority,
+        transactional=bool(tx),
+        not_after=None if not_after is None else _dt(not_after),
+        address_standing=AddressStanding(address),
+    )
+
+
+def encode_ledger(ledger: CustomerState, steps: Mapping[str, int] | None = None) -> dict[str, str]:
+    """The state item's contacts, pending set and marks. ``steps``: how many steps each waiting request's history
+    holds, kept beside it so that a decision can append to that history within the bound without reading it."""
+    contacts = [
+        [c.request_id, _ts(c.at), c.channel, c.category, c.campaign_id, c.entity, c.priority, int(c.transactional)]
+        for c in ledger.contacts
+    ]
+    counts = steps or {}
+    pending = [
+        [*_request_row(p.request), p.priority, _ts(p.due_at), p.reason, counts.get(p.request.request_id, 0)]
+        for p in ledger.pending
+    ]
+    marks = [[m.request_id, m.category, m.entity, _ts(m.at)] for m in ledger.marks]
+    return {"contacts": _dumps(contacts), "pending": _dumps(pending), "marks": _dumps(marks)}
+
+
+def encode_profile(profile: Profile) -> str:
+    return _dumps(
+        {
+            "tz": profile.timezone,
+            "locale": profile.locale,
+            "consent": dict(profile.consent),
+            "optout": sorted(profile.opted_out_categories),
+            "quiet": {ch: [w.start, w.end] for ch, w in profile.quiet_hours.items()},
+            "limits": [[lim.channel, lim.limit, int(lim.window.total_seconds())] for lim in profile.limits],
+        }
+    )
+
+
+def decode_profile(text: str | None) -> Profile:
+    if not text:
+        return Profile()
+    raw = json.loads(text)
+    return Profile(
+        timezone=raw.get("tz"),
+        locale=raw.get("locale"),
+        consent=raw.get("consent") or {},
+        opted_out_categories=frozenset(raw.get("optout") or ()),
+        quiet_hours={ch: QuietWindow(*w) for ch, w in (raw.get("quiet") or {}).items()},
+        limits=tuple(PersonalLimit(ch, lim, timedelta(seconds=sec)) for ch, lim, sec in raw.get("limits") or ()),
+    )
+
+
+def decode_steps(item: Any | None) -> dict[str, int]:
+    """How many steps each waiting request's history holds (a row written before the count was kept: its one
+    history line)."""
+    if item is None:
+        return {}
+    return {row[0]: row[13] if len(row) > 13 else 1 for row in json.loads(item.pending or "[]")}
+
+
+def decode_ledger(customer_id: str, item: Any | None) -> CustomerState:
+    if item is None:
+        return CustomerState(customer_id=customer_id)
+    void = set(item.void or ())
+    contacts = tuple(
+        Contact(rid, _dt(at), ch, cat, camp, ent, prio, bool(tx))
+        for rid, at, ch, cat, camp, ent, prio, tx in json.loads(item.contacts or "[]")
+        if rid not in void
+    )
+    pending = tuple(
+        Pending(_request_from(row[:10], customer_id), row[10], _dt(row[11]), row[12])
+        for row in json.loads(item.pending or "[]")
+    )
+    marks = tuple(Mark(rid, cat, ent, _dt(at)) for rid, cat, ent, at in json.loads(item.marks or "[]"))
+    return CustomerState(
+        customer_id=customer_id,
+        version=int(item.version or 0),
+        profile=decode_profile(item.profile),
+        contacts=contacts,
+        pending=pending,
+        marks=marks,
+    )
+
+
+def decode_record(customer_id: str, item: Any) -> RequestRecord:
+    return RequestRecord(
+        customer_id=customer_id,
+        request_id=item.sk[2:],
+        status=RequestStatus(item.status),
+        reason=item.reason or "",
+        channel=item.channel,
+        category=item.category,
+        campaign_id=item.campaign_id,
+        entity=item.entity,
+        priority=None if item.priority is None else int(item.priority),
+        transactional=bool(item.transactional),
+        requested_at=_from_iso(item.requested_at),
+        decided_at=_from_iso(item.decided_at),
+        sent_at=_from_iso(item.sent_at),
+        release_at=_from_iso(item.release_at),
+        lease_until=_from_iso(item.lease_until),
+        in_due_index=item.due_pk is not None,
+        detail=item.detail or "",
+        counts=json.loads(item.counts or "{}"),
+        policy=item.policy or "",
+        template=item.template,
+        data=json.loads(item.data or "{}"),
+        recipient=item.recipient,
+        message_id=item.message_id,
+        attempts=int(item.attempts or 0),
+        history=decode_history(item),
+        history_dropped=int(item.steps_dropped or 0),
+        members=tuple(json.loads(item.members or "[]")),
+        carrier=item.carrier or _legacy_carrier(item),
+    )
+
+
+def _legacy_carrier(item: Any) -> str | None:
+    """A digest member written before members named their carrier: the reason, ``digest:<carrier>``."""
+    reason = item.reason or ""
+    if item.status == RequestStatus.SENDING and reason.startswith("digest:"):
+        return reason.removeprefix("digest:")
+    return None
+
+
+def _soft_map(entries: Iterable[str] | None) -> dict[str, datetime]:
+    """STATE.soft_blocked holds "<hash>@<epoch>" (suppressed until then)."""
+    out: dict[str, datetime] = {}
+    for entry in entries or ():
+        digest, _, until = entry.partition("@")
+        out[digest] = _dt(float(until or 0))
+    return out
+
+
+def _address_standing(item: Any, digest: str, blocked: set[str], soft: dict[str, datetime]) -> None:
+    if item.status in ("hard_bounce", "complaint"):
+        blocked.add(digest)
+    elif item.status == "soft_bounce" and item.until:
+        until = _from_iso(item.until)
+        if until is not None:
+            soft[digest] = until
+
+
+def _status(decision: Decision) -> RequestStatus:
+    if decision.outcome is Outcome.SENT:
+        return RequestStatus.SENDING
+    if decision.outcome is Outcome.DEFERRED:
+        return RequestStatus.PENDING
+    return RequestStatus(decision.outcome.value)
+
+
+def step(at: datetime, what: str, reason: str = "", until: datetime | None = None) -> str:
+    """One history step as the request item keeps it (``Step``'s fields, JSON)."""
+    return _dumps([_ts(at), what, reason, None if until is None else _ts(until)])
+
+
+def decision_step(decision: Decision, now: datetime) -> str:
+    status = _status(decision)
+    if status is RequestStatus.PENDING:
+        return step(now, "deferred", decision.reason, decision.release_at)
+    return step(now, status, decision.reason)
+
+
+def decode_history(item: Any) -> tuple[Step, ...]:
+    """The steps a request item holds, oldest first: the one line an item written before steps were appended
+    holds (``<iso> <status> <reason>``), then the steps."""
+    out: list[Step] = []
+    for line in json.loads(item.history or "[]"):
+        when, _, rest = line.partition(" ")
+        status, _, reason = rest.partition(" ")
+        at = _from_iso(when)
+        if at is not None:
+            out.append(Step(at, "deferred" if status == "pending" else status, reason))
+    for text in item.steps or ():
+        at, what, reason, until = json.loads(text)
+        out.append(Step(_dt(at), what, reason, None if until is None else _dt(until)))
+    return tuple(out)
+
+
+def append_steps(attribute: Any, held: int, new: list[str], dropped: Any) -> tuple[list[Action], int]:
+    """The actions that append ``new`` steps to a history of ``held`` steps within HISTORY_LIMIT, and how many it
+    then holds. Past the bound the first HISTORY_LIMIT - 1 steps stay and the last slot holds the latest step;
+    ``dropped`` (the item's steps_dropped) counts the steps not kept."""
+    if held + len(new) <= HISTORY_LIMIT:
+        return [attribute.set((attribute | []).append(new))], held + len(new)
+    if held >= HISTORY_LIMIT:  # full: the latest replaces the one before it
+        return [attribute[HISTORY_LIMIT - 1].set(new[-1]), dropped.add(len(new))], HISTORY_LIMIT
+    kept = [*new[: HISTORY_LIMIT - 1 - held], new[-1]]
+    return [attribute.set((attribute | []).append(kept)), dropped.add(len(new) - len(kept))], HISTORY_LIMIT

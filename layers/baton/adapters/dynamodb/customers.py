@@ -1,0 +1,258 @@
+"""The ledger's customers: profile, consent and preferences (under the version check, so they take effect at once),
+unsubscribes, delivery feedback on addresses (by keyed hash only), and erasure."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from baton.adapters.dynamodb.codec import (
+    _address_standing,
+    _dt,
+    _dumps,
+    _from_iso,
+    _ts,
+    decode_profile,
+    encode_profile,
+    iso,
+)
+from baton.adapters.dynamodb.items import (
+    ADDRESS_SK,
+    STATE_SK,
+    _Models,
+    address_pk,
+    customer_pk,
+)
+from baton.core.addresses import address_hash
+from baton.core.domain import (
+    AddressStanding,
+    PersonalLimit,
+    Profile,
+    QuietWindow,
+)
+from baton.core.errors import ConcurrentUpdate, TransientFailure
+
+if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contract or policy model)
+    from baton.contract import CustomerUpdated
+    from baton.core.policy import Policy
+
+
+
+class Customers:
+    """Profiles, addresses and erasure (part of ``DynamoLedger``)."""
+
+    _m: _Models
+    _retention: timedelta
+    _salt: bytes
+
+    def hash(self, address: str) -> str:
+        return address_hash(address, self._salt)
+
+    # profile, preferences, consent ------------------------------------------------------------------------
+    def _change_profile(
+        self,
+        customer_id: str,
+        change: Callable[[Profile], Profile],
+        now: datetime,
+        *,
+        addresses: Mapping[str, str] | None = None,
+        audit: tuple[str, Mapping[str, Any]] | None = None,
+        create: bool = True,
+    ) -> bool:
+        """Read-modify-write the profile under the version check; the version moves, so a decision read
+        before this change cannot commit after it: consent and opt-outs take effect at once."""
+        m = self._m
+        pk = customer_pk(customer_id)
+        new_addresses = {k: v for k, v in (addresses or {}).items() if v}
+        for _ in range(8):
+            keys = [(pk, STATE_SK)] + [(address_pk(self.hash(a)), ADDRESS_SK) for a in new_addresses.values()]
+            found = {(i.pk, i.sk): i for i in m.item.batch_get(keys, consistent_read=True)}
+            state = found.get((pk, STATE_SK))
+            if state is None and not create:
+                return False
+            version = int(state.version or 0) if state is not None else 0
+            profile = change(decode_profile(state.profile if state is not None else None))
+            actions: list[Action] = [
+                m.state.kind.set(m.state),
+                m.state.version.set(version + 1),
+                m.state.profile.set(encode_profile(profile)),
+                m.state.updated_at.set(iso(now)),
+            ]
+            blocked: set[str] = set()
+            soft: dict[str, datetime] = {}
+            for channel, address in new_addresses.items():
+                attr = {"email": m.state.email, "sms": m.state.phone, "push": m.state.push_endpoint}[channel]
+                actions.append(attr.set(address))
+                digest = self.hash(address)
+                item = found.get((address_pk(digest), ADDRESS_SK))
+                if item is not None:
+                    _address_standing(item, digest, blocked, soft)
+            if blocked:
+                actions.append(m.state.blocked.add(blocked))
+            if soft:
+                actions.append(m.state.soft_blocked.add({f"{h}@{_ts(u)}" for h, u in soft.items()}))
+            condition = m.state.version.does_not_exist() if version == 0 else m.state.version == version
+            try:
+                with TransactWrite(connection=m.connection) as tx:
+                    tx.update(m.state(pk, STATE_SK), actions=actions, condition=condition)
+                    for address in new_addresses.values():
+                        owner = m.address(address_pk(self.hash(address)), ADDRESS_SK)
+                        tx.update(owner, actions=[m.address.kind.set(m.address), m.address.owners.add({customer_id})])
+                    if audit is not None:
+                        actor, what = audit
+                        tx.save(
+                            m.audit(
+                                pk,
+                                f"AUDIT#{iso(now)}#{uuid.uuid4().hex[:8]}",
+                                actor=actor,
+                                change=_dumps(what),
+                                at=iso(now),
+                                expires_at=now + self._retention,
+                            )
+                        )
+                return True
+            except TransactWriteError as exc:
+                reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
+                if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                    continue
+                raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
+        raise ConcurrentUpdate(f"profile of {customer_id} kept changing")
+
+    def update_profile(self, update: CustomerUpdated, now: datetime, actor: str | None = None) -> None:
+        """Apply a CustomerUpdated: fields present replace stored ones."""
+
+        def change(profile: Profile) -> Profile:
+            consent = dict(profile.consent)
+            if update.consent:
+                consent.update({ch.value: bool(v) for ch, v in update.consent.items()})
+            prefs = update.preferences
+            opted_out = profile.opted_out_categories
+            quiet = profile.quiet_hours
+            limits = profile.limits
+            if prefs is not None:
+                if prefs.opted_out_categories is not None:
+                    opted_out = frozenset(prefs.opted_out_categories)
+                if prefs.quiet_hours is not None:
+                    quiet = {ch.value: QuietWindow(w.start, w.end) for ch, w in prefs.quiet_hours.items()}
+                if prefs.frequency is not None:
+                    limits = tuple(
+                        PersonalLimit(f.channel.value if f.channel else None, f.limit, timedelta(days=f.window_days))
+                        for f in prefs.frequency
+                    )
+            return Profile(
+                timezone=update.timezone or profile.timezone,
+                locale=update.locale or profile.locale,
+                consent=consent,
+                opted_out_categories=opted_out,
+                quiet_hours=quiet,
+                limits=limits,
+            )
+
+        addresses = {"email": update.email, "sms": update.phone, "push": update.push_endpoint}
+        audit = None
+        if actor is not None:
+            audit = (
+                actor,
+                update.model_dump(mode="json", exclude_none=True, exclude={"email", "phone", "push_endpoint"}),
+            )
+        self._change_profile(
+            update.customer_id, change, now, addresses={k: v for k, v in addresses.items() if v}, audit=audit
+        )
+
+    def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
+        kind, _, name = scope.partition(":")
+
+        def change(profile: Profile) -> Profile:
+            if kind == "channel":
+                return replace(profile, consent={**profile.consent, name: False})
+            return replace(profile, opted_out_categories=profile.opted_out_categories | {name})
+
+        return self._change_profile(customer_id, change, now, audit=(actor, {"unsubscribe": scope}), create=False)
+
+    def preferences(self, customer_id: str) -> Profile | None:
+        """The customer's profile and preferences, or None for a customer Baton has never seen."""
+        try:
+            state = self._m.state.get(customer_pk(customer_id), STATE_SK, consistent_read=True)
+        except self._m.state.DoesNotExist:
+            return None
+        return decode_profile(state.profile)
+
+    # delivery feedback -------------------------------------------------------------------------------------
+    def suppress_address(self, address: str, kind: str, now: datetime, policy: Policy) -> AddressStanding:
+        m = self._m
+        digest = self.hash(address)
+        key = address_pk(digest)
+        try:
+            item = m.address.get(key, ADDRESS_SK, consistent_read=True)
+        except m.address.DoesNotExist:
+            item = m.address(key, ADDRESS_SK)
+        standing = AddressStanding.OK
+        if kind in ("hard_bounce", "complaint"):
+            if item.status not in ("hard_bounce", "complaint"):
+                item.status, item.since, item.until = kind, iso(now), None
+            standing = AddressStanding.BLOCKED
+        else:
+            feedback = policy.feedback
+            since = now - feedback.soft_bounce_window
+            times = [t for t in json.loads(item.soft_times or "[]") if _dt(t) > since] + [_ts(now)]
+            item.soft_times = _dumps(times)
+            if item.status in ("hard_bounce", "complaint"):
+                standing = AddressStanding.BLOCKED
+            elif len(times) >= feedback.soft_bounce_limit:
+                item.status, item.since = "soft_bounce", iso(now)
+                item.until = iso(now + feedback.soft_bounce_suppression)
+                standing = AddressStanding.SOFT_BLOCKED
+        item.save()
+        for owner in item.owners or ():
+            state = m.state(customer_pk(owner), STATE_SK)
+            if standing is AddressStanding.BLOCKED:
+                actions = [m.state.blocked.add({digest}), m.state.version.add(1)]
+            elif standing is AddressStanding.SOFT_BLOCKED:
+                until = _from_iso(item.until) or now
+                actions = [m.state.soft_blocked.add({f"{digest}@{_ts(until)}"}), m.state.version.add(1)]
+            else:
+                continue
+            try:  # moving the version makes a decision that read the old standing re-read it
+                state.update(actions=actions, condition=m.state.version.exists())
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise TransientFailure(f"ledger write failed: {exc}") from exc
+        return standing
+
+    # erasure -----------------------------------------------------------------------------------------------
+    def erase(self, customer_id: str) -> int:
+        """Delete every item under the customer's key (profile, ledger, requests with payloads and addresses,
+        pending, audit) and the customer's id from address items; suppressed addresses stay suppressed by
+        their keyed hash alone. Returns the number of items deleted."""
+        m = self._m
+        pk = customer_pk(customer_id)
+        items = list(m.item.query(pk, consistent_read=True))
+        addresses: set[str] = set()
+        for item in items:
+            if isinstance(item, m.state):
+                addresses.update(a for a in (item.email, item.phone, item.push_endpoint) if a)
+            elif isinstance(item, m.request) and item.recipient:
+                addresses.add(item.recipient)
+        for address in addresses:
+            key = address_pk(self.hash(address))
+            try:
+                owner = m.address.get(key, ADDRESS_SK, consistent_read=True)
+            except m.address.DoesNotExist:
+                continue
+            remaining = set(owner.owners or ()) - {customer_id}
+            if owner.status is None and not remaining:
+                owner.delete()
+            elif customer_id in (owner.owners or ()):
+                owner.update(actions=[m.address.owners.delete({customer_id})])
+        with m.item.batch_write() as batch:
+            for item in items:
+                batch.delete(item)
+        return len(items)

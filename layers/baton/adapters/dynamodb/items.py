@@ -1,0 +1,153 @@
+"""The ledger table's items: their keys, and the pynamodb models bound to one table (built lazily, so
+nothing reads the environment at import time). Single-table design: see ``baton.adapters.dynamodb.ledger``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, DUE_SHARDS, PK, SK, TTL_ATTRIBUTE
+
+STATE_SK = "STATE"
+
+ADDRESS_SK = "ADDR"
+
+SEND_LEASE = timedelta(minutes=5)  # longer than any function timeout: a lease still held means a sender is alive
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"C#{customer_id}"
+
+
+def request_sk(request_id: str) -> str:
+    return f"R#{request_id}"
+
+
+def address_pk(digest: str) -> str:
+    return f"A#{digest}"
+
+
+def due_shard(customer_id: str) -> str:
+    return f"DUE#{sum(customer_id.encode()) % DUE_SHARDS}"
+
+
+@dataclass(frozen=True)
+class _Models:
+    item: Any
+    state: Any
+    request: Any
+    address: Any
+    audit: Any
+    connection: Connection
+
+
+@cache
+def _models(table_name: str, host: str | None, region: str, session: Any = None) -> _Models:
+    """Model classes bound to one table; built lazily so nothing reads the environment at import time.
+    ``session``: the botocore session for the table's client (default: pynamodb makes its own)."""
+
+    class _Meta:
+        pass
+
+    _Meta.table_name = table_name  # type: ignore[attr-defined]
+    _Meta.region = region  # type: ignore[attr-defined]
+    _Meta.host = host  # type: ignore[attr-defined]
+    _Meta.max_retry_attempts = 4  # type: ignore[attr-defined]
+
+    class DueIndex(GlobalSecondaryIndex[Any]):
+        class Meta:
+            index_name = DUE_INDEX
+            projection = KeysOnlyProjection()
+
+        due_pk = UnicodeAttribute(hash_key=True, attr_name=DUE_INDEX_PK)
+        due_sk = UnicodeAttribute(range_key=True, attr_name=DUE_INDEX_SK)
+
+    class LedgerItem(Model):
+        Meta = _Meta  # type: ignore[assignment]
+        pk = UnicodeAttribute(hash_key=True, attr_name=PK)
+        sk = UnicodeAttribute(range_key=True, attr_name=SK)
+        kind = DiscriminatorAttribute()
+        expires_at = TTLAttribute(null=True, attr_name=TTL_ATTRIBUTE)
+
+    class StateItem(LedgerItem, discriminator="state"):
+        version = NumberAttribute(default=0)
+        profile = UnicodeAttribute(null=True)
+        contacts = UnicodeAttribute(null=True)
+        pending = UnicodeAttribute(null=True)
+        marks = UnicodeAttribute(null=True)
+        email = UnicodeAttribute(null=True)
+        phone = UnicodeAttribute(null=True)
+        push_endpoint = UnicodeAttribute(null=True)
+        blocked = UnicodeSetAttribute(null=True)
+        soft_blocked = UnicodeSetAttribute(null=True)
+        void = UnicodeSetAttribute(null=True)  # contacts whose send failed for good: not counted by caps
+        updated_at = UnicodeAttribute(null=True)
+
+    class RequestItem(LedgerItem, discriminator="request"):
+        due = DueIndex()
+        due_pk = UnicodeAttribute(null=True, attr_name=DUE_INDEX_PK)
+        due_sk = UnicodeAttribute(null=True, attr_name=DUE_INDEX_SK)
+        status = UnicodeAttribute()
+        reason = UnicodeAttribute(null=True)
+        detail = UnicodeAttribute(null=True)
+        channel = UnicodeAttribute(null=True)
+        category = UnicodeAttribute(null=True)
+        campaign_id = UnicodeAttribute(null=True)
+        entity = UnicodeAttribute(null=True)
+        priority = NumberAttribute(null=True)
+        transactional = NumberAttribute(null=True)
+        requested_at = UnicodeAttribute(null=True)
+        decided_at = UnicodeAttribute(null=True)
+        sent_at = UnicodeAttribute(null=True)
+        release_at = UnicodeAttribute(null=True)
+        lease_until = UnicodeAttribute(null=True)
+        counts = UnicodeAttribute(null=True)
+        policy = UnicodeAttribute(null=True)
+        template = UnicodeAttribute(null=True)
+        data = UnicodeAttribute(null=True)
+        recipient = UnicodeAttribute(null=True)
+        message_id = UnicodeAttribute(null=True)
+        event_id = UnicodeAttribute(null=True)
+        attempts = NumberAttribute(default=0)
+        history = UnicodeAttribute(null=True)  # written before steps were appended: one "<iso> <status> <reason>"
+        steps = ListAttribute(of=UnicodeAttribute, null=True)  # each a JSON [at, what, reason, until]
+        steps_dropped = NumberAttribute(null=True)
+        members = UnicodeAttribute(null=True)
+        carrier = UnicodeAttribute(null=True)  # a digest member: the request that carries the digest
+
+    class AddressItem(LedgerItem, discriminator="address"):
+        status = UnicodeAttribute(null=True)  # hard_bounce | complaint | soft_bounce (suppressed) | None
+        since = UnicodeAttribute(null=True)
+        until = UnicodeAttribute(null=True)  # soft-bounce suppression ends
+        soft_times = UnicodeAttribute(null=True)  # recent soft bounces (epoch seconds, JSON)
+        owners = UnicodeSetAttribute(null=True)  # customers whose profile holds this address
+
+    class AuditItem(LedgerItem, discriminator="audit"):
+        actor = UnicodeAttribute()
+        change = UnicodeAttribute()
+        at = UnicodeAttribute()
+
+    # transactions go through the models' own connection: one botocore session and client per container, not
+    # two (each pynamodb Connection builds its own session and loads the DynamoDB service model again)
+    connection = LedgerItem._get_connection().connection
+    if session is not None:
+        # pynamodb has no setting for it: its Connection keeps the session it would create per thread in
+        # _local, read when the client is first built. This sets it for the building thread, the only one in
+        # Lambda; a client first built on another thread gets a session of its own (tests/bench holds the
+        # functions to one session)
+        connection._local.session = session
+    return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, connection)

@@ -15,16 +15,23 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # The CDK CLI asks nothing of the network when synthesizing; keep its notices and telemetry quiet offline.
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_CLI_NOTICES := false
+# mkdocs-material prints a notice about its successor on every build; the site builds the same without it.
+export NO_MKDOCS_2_WARNING := 1
+# The kinds of test, one folder each under tests/ (make unit, make functional, ...).
+TEST_KINDS := unit functional scenarios dynamodb infra browser runs
 # STAGE=NAME (synth, deploy, destroy): the stack of that stage, every name staged (Baton-NAME, baton-NAME-ledger ...),
 # so stages can share an account and region. After CDK_ARGS: STAGE wins over a -c stage=... there.
 CDK_ALL_ARGS = $(CDK_ARGS)$(if $(STAGE), -c stage=$(STAGE))
 
-.PHONY: help venv node chromium demo report test lint unit synth deploy destroy bench reliability schemas clean
+.PHONY: help venv node chromium demo report test lint docs docs-build $(TEST_KINDS) synth deploy destroy bench reliability \
+	schemas clean
 
 help:
 	@echo "make demo         one shopper's day through Baton on embedded mocked AWS"
 	@echo "make report       the demo day's HTML report (out/report.html) and its screenshot (docs/report.png)"
-	@echo "make test         lint, type-check and every test (creates .venv, node_modules on first use)"
+	@echo "make test         lint, type-check, the docs site and every test (creates .venv, node_modules on first use)"
+	@echo "make unit ...     one kind of test: $(TEST_KINDS)"
+	@echo "make docs         the documentation site, served on http://127.0.0.1:8000"
 	@echo "make synth        synthesize the CDK app offline into cdk.out (cdk-nag applied)"
 	@echo "make deploy       cdk deploy into the account of your AWS credentials (see README, Deploy); STAGE=NAME"
 	@echo "make bench        performance and cost figures into bench/results.json"
@@ -63,8 +70,19 @@ lint: $(STAMP)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-test: $(STAMP) $(NODE_STAMP) chromium lint
+test: $(STAMP) $(NODE_STAMP) chromium lint docs-build
 	$(PY) -m pytest
+
+# Tests by kind (tests/<kind>/, see docs/testing.md); make test runs them all.
+$(TEST_KINDS): $(STAMP) $(NODE_STAMP)
+	$(PY) -m pytest tests/$@
+browser: chromium
+
+# The documentation site (mkdocs-material, mkdocs.yml): strict, so a broken link or include fails make test.
+docs-build: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 schemas: $(STAMP)
 	$(PY) -m baton.local.schemas contract/
@@ -93,4 +111,4 @@ reliability: $(STAMP) $(NODE_STAMP)
 	$(PY) -m reliability.run
 
 clean:
-	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out build site .pytest_cache .mypy_cache .ruff_cache

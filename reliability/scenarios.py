@@ -31,7 +31,7 @@ from reliability.world import (
     reliability_policy,
     requests,
 )
-from tests.faults.harness import FaultPlan, inject
+from tests.functional.harness import FaultPlan, inject
 
 Figures = dict[str, Any]
 DELIVERY_CHUNK = 300  # duplicates: deliveries enqueued at a time

@@ -1,8 +1,10 @@
-"""Shared fixtures. Test kinds live in folders by cost (see README, Tests):
+"""Shared fixtures. Tests live in one folder per kind, each with its make target (docs/testing.md):
 
-unit/ (no AWS, no sockets), integration/ (real handler entry points on moto), dynamodb/ (Amazon's DynamoDB
-Local), infra/ (CDK synth, assertions, cdk-nag, cfn-lint), scenarios/ (replay files with written expectations),
-bench/ and reliability/ (the same code as ``make bench`` and ``make reliability`` at tiny sizes).
+unit/ (no AWS, sockets refused), functional/ (the real handler entry points and the operator tools on moto,
+faults injected through botocore hooks), scenarios/ (replay files with their expected outcomes written beside
+them), contract/ (one suite per port, run against every implementation), dynamodb/ (Amazon's DynamoDB Local),
+infra/ (CDK synth, assertions, cdk-nag, cfn-lint), browser/ (the report in headless Chromium), runs/ (the code of
+``make bench`` and ``make reliability`` at tiny sizes).
 """
 
 from __future__ import annotations

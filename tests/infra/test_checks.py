@@ -1,4 +1,4 @@
-"""cdk-nag's AwsSolutions pack finds nothing unsuppressed; every suppression is one the README lists, with a
+"""cdk-nag's AwsSolutions pack finds nothing unsuppressed; every suppression is one the docs list (Architecture), with a
 reason; cfn-lint finds no error in the synthesized template."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def test_cdk_nag_finds_no_unsuppressed_error_or_warning(each_synth: Synthesized)
 
 
 def test_suppressions_are_only_the_documented_ones(synth: Synthesized) -> None:
-    """A new suppression must be added here (and to the README) on purpose, with a reason."""
+    """A new suppression must be added here (and to docs/architecture.md) on purpose, with a reason."""
     found = []
     for logical_id, resource in synth.resources.items():
         for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):

@@ -1,4 +1,4 @@
-"""The README's architecture diagram (its one ```mermaid block) is held to the synthesized template.
+"""The architecture diagram (docs, Architecture) (its one ```mermaid block) is held to the synthesized template.
 
 The diagram's conventions, which ``diagram_problems`` enforces:
 
@@ -30,7 +30,7 @@ import pytest
 
 from .conftest import Synthesized, references
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 OUTSIDE = "outside"
 GROUPS = {"MonitoringAlarms": "AWS::CloudWatch::Alarm"}
 DRAWN = (

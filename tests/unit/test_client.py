@@ -1,6 +1,6 @@
 """``baton.client`` without AWS: the builders validate with the contract models and serialise only what was set;
 batches respect PutEvents' 10 entries and 256 KB; the backoff is bounded full jitter. (On moto and with botocore's
-Stubber: tests/integration/test_client_aws.py.)"""
+Stubber: tests/functional/test_client_aws.py.)"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 
 from baton.ops.dlq import inspect
 from reliability.world import local_world, provider_sends, reliability_policy, requests
-from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, TIMEOUT, At, FaultPlan, inject
+from tests.functional.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, TIMEOUT, At, FaultPlan, inject
 
 # (service, operation, nth) of the arbiter's calls for one email sent at once:
 # load (BatchGetItem), commit (TransactWriteItems), provider (SendEmail), confirm (UpdateItem)

@@ -19,7 +19,7 @@ from baton.core.policy import default_policy_path, load_policy_file
 from baton.local.mocked_aws import sent_messages
 from baton.local.runtime import LocalContext
 from reliability.world import World, local_world
-from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
+from tests.functional.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
 
 SCENARIO = Path(__file__).parents[1] / "scenarios" / "digest_of_three_price_drops.jsonl"
 UNFIT = {"template": "sale", "data": {"headline": "Lamp", "url": "https://shop.example/p/2"}}

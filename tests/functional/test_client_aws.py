@@ -5,8 +5,10 @@ a missing bus). Only AWS is faked."""
 from __future__ import annotations
 
 import json
+import runpy
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,6 +23,7 @@ from baton.local.runtime import LocalRuntime
 from baton.names import BUS_NAME
 
 SOURCE = "shop.automation"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "storefront.py"
 DATA = {"headline": "Black Friday", "url": "https://shop.example/sale"}
 
 
@@ -227,3 +230,14 @@ def test_a_refused_call_is_not_retried(stubbed: tuple[Any, Stubber]) -> None:
 
     [failed] = result.failed
     assert (failed.error_code, failed.error_message, failed.attempts) == ("AccessDeniedException", "not allowed", 1)
+
+
+def test_the_docs_storefront_example_puts_what_batons_handlers_accept(bus: Bus, runtime_now: LocalRuntime) -> None:
+    """examples/storefront.py, included in the docs (Storefront client), run as it is."""
+    runpy.run_path(str(EXAMPLE), run_name="__main__")
+    arrived = {event["detail-type"]: event for event in bus.arrived()}
+    assert set(arrived) == {"CustomerUpdated", "MessageRequested"}
+    assert runtime_now.invoke_profile([json.dumps(arrived["CustomerUpdated"])]) == {"batchItemFailures": []}
+    assert runtime_now.invoke_arbiter([json.dumps(arrived["MessageRequested"])]) == {"batchItemFailures": []}
+    [record] = runtime_now.ledger.timeline("shopper-42")
+    assert (record.request_id, record.status) == ("cart-987-r1", "sent")

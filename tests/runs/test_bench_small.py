@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from baton.local.dynamodb_local import DynamoDBLocal
 from baton.local.mocked_aws import REGION, mocked_aws
 from bench import run
 from bench.cost import cost
@@ -117,10 +118,6 @@ def test_cost_adds_up_by_service_and_names_every_price_source() -> None:
 
 @pytest.fixture(scope="module")
 def dynamodb_endpoint() -> Iterator[str]:
-    try:
-        from baton.local.dynamodb_local import DynamoDBLocal
-    except ImportError:
-        pytest.skip("baton.local.dynamodb_local is not there yet")
     with DynamoDBLocal() as ddb:
         yield ddb.endpoint
 

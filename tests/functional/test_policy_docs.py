@@ -1,7 +1,6 @@
-"""The README's examples of ``baton policy validate``, ``diff`` and ``push`` are what the commands print: each
-``$ baton policy ...`` line of the section is run (on moto, with the parameter as a deploy of the default policy
-leaves it) and its output, stdout and stderr as a terminal shows them, compared line by line with the README's.
-
+"""The docs' examples (Operator tools) of ``baton policy validate``, ``diff`` and ``push`` are what the commands print:
+each ``$ baton policy ...`` line of the section is run (on moto, with the parameter as a deploy of the default
+policy leaves it) and its output, stdout and stderr as a terminal shows them, compared line by line with the page's.
 The files: ``policy.yaml`` is the shipped default; ``policy-next.yaml`` is it with the changes the diff example
 lists; a ```yaml block that begins ``# NAME`` is the file NAME."""
 
@@ -22,7 +21,7 @@ from baton.local import cli
 from baton.local.mocked_aws import mocked_aws
 from baton.names import POLICY_PARAMETER
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "operator-tools.md"
 SECTION = "### Before shipping a policy"
 
 

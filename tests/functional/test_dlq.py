@@ -13,7 +13,7 @@ from baton.local.runtime import LocalContext
 from baton.names import MAX_RECEIVE_COUNT
 from baton.ops.dlq import inspect, redrive
 from reliability.world import local_world, provider_sends, reliability_policy, requests
-from tests.faults.harness import CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
+from tests.functional.harness import CRASH_BEFORE, THROTTLE, At, FaultPlan, inject
 
 
 def test_a_failing_record_reaches_the_dlq_with_its_reason_and_a_redrive_sends_it_once(

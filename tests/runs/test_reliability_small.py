@@ -10,15 +10,12 @@ import pytest
 
 from baton.app.arbiter import Report
 from baton.core.domain import Outcome
+from baton.local.dynamodb_local import DynamoDBLocal
 from reliability import scenarios
 
 
 @pytest.fixture(scope="module")
 def dynamodb_endpoint() -> Iterator[str]:
-    try:
-        from baton.local.dynamodb_local import DynamoDBLocal
-    except ImportError:
-        pytest.skip("baton.local.dynamodb_local is not there yet")
     with DynamoDBLocal() as ddb:
         yield ddb.endpoint
 

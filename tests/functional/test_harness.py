@@ -13,7 +13,7 @@ from baton.adapters.dynamodb.ledger import DynamoLedger
 from baton.core.errors import TransientFailure
 from baton.local.mocked_aws import REGION
 from baton.names import TABLE_NAME
-from tests.faults.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, TIMEOUT, At, Crash, FaultPlan, inject
+from tests.functional.harness import CRASH_AFTER, CRASH_BEFORE, THROTTLE, TIMEOUT, At, Crash, FaultPlan, inject
 
 
 def _ledger() -> DynamoLedger:

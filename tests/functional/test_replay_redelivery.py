@@ -9,7 +9,7 @@ from datetime import timedelta
 from baton.local.replay import read_lines, replay
 from baton.names import MAX_RECEIVE_COUNT
 from reliability.world import START, Req, profile, reliability_policy
-from tests.faults.harness import THROTTLE, At, FaultPlan, inject
+from tests.functional.harness import THROTTLE, At, FaultPlan, inject
 
 
 def _run(failures: int) -> list[tuple[str, str]]:

@@ -1,1 +1,0 @@
-"""Fault injection over the real AWS clients (see harness.py) and its own tests."""

@@ -21,7 +21,7 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
   write. moto's own query code then filters, sorts, pages and projects them as before.
 
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
-several threads (``baton replay --workers``). ``tests/integration/test_moto_dynamodb.py`` holds the patched moto to
+several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to
 the behaviour of the original on random writes, transactions (cancelled ones included) and queries.
 """
 

@@ -34,6 +34,8 @@ from baton.core.values import CategoryName, Channel, TimeZoneName
 from baton.names import CONTRACT_VERSION, DETAIL_CUSTOMER_ERASED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 
 MAX_DATA_BYTES = 8192  # rendered into one message; DynamoDB items stay far below 400 KB
+MAX_SUBJECT_CHARS = 998  # one header line (RFC 5322)
+SMS_MAX = 480  # three segments
 
 EMAIL_RE = re.compile(r"^[^@\s<>\",;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 E164_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -58,6 +60,46 @@ def _check_recipient(channel: Channel, recipient: str) -> None:
         raise ValueError(f"recipient must be {expected} for channel {channel.value}")
 
 
+class Content(BaseModel):
+    """A message rendered by the sender: for email ``subject``, ``html`` and ``text`` (text required), for SMS and
+    push ``text`` only. Sent as it is, with the same MIME, List-Unsubscribe and unsubscribe-token handling as a
+    message rendered in Baton."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    subject: Annotated[StrictStr, Field(min_length=1, max_length=MAX_SUBJECT_CHARS)] | None = Field(
+        default=None, description="Email only, required there; one line."
+    )
+    html: Annotated[StrictStr, Field(min_length=1)] | None = Field(default=None, description="Email only.")
+    text: Annotated[StrictStr, Field(min_length=1)] = Field(description="The plain-text body (the SMS, the push).")
+
+    @field_validator("subject")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and ("\n" in value or "\r" in value):
+            raise ValueError("the subject must be one line")
+        return value
+
+
+def _check_content(channel: Channel, content: Content) -> None:
+    """The parts ``content`` must and may have on ``channel``; raise InvalidRequest naming the part."""
+    if channel is Channel.EMAIL and content.subject is None:
+        raise InvalidRequest("content.subject", "field required for channel email")
+    if channel is not Channel.EMAIL:
+        for part in ("subject", "html"):
+            if getattr(content, part) is not None:
+                raise InvalidRequest(f"content.{part}", f"not allowed for channel {channel.value}: only text")
+        if channel is Channel.SMS and len(content.text) > SMS_MAX:
+            raise InvalidRequest("content.text", f"the SMS is {len(content.text)} characters, more than {SMS_MAX}")
+    size = len(content.model_dump_json(exclude_none=True).encode())
+    if size > MAX_DATA_BYTES:
+        parts = {k: len(v.encode()) for k, v in content.model_dump(exclude_none=True).items()}
+        largest = max(parts, key=lambda k: parts[k])
+        raise InvalidRequest(
+            f"content.{largest}",
+            f"content is {size} bytes as JSON, more than {MAX_DATA_BYTES} ({largest}: {parts[largest]} bytes)",
+        )
+
+
 class MessageRequested(BaseModel):
     """``detail`` of a ``MessageRequested`` event."""
 
@@ -80,9 +122,17 @@ class MessageRequested(BaseModel):
     recipient: Annotated[StrictStr, Field(min_length=3, max_length=2048)] | None = Field(
         default=None, description="Email address, E.164 phone number or push endpoint ARN; default: the profile's."
     )
-    template: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[a-z0-9_][a-z0-9_/-]*$")]
+    template: Annotated[StrictStr, Field(min_length=1, max_length=128, pattern=r"^[a-z0-9_][a-z0-9_/-]*$")] | None = (
+        Field(
+            default=None,
+            description="A template of the current set, rendered in Baton. Exactly one of template and content.",
+        )
+    )
     data: dict[str, Any] = Field(
         default_factory=dict, description=f"Template data, at most {MAX_DATA_BYTES} bytes as JSON."
+    )
+    content: Content | None = Field(
+        default=None, description="The message as the sender rendered it. Exactly one of template and content."
     )
     not_after: AwareDatetime | None = Field(default=None, description="Not delivered by then: dropped as stale.")
 
@@ -96,6 +146,12 @@ class MessageRequested(BaseModel):
 
     @model_validator(mode="after")
     def _recipient_fits_channel(self) -> MessageRequested:
+        if (self.template is None) == (self.content is None):
+            raise InvalidRequest("template", "exactly one of template and content is required")
+        if self.content is not None:
+            if self.data:
+                raise InvalidRequest("data", "data goes with a template, not with content")
+            _check_content(self.channel, self.content)
         if self.recipient is not None:
             try:
                 _check_recipient(self.channel, self.recipient)

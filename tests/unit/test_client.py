@@ -87,7 +87,7 @@ def test_customer_updated(client: BatonClient) -> None:
     ("fields", "field", "message"),
     [
         (request(prority=90), "prority", "unknown field"),
-        ({k: v for k, v in request().items() if k != "template"}, "template", "field required"),
+        ({k: v for k, v in request().items() if k != "template"}, "template", "exactly one of template and content"),
         (request(channel="fax"), "channel", "Input should be"),
         (request(priority=101), "priority", "less than or equal to 100"),
         (request(recipient="+14155550100"), "recipient", "must be an email address"),

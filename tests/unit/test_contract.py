@@ -59,7 +59,7 @@ def test_defaults() -> None:
     assert message.transactional is False and message.priority is None and message.data == {}
 
 
-@pytest.mark.parametrize("missing", ["request_id", "customer_id", "channel", "category", "template"])
+@pytest.mark.parametrize("missing", ["request_id", "customer_id", "channel", "category"])
 def test_missing_fields_are_named(missing: str) -> None:
     error = refused(MessageRequested, {k: v for k, v in REQUEST.items() if k != missing})
     assert (error.field, error.message) == (missing, "field required")

@@ -1,5 +1,5 @@
 """``baton.ops.policy_push``'s pure rules: the version label SSM accepts, the tier a policy needs, and what a push
-would do to what the parameter holds (no AWS here: the SSM calls are tested on moto in tests/integration)."""
+would do to what the parameter holds (no AWS here: the SSM calls are tested on moto in tests/functional)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from baton.app.render import KEPT_RENDERS, Renderer
+from baton.app.templates import StaticTemplates
 from baton.core.errors import InvalidRequest
 
 SALE = {"headline": "Winter sale", "url": "https://shop.example/sale"}
@@ -22,9 +23,9 @@ def test_a_kept_render_is_the_render_of_the_same_data_only() -> None:
 
 
 def test_a_failed_render_is_not_kept(tmp_path: Path) -> None:
-    (tmp_path / "note").mkdir()
-    (tmp_path / "note" / "push.txt").write_text("{{ product }}")
-    renderer = Renderer(tmp_path)
+    (tmp_path / "note" / "default").mkdir(parents=True)
+    (tmp_path / "note" / "default" / "push.txt").write_text("{{ product }}")
+    renderer = Renderer(StaticTemplates(tmp_path))
     with pytest.raises(InvalidRequest) as missing:
         renderer.render("note", "push", {})
     assert missing.value.field == "data"

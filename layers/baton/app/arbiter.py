@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from baton.app.ports import Arrival, Channels, Envelope, Ledger, PolicySource, RequestRecord, Snapshot
+from baton.app.ports import Arrival, Channels, Envelope, Ledger, PolicySource, Rendered, RequestRecord, Snapshot
 from baton.app.render import Renderer
 from baton.app.unsubscribe import Links
 from baton.contract import MessageRequested, parse_detail
@@ -104,7 +104,8 @@ class Arbiter:
         """A MessageRequested detail: validate, decide, record, deliver."""
         try:
             message: MessageRequested = parse_detail(MessageRequested, detail)
-            self.renderer.render(message.template, message.channel.value, message.data)
+            if message.template is not None:  # its default locale: the customer's is known once the ledger is read
+                self.renderer.render(message.template, message.channel.value, message.data)
         except InvalidRequest as exc:
             return self.emit([self._reject(detail, exc)])
         return self.emit(self._arbitrate(message.customer_id, message=message, event_id=event_id))
@@ -137,7 +138,7 @@ class Arbiter:
                     return self._again(existing)
                 recipient = message.recipient or snapshot.addresses.get(message.channel.value)
                 arrivals = [domain_request(message, now, recipient, snapshot)]
-                arrival = Arrival(message=message, recipient=recipient, event_id=event_id)
+                arrival = Arrival(message, recipient, event_id, snapshot.ledger.profile.locale)
             elif existing is not None and existing.status is RequestStatus.SENDING:
                 return self._again(existing)
             elif existing is not None and existing.status is not RequestStatus.PENDING:
@@ -252,10 +253,11 @@ class Arbiter:
         listed = everyone  # the requests the message lists
         with self._reported_if_raised(unfit):  # settled before the send: reported now or never
             try:
-                if not record.recipient or not record.channel or not record.template:
+                if not record.recipient or not record.channel or not (record.template or record.content):
                     raise PermanentDeliveryFailure("no_address")
-                listed, template, data = self._content(record, everyone, unfit)
-                message_id = self._send(self._envelope(record, template, data, decided))
+                locale = snapshot.ledger.profile.locale if snapshot is not None else record.locale
+                listed, content = self._content(record, everyone, unfit, locale)
+                message_id = self._send(self._envelope(record, content, decided))
             except InvalidRequest as exc:
                 return unfit + self._render_failed(listed, exc)
             except PermanentDeliveryFailure as exc:
@@ -266,7 +268,7 @@ class Arbiter:
                     raise
                 # the send lease is in the due index: the sweeper takes this over when it runs out
                 return unfit + [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in listed]
-            return unfit + self._confirmed(listed, decided, message_id)
+            return unfit + self._confirmed(listed, decided, message_id, content.rendered_with)
 
     def _suppressed_address(self, everyone: list[RequestRecord], decided: datetime) -> list[Report]:
         """The address hard-bounced or complained (or soft-bounced, for marketing) since the decision."""
@@ -275,28 +277,30 @@ class Arbiter:
         return [_record_report(each, Outcome.SUPPRESSED, "suppressed_address", decided) for each in everyone]
 
     def _content(
-        self, record: RequestRecord, everyone: list[RequestRecord], unfit: list[Report]
-    ) -> tuple[list[RequestRecord], str, dict[str, Any]]:
-        """What the message lists, its template and its data. A digest lists the members its template can show;
-        the others are failed here (their reports added to ``unfit``)."""
+        self, record: RequestRecord, everyone: list[RequestRecord], unfit: list[Report], locale: str | None
+    ) -> tuple[list[RequestRecord], Rendered]:
+        """What the message lists and says, in the customer's ``locale``. A digest lists the members its
+        template can show; the others are failed here (their reports added to ``unfit``)."""
+        channel = record.channel or ""
         digest = self.policies.current().category(record.category or "").digest if record.members else None
         if digest is None:
-            return everyone, record.template or "", dict(record.data)
-        listed, misfits = self._digest_fit(digest.template, record.channel or "", everyone)
+            if record.content is not None:
+                return everyone, record.content
+            return everyone, self.renderer.render(record.template or "", channel, record.data, locale)
+        listed, misfits = self._digest_fit(digest.template, channel, everyone)
         for each, exc in misfits:
             unfit += self._render_failed([each], exc)
-        return listed, digest.template, _digest_data(listed)
+        return listed, self.renderer.render(digest.template, channel, _digest_data(listed), locale)
 
-    def _envelope(self, record: RequestRecord, template: str, data: dict[str, Any], decided: datetime) -> Envelope:
-        channel = record.channel or ""
+    def _envelope(self, record: RequestRecord, content: Rendered, decided: datetime) -> Envelope:
         return Envelope(
             request_id=record.request_id,
             customer_id=record.customer_id,
-            channel=channel,
+            channel=record.channel or "",
             category=record.category or "",
             recipient=record.recipient or "",
             transactional=record.transactional,
-            content=self.renderer.render(template, channel, data),
+            content=content,
             headers=self._headers(record, decided),
         )
 
@@ -314,12 +318,14 @@ class Arbiter:
         with suppress(TransientFailure):
             self.ledger.release_lease(record, self.clock.now())
 
-    def _confirmed(self, listed: list[RequestRecord], decided: datetime, message_id: str) -> list[Report]:
+    def _confirmed(
+        self, listed: list[RequestRecord], decided: datetime, message_id: str, rendered_with: str
+    ) -> list[Report]:
         """The provider accepted the message: confirm each request it lists, the carrier first (once it is sent,
-        a member left sending follows it)."""
+        a member left sending follows it), with the template set version and locale it was rendered from."""
         sent_at = self.clock.now()
         for each in listed:
-            self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id))
+            self._settle_write(partial(self.ledger.confirm_sent, each, sent_at, message_id, rendered_with))
         return [_record_report(each, Outcome.SENT, each.reason, decided, sent_at=sent_at) for each in listed]
 
     def _digest_fit(
@@ -477,17 +483,28 @@ def _record_of_arrival(arrival: Arrival, decision: Decision, now: datetime) -> R
         counts={k: [v.count, v.limit] for k, v in decision.counts.items()},
         template=message.template,
         data=message.data,
+        content=_content_of(message),
+        locale=arrival.locale,
         recipient=arrival.recipient,
         members=decision.digest_of,
     )
 
 
+def _content_of(message: MessageRequested) -> Rendered | None:
+    content = message.content
+    if content is None:
+        return None
+    return Rendered(subject=content.subject or "", text=content.text, html=content.html)
+
+
 def _digest_data(records: list[RequestRecord]) -> dict[str, Any]:
-    """What a digest template gets: one item per entity (the latest request's data wins), oldest first."""
+    """What a digest template gets: one item per entity (the latest request's data wins), oldest first. A request
+    that came with ``content`` is listed by its ``subject`` and ``text``."""
     items: dict[str, dict[str, Any]] = {}
     for record in sorted(records, key=lambda r: (r.requested_at or datetime.min.replace(tzinfo=UTC), r.request_id)):
         items.pop(record.entity or record.request_id, None)
-        items[record.entity or record.request_id] = dict(record.data)
+        shown = {"subject": record.content.subject, "text": record.content.text} if record.content else record.data
+        items[record.entity or record.request_id] = dict(shown)
     return {"items": list(items.values()), "count": len(items)}
 
 

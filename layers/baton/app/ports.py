@@ -53,6 +53,9 @@ class RequestRecord:
     policy: str = ""
     template: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+    content: Rendered | None = None  # a message the sender rendered (instead of template and data)
+    locale: str | None = None  # the customer's profile locale when the request was decided
+    rendered_with: str = ""  # what the message was rendered from: "<template set version>/<locale>"
     recipient: str | None = None
     message_id: str | None = None
     attempts: int = 0
@@ -69,6 +72,7 @@ class Arrival:
     message: MessageRequested
     recipient: str | None
     event_id: str
+    locale: str | None = None  # the customer's profile locale
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,8 @@ class Ledger(Protocol):
         """Give back the send lease of a record this invocation holds and did not get sent: free for the next
         delivery to take, and due for the sweeper. Nothing when another holder has taken it since."""
 
-    def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str) -> None: ...
+    def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str, rendered_with: str = "") -> None:
+        """The provider accepted the message; ``rendered_with`` names the template set version and locale."""
 
     def confirm_failed(
         self, record: RequestRecord, now: datetime, reason: str, status: str = "failed", detail: str | None = None
@@ -149,6 +154,7 @@ class Rendered:
     subject: str
     text: str
     html: str | None = None
+    rendered_with: str = ""  # "<template set version>/<locale>"; "" for content the sender rendered
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,8 @@ def preview(ledger: Ledger, policy: Policy, detail: Any, now: datetime, renderer
     """Decide ``detail`` (a MessageRequested detail) as Baton would at ``now``, recording nothing.
     Raises InvalidRequest, naming the field, for a request Baton would reject."""
     message: MessageRequested = parse_detail(MessageRequested, detail)
-    (renderer or Renderer()).render(message.template, message.channel.value, message.data)
+    if message.template is not None:
+        (renderer or Renderer()).render(message.template, message.channel.value, message.data)
     snapshot = ledger.load(message.customer_id, message.request_id, message.recipient, consistent=True)
     base = Preview(request_id=message.request_id, customer_id=message.customer_id, policy=policy.tag, at=now)
     if snapshot.existing is not None:

@@ -68,13 +68,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("events", nargs="?", default=str(DEFAULT_EVENTS))
     parser.add_argument("--policy", default=default_policy_path())
+    parser.add_argument("--templates", metavar="DIR", help="the template set (default: the shipped set)")
     args = parser.parse_args(argv)
     policy = load_policy_file(args.policy)
     with open(args.events, encoding="utf-8") as handle:
         lines = read_lines(handle)
     clicks: list[str] = []
     run = replay(
-        lines, policy, stderr=sys.stderr, actions=[(UNSUBSCRIBE_AT, lambda rt: clicks.append(click_unsubscribe(rt)))]
+        lines,
+        policy,
+        stderr=sys.stderr,
+        actions=[(UNSUBSCRIBE_AT, lambda rt: clicks.append(click_unsubscribe(rt)))],
+        templates=Path(args.templates) if args.templates else None,
     )
     by_line = {line.number: line for line in lines}
     first = next(line.event for line in lines if line.event is not None)

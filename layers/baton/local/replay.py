@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
+from pathlib import Path
 from typing import Any, TextIO
 
 from baton.app.arbiter import Report
@@ -125,6 +126,7 @@ class ReplayOptions:
     on_progress: Callable[[int, int, datetime], None] | None = None
     actions: list[tuple[datetime, Callable[[Any], None]]] = field(default_factory=list)
     inspect: Callable[[Any], None] | None = None
+    templates: Path | None = None
 
 
 def replay(
@@ -140,6 +142,7 @@ def replay(
     stderr: TextIO | None = None,
     actions: list[tuple[datetime, Callable[[Any], None]]] | None = None,
     inspect: Callable[[Any], None] | None = None,
+    templates: Path | None = None,
 ) -> ReplayRun:
     """Run ``lines`` through Baton on local AWS; return one Result per MessageRequested line (input order).
 
@@ -147,7 +150,8 @@ def replay(
     person does in the middle of the day (an unsubscribe click, say). ``inspect(runtime)`` runs after the last
     release, before the local AWS goes away (to read the ledger). ``on_progress(decided, requests, simulated
     time)`` is told how far the run is, a few times a second at most. On a ``dynamodb_endpoint`` the run has a
-    table of its own (``baton.local.mocked_aws.replay_table``: ``table_name``, ``keep_table``, ``reuse_table``)."""
+    table of its own (``baton.local.mocked_aws.replay_table``: ``table_name``, ``keep_table``, ``reuse_table``).
+    ``templates``: the template set's directory (default: the shipped set)."""
     options = ReplayOptions(
         workers=max(1, workers),
         dynamodb_endpoint=dynamodb_endpoint,
@@ -157,6 +161,7 @@ def replay(
         on_progress=on_progress,
         actions=sorted(actions or [], key=lambda a: a[0]),
         inspect=inspect,
+        templates=templates,
     )
     run = _Replay(lines, policy, options)
     run.run()
@@ -197,7 +202,9 @@ class _Replay:
             replay_table(o.dynamodb_endpoint, o.table_name, keep=o.keep_table, reuse=o.reuse_table) as table,
             mocked_aws(o.dynamodb_endpoint, table),
         ):
-            runtime = LocalRuntime(self.policy, self.start, dynamodb_endpoint=o.dynamodb_endpoint, table_name=table)
+            runtime = LocalRuntime(
+                self.policy, self.start, dynamodb_endpoint=o.dynamodb_endpoint, table_name=table, templates=o.templates
+            )
             runtime.watch(self._observe)
             register_push_endpoints(_push_endpoints(self.timed))
             self._events(runtime)

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from baton.app.arbiter import Arbiter, Report
@@ -122,12 +123,15 @@ class LocalRuntime:
         table_name: str = TABLE_NAME,
         retention: timedelta = timedelta(days=90),
         observer: Callable[[Report], None] | None = None,
+        templates: Path | None = None,
     ):
         import boto3
 
         from baton.adapters.channels import AwsChannels
         from baton.adapters.dynamodb.ledger import DynamoLedger
         from baton.adapters.policy_source import StaticPolicy
+        from baton.app.render import Renderer
+        from baton.app.templates import SHIPPED, StaticTemplates
 
         self.clock = SimulatedClock(start)
         self.policy = policy
@@ -147,6 +151,7 @@ class LocalRuntime:
             ),
             policies=StaticPolicy(policy),
             clock=self.clock,
+            renderer=Renderer(StaticTemplates(templates or SHIPPED)),
             observer=self._observe,
             links=Links(url=UNSUBSCRIBE_URL, key=LOCAL_KEYS.signing_key, mailto="unsubscribe@shop.example"),
         )

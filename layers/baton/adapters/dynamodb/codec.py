@@ -10,7 +10,7 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from baton.app.ports import RequestRecord, Step
+from baton.app.ports import Rendered, RequestRecord, Step
 from baton.core.domain import (
     AddressStanding,
     Contact,
@@ -175,6 +175,9 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
         policy=item.policy or "",
         template=item.template,
         data=json.loads(item.data or "{}"),
+        content=_content(item.content),
+        locale=item.locale,
+        rendered_with=item.rendered_with or "",
         recipient=item.recipient,
         message_id=item.message_id,
         attempts=int(item.attempts or 0),
@@ -183,6 +186,14 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
         members=tuple(json.loads(item.members or "[]")),
         carrier=item.carrier or _legacy_carrier(item),
     )
+
+
+def _content(text: str | None) -> Rendered | None:
+    """A pre-rendered message as stored: JSON {subject, text, html} (subject and html for email only)."""
+    if not text:
+        return None
+    raw = json.loads(text)
+    return Rendered(subject=raw.get("subject", ""), text=raw["text"], html=raw.get("html"))
 
 
 def _legacy_carrier(item: Any) -> str | None:

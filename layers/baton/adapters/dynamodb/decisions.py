@@ -240,6 +240,8 @@ class Decisions:
             policy=policy,
             template=msg.template,
             data=_dumps(msg.data),
+            content=_dumps(msg.content.model_dump(exclude_none=True)) if msg.content else None,
+            locale=arrival.locale,
             recipient=arrival.recipient,
             event_id=arrival.event_id,
             steps=[step(decision.request.requested_at, "arrived"), decision_step(decision, now)],

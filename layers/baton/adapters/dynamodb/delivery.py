@@ -108,12 +108,13 @@ class Delivery:
                 return  # already confirmed by another delivery of the same request
             raise TransientFailure(f"ledger write failed: {exc}") from exc
 
-    def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str) -> None:
+    def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str, rendered_with: str = "") -> None:
         r = self._m.request
         self._finish(
             record,
             [
                 r.status.set("sent"),
+                r.rendered_with.set(rendered_with) if rendered_with else r.rendered_with.remove(),
                 r.sent_at.set(iso(now)),
                 r.message_id.set(message_id),
                 r.due_pk.remove(),

@@ -119,6 +119,9 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         policy = UnicodeAttribute(null=True)
         template = UnicodeAttribute(null=True)
         data = UnicodeAttribute(null=True)
+        content = UnicodeAttribute(null=True)  # a pre-rendered message: JSON {subject, text, html}
+        locale = UnicodeAttribute(null=True)  # the profile's locale at the decision
+        rendered_with = UnicodeAttribute(null=True)  # "<template set version>/<locale>" of the message sent
         recipient = UnicodeAttribute(null=True)
         message_id = UnicodeAttribute(null=True)
         event_id = UnicodeAttribute(null=True)

@@ -22,6 +22,7 @@ def register(sub: Any) -> None:
     rp = sub.add_parser("replay", help="run a file of EventBridge events through Baton on a simulated clock")
     rp.add_argument("events", help="JSON lines: one EventBridge event per line (id, time, source, detail-type, detail)")
     rp.add_argument("--policy", help="policy YAML (default: the shipped default policy)")
+    rp.add_argument("--templates", metavar="DIR", help="the template set (default: the shipped set)")
     rp.add_argument("--out", help="write one JSON line per MessageRequested line here (under --policy)")
     rp.add_argument("--workers", type=int, default=1, help="arbitrate events sharing a timestamp concurrently")
     rp.add_argument(
@@ -106,6 +107,7 @@ def _replay(args: argparse.Namespace, lines: list[Line], policy: Policy, stderr:
             reuse_table=args.reuse_table,
             on_progress=progress_bar(sys.stderr.isatty() and not args.quiet, sys.stderr),
             stderr=stderr,
+            templates=Path(args.templates) if args.templates else None,
         )
     except TableInUse as exc:
         raise UsageError(str(exc)) from None

@@ -24,7 +24,7 @@ TEST_KINDS := unit functional scenarios contract dynamodb infra browser runs
 CDK_ALL_ARGS = $(CDK_ARGS)$(if $(STAGE), -c stage=$(STAGE))
 
 .PHONY: help venv node chromium demo report test lint docs docs-build $(TEST_KINDS) synth deploy destroy bench reliability \
-	schemas clean
+	results schemas clean
 
 help:
 	@echo "make demo         one shopper's day through Baton on embedded mocked AWS"
@@ -36,6 +36,7 @@ help:
 	@echo "make deploy       cdk deploy into the account of your AWS credentials (see README, Deploy); STAGE=NAME"
 	@echo "make bench        performance and cost figures into bench/results.json"
 	@echo "make reliability  reliability figures into reliability/results.json"
+	@echo "make results      the results tables of README.md and docs/ from the two results.json files"
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -109,6 +110,11 @@ bench: $(STAMP) $(NODE_STAMP)
 
 reliability: $(STAMP) $(NODE_STAMP)
 	$(PY) -m reliability.run
+
+# The tables between <!-- results:NAME --> marks in README.md and docs/ (baton.local.results); a test fails when
+# they differ from bench/results.json and reliability/results.json.
+results: $(STAMP)
+	$(PY) -m baton.local.results
 
 clean:
 	rm -rf cdk.out build site .pytest_cache .mypy_cache .ruff_cache

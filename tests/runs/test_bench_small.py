@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -123,10 +124,23 @@ def dynamodb_endpoint() -> Iterator[str]:
 
 
 @pytest.mark.dynamodb
-def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
-    figures = run.measure(dynamodb_endpoint, run.SIZES["smoke"])
-    assert set(run.KEYS) <= set(figures)
-    json.dumps({k: figures[k] for k in (*run.KEYS, "breakdown")})  # results.json can hold them
+def test_the_whole_bench_runs_at_tiny_sizes(
+    dynamodb_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, log = tmp_path / "results.json", tmp_path / "bench.log"
+    argv = ["--sizes", "smoke", "--endpoint", dynamodb_endpoint, "--out", str(out), "--log", str(log)]
+    assert run.main(argv) == 0
+    figures = json.loads(out.read_text())
+    assert list(figures) == [*run.KEYS, "breakdown", "run"]  # the keys results.json has always had
+
+    # the terminal: each stage as it ends, then the summary of each figure against its goal; no metric lines
+    printed = capsys.readouterr()
+    terminal = printed.out + printed.err
+    assert all(f"✓ {stage}" in printed.err for stage in run.STAGES)
+    assert "make bench: the functions" in printed.out and "make bench: baton replay" in printed.out
+    assert all(verdict in printed.out for verdict in ("met", "missed"))
+    assert '"_aws"' not in terminal and "CloudWatchMetrics" not in terminal
+    assert log.exists()
 
     paths = figures["breakdown"]["overhead"]["paths"]
     for name, path in paths.items():
@@ -169,6 +183,3 @@ def test_the_whole_bench_runs_at_tiny_sizes(dynamodb_endpoint: str) -> None:
     assert scale["wcu"]["history"] > scale["wcu"]["small"]
     assert figures["engine_decisions_per_second"] > 0
     assert len(figures["breakdown"]["engine"]["top_functions"]) == 5
-
-    printed = run.table(figures)
-    assert all(key in printed for key in run.KEYS)

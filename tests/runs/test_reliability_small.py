@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from baton.app.arbiter import Report
 from baton.core.domain import Outcome
 from baton.local.dynamodb_local import DynamoDBLocal
-from reliability import scenarios
+from reliability import run, scenarios
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +77,24 @@ def test_concurrency_keeps_caps_on_dynamodb_local(dynamodb_endpoint: str) -> Non
     assert figures["concurrency_runs"] == 2
     assert figures["concurrency_cap_violations"] == 0
     assert figures["detail"]["lost"] == 0
+
+
+@pytest.mark.dynamodb
+def test_the_run_shows_progress_and_a_summary_and_keeps_metric_lines_in_its_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, log = tmp_path / "results.json", tmp_path / "reliability.log"
+    status = run.main(["--sizes", "small", "--only", "duplicates", "--out", str(out), "--log", str(log)])
+    assert status == 0
+    results = json.loads(out.read_text())
+    assert list(results) == list(run.KEYS)  # exactly the keys results.json has always had
+    assert results["duplicates_lost"] == 0 and results["faults_lost"] is None  # faults did not run
+
+    printed = capsys.readouterr()
+    assert "✓ duplicates" in printed.err  # the stage, as it ended
+    assert "make reliability" in printed.out and "duplicates" in printed.out and "pass" in printed.out
+    # 180 deliveries add a metric value each for outcome and reason: powertools prints a set once a metric
+    # holds 100 values, disabled or not. Those lines go to the log, none to the terminal.
+    emf = [json.loads(line) for line in log.read_text().splitlines() if line.startswith('{"_aws"')]
+    assert emf and all("CloudWatchMetrics" in line["_aws"] for line in emf)
+    assert '"_aws"' not in printed.out + printed.err

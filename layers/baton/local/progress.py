@@ -1,10 +1,14 @@
-"""Progress of long local runs on a terminal (rich): ``baton replay`` and the tools that replay a file."""
+"""Progress of long local runs on a terminal (rich): ``baton replay`` and the tools that replay a file, and the
+stages of ``make bench`` and ``make reliability`` with the handlers' printed output kept off the terminal."""
 
 from __future__ import annotations
 
 import atexit
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 SHOW_AFTER_S = 2.0  # a run shorter than this shows no bar at all
@@ -52,3 +56,66 @@ class ReplayProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+class Stages:
+    """The stages of a long run (``make bench``, ``make reliability``) on ``stream``: a spinner on the stage under
+    way, how many are done and the time taken, and one line left for each stage as it ends. Use as a context
+    manager; ``stage(name)`` is one stage, and ``note`` prints a line above the bar."""
+
+    def __init__(self, title: str, total: int, stream: TextIO):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = Console(file=stream, highlight=False)
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("stages"),
+            TimeElapsedColumn(),
+            console=self.console,
+            redirect_stdout=False,  # stdout is the summary's, or printed_to's log
+        )
+        self._title = title
+        self._task = self._progress.add_task(title, total=total)
+
+    def __enter__(self) -> Stages:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.update(self._task, description=f"{self._title}: done")
+        self._progress.stop()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        from rich.markup import escape
+
+        self._progress.update(self._task, description=f"{self._title}: {name}")
+        began = time.monotonic()
+        yield
+        self._progress.advance(self._task)
+        self.note(f"[green]✓[/] {escape(name)} [dim]{time.monotonic() - began:,.1f} s[/]")
+
+    def note(self, text: str) -> None:
+        """A line above the bar (rich markup)."""
+        self._progress.console.print(text)
+
+
+@contextmanager
+def printed_to(log: Path) -> Iterator[None]:
+    """What the code under it prints to stdout goes to ``log`` (appended), not to the terminal. In a long local
+    run that is the handlers' metric lines: powertools prints a metric set as EMF JSON once a metric holds 100
+    values, even with metrics disabled, when nothing clears it between invocations."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as out, redirect_stdout(out):
+        yield

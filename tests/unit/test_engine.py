@@ -6,6 +6,7 @@ Given / When / Then in the names and the helpers: ``given`` builds a ledger, ``w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -623,3 +624,55 @@ def test_quiet_hours_ending_inside_the_repeated_hour_of_a_fall_back_day() -> Non
     decision = only(when(p, given(timezone="America/New_York"), [req("r", "push", at=at)], at))
     assert (decision.outcome, decision.reason) == (Outcome.DEFERRED, "quiet_hours")
     assert decision.release_at == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+
+
+# -- what a waiting request meets when it is decided again ----------------------------------------
+
+
+def test_consent_withdrawn_while_a_request_waits_suppresses_it_when_due() -> None:
+    p = arbitration_policy()
+    held = when(p, given(), [req("s", category="sale")])
+    profile = replace(held.ledger.profile, consent={**ALL, "email": False})
+    verdict = when(p, replace(held.ledger, profile=profile), [], T0 + 15 * M)
+    assert outcome(verdict, "s") == (Outcome.SUPPRESSED, "no_consent")
+
+
+def test_an_opt_out_while_a_request_waits_suppresses_it_when_due() -> None:
+    p = arbitration_policy()
+    held = when(p, given(), [req("s", category="sale")])
+    profile = replace(held.ledger.profile, opted_out_categories=frozenset({"sale"}))
+    verdict = when(p, replace(held.ledger, profile=profile), [], T0 + 15 * M)
+    assert outcome(verdict, "s") == (Outcome.SUPPRESSED, "opted_out:sale")
+
+
+def test_a_request_that_lost_consent_while_waiting_claims_no_room() -> None:
+    p = arbitration_policy()
+    held = when(p, given(), [req("b", category="back_in_stock")])
+    profile = replace(held.ledger.profile, consent={**ALL, "email": False})
+    later = T0 + 5 * M
+    verdict = when(
+        p,
+        replace(held.ledger, profile=profile),
+        [req("n", channel="push", category="newsletter", at=later)],
+        later,
+    )
+    assert outcome(verdict, "n") == (Outcome.DEFERRED, "arbitration_window")
+    due = when(p, verdict.ledger, [], later + 15 * M)
+    assert outcome(due, "n") == SENT_OK
+
+
+def test_a_request_waiting_for_quiet_hours_to_end_keeps_its_room_from_lower_priority_ones() -> None:
+    p = policy(
+        caps=[cap("daily", 1, "24h")],
+        quiet_hours={"sms": QUIET["sms"]},
+        categories={"back_in_stock": {"priority": 80}, "newsletter": {"priority": 10}},
+    )
+    night = T0 + 10 * H  # 22:00 in New York
+    first = when(p, given(), [req("b", channel="sms", category="back_in_stock", at=night)], night)
+    waiting = only(first)
+    assert (waiting.outcome, waiting.reason) == (Outcome.DEFERRED, "quiet_hours")
+    later = night + H
+    second = when(p, first.ledger, [req("n", channel="push", category="newsletter", at=later)], later)
+    assert outcome(second, "n") == (Outcome.SUPPRESSED, "outranked:b")
+    assert waiting.release_at is not None
+    assert outcome(when(p, second.ledger, [], waiting.release_at), "b") == SENT_OK

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from baton.core.domain import AddressStanding, CustomerState, Decision, Outcome, Pending, Profile, Request, Verdict
-from baton.core.engine import ARBITRATION_WINDOW, arbitrate, priority_of
+from baton.core.engine import CLAIMING, arbitrate, priority_of
 from baton.core.policy import Cap, Policy, policy_from_mapping
 
 CHANNELS = ["email", "sms", "push"]
@@ -141,7 +141,8 @@ def streams(draw: st.DrawFn, max_bursts: int = 6) -> list[Request]:
 @dataclass
 class Run:
     calls: list[tuple[datetime, tuple[Decision, ...]]] = field(default_factory=list)
-    # after each call: the requests left waiting inside their arbitration window (by id)
+    # after each call: the requests left waiting with their room claimed, in their arbitration window or for the end
+    # of quiet hours (by id)
     waiting: list[dict[str, Pending]] = field(default_factory=list)
     ledger: CustomerState | None = None
 
@@ -151,7 +152,7 @@ class Run:
             {
                 p.request.request_id: p
                 for p in verdict.ledger.pending
-                if p.reason == ARBITRATION_WINDOW and p.due_at > now
+                if p.reason in CLAIMING and p.due_at > now
             }
         )
         return verdict.ledger

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from baton.app.ports import HISTORY_LIMIT, SEND_LEASE, Arrival, RequestRecord, Snapshot, Step, status_after
+from baton.app.ports import HISTORY_LIMIT, SEND_LEASE, Arrival, Rendered, RequestRecord, Snapshot, Step, status_after
 from baton.app.profiles import (
     SUPPRESSING,
     AddressFeedback,
@@ -59,6 +59,7 @@ from baton.core.domain import (
 from baton.core.errors import ConcurrentUpdate
 
 if TYPE_CHECKING:
+    from baton.app.ports import Ledger
     from baton.contract import CustomerUpdated
     from baton.core.policy import Policy
 
@@ -303,6 +304,8 @@ class MemoryLedger:
             "policy": policy,
             "template": message.template,
             "data": message.data,
+            "content": _rendered(message.content),
+            "locale": arrival.locale,
             "recipient": arrival.recipient,
             "message_id": None,
             "attempts": 0,
@@ -405,12 +408,20 @@ class MemoryLedger:
         request.expires_at = now + self._retention
         self._index(record.customer_id, record.request_id, request, None)
 
-    def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str) -> None:
+    def confirm_sent(self, record: RequestRecord, now: datetime, message_id: str, rendered_with: str = "") -> None:
         with self._lock:
             request = self._sending(record)
             if request is None:
                 return  # already confirmed by another delivery of the same request
-            self._finish(request, record, now, status=RequestStatus.SENT, sent_at=now, message_id=message_id)
+            self._finish(
+                request,
+                record,
+                now,
+                status=RequestStatus.SENT,
+                sent_at=now,
+                message_id=message_id,
+                rendered_with=rendered_with,
+            )
             request.history.append(Step(now, "sent", record.reason))
 
     def confirm_failed(
@@ -563,3 +574,16 @@ class MemoryLedger:
             customer = self._customers.get(customer_id)
             request = customer.requests.get(request_id) if customer is not None else None
             return request.expires_at if request is not None else None
+
+
+def _rendered(content: Any) -> Rendered | None:
+    """The sender's own message as the port's record carries it (the DynamoDB ledger keeps the same parts)."""
+    if content is None:
+        return None
+    return Rendered(subject=content.subject or "", text=content.text, html=content.html)
+
+
+if TYPE_CHECKING:  # mypy holds the class to the port's every signature (nothing else annotates it as a Ledger)
+
+    def _implements_the_port(ledger: MemoryLedger) -> Ledger:
+        return ledger

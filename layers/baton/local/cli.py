@@ -21,6 +21,7 @@ COMMANDS = [
     "explain",
     "decide",
     "policy",
+    "keys",
 ]
 
 

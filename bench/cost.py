@@ -68,7 +68,8 @@ ASSUMPTIONS: dict[str, Any] = {
     "lambda_full_vcpu_mb": 1769,  # Lambda gives one full vCPU at 1,769 MB, proportionally less below
     "ses_send_ms": 30,  # time the arbiter waits on SES SendEmail in AWS (moto's here is meaningless)
     "xray_sampling": "default rule: 1 trace a second, then 5% of invocations",
-    "secret_cache_seconds": 300,  # baton.app.keys.keys_from_secret max_age
+    "secret_cache_seconds": 300,  # baton.adapters.secrets.MAX_AGE
+    "arbiter_secrets": 2,  # the address salt and the signing keys, each read once per cache period
     "arbiter_containers": 5,  # cdk.json max_concurrency
     "mix": "every request sent (the most expensive path); the suppress path is shown beside it",
     "capacity": "consumed capacity as DynamoDB Local reports it, raised where it is below what DynamoDB bills at"
@@ -93,7 +94,7 @@ def per_million(path: dict[str, Any], log_bytes: float, send: bool) -> dict[str,
     seconds = lambda_seconds(path["baton_cpu_ms"], path["baton_ms"], sends=send)
     hours = n / a["requests_per_hour"]
     traces = hours * 3600 * 1 + max(0.0, invocations - hours * 3600) * 0.05
-    secret_calls = hours * 3600 / a["secret_cache_seconds"] * a["arbiter_containers"]
+    secret_calls = hours * 3600 / a["secret_cache_seconds"] * a["arbiter_containers"] * a["arbiter_secrets"]
     by_service = {
         "dynamodb": n * path["billed_wcu"] * p["dynamodb_write_request_unit"]
         + n * path["billed_rcu"] * p["dynamodb_read_request_unit"],

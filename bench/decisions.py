@@ -131,7 +131,7 @@ class Arbiter:
         from baton.adapters.dynamodb.ledger import DynamoLedger
         from baton.adapters.policy_source import StaticPolicy
         from baton.app.arbiter import Arbiter, Report
-        from baton.app.keys import LOCAL_KEYS
+        from baton.app.keys import LOCAL_ADDRESS_SALT, LOCAL_SIGNING_KEYS
         from baton.app.unsubscribe import Links
         from baton.core.clock import SystemClock
         from baton.entry.observability import record_outcome
@@ -145,7 +145,7 @@ class Arbiter:
             record_outcome(report)
 
         self.ledger = DynamoLedger(
-            table, retention=timedelta(days=90), host=endpoint, region=REGION, salt=LOCAL_KEYS.address_salt
+            table, retention=timedelta(days=90), host=endpoint, region=REGION, salt=LOCAL_ADDRESS_SALT
         )
         self.arbiter = Arbiter(
             ledger=self.ledger,
@@ -158,7 +158,7 @@ class Arbiter:
             policies=StaticPolicy(policy),
             clock=SystemClock(),
             observer=observe,
-            links=Links(url=UNSUBSCRIBE_URL, key=LOCAL_KEYS.signing_key, mailto="unsubscribe@shop.example"),
+            links=Links(url=UNSUBSCRIBE_URL, keys=lambda: LOCAL_SIGNING_KEYS, mailto="unsubscribe@shop.example"),
         )
 
     def decide(self, customer_id: str, request_id: str) -> Sample:

@@ -75,18 +75,27 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
     on a moto server, the table on DynamoDB Local with ``customers``; yields the common environment."""
     import boto3
 
-    from baton.app.keys import LOCAL_KEYS
+    from baton.app.keys import LOCAL_ADDRESS_SALT, LOCAL_SIGNING_KEYS
     from baton.core.policy import policy_json
     from baton.local.mocked_aws import CONFIGURATION_SET, SENDER, create_table
-    from baton.names import ARBITER_QUEUE, KEYS_SECRET_NAME, NO_PYDANTIC_PLUGINS, POLICY_PARAMETER, Env
+    from baton.names import (
+        ARBITER_QUEUE,
+        NO_PYDANTIC_PLUGINS,
+        POLICY_PARAMETER,
+        SALT_SECRET_NAME,
+        SIGNING_SECRET_NAME,
+        Env,
+    )
 
     with moto_server() as moto:
 
         def client(service: str, endpoint: str = moto) -> Any:
             return boto3.client(service, region_name=REGION, endpoint_url=endpoint)  # type: ignore[call-overload]
 
-        keys = {"signing_key": LOCAL_KEYS.signing_key.decode(), "address_salt": LOCAL_KEYS.address_salt.decode()}
-        client("secretsmanager").create_secret(Name=KEYS_SECRET_NAME, SecretString=json.dumps(keys))
+        salt = {"address_salt": LOCAL_ADDRESS_SALT.decode()}
+        client("secretsmanager").create_secret(Name=SALT_SECRET_NAME, SecretString=json.dumps(salt))
+        signing = json.dumps(LOCAL_SIGNING_KEYS.as_mapping())
+        client("secretsmanager").create_secret(Name=SIGNING_SECRET_NAME, SecretString=signing)
         client("ssm").put_parameter(Name=POLICY_PARAMETER, Value=policy_json(bench_policy()), Type="String")
         client("sesv2").create_email_identity(EmailIdentity=SENDER)
         client("sesv2").create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
@@ -120,7 +129,8 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
             Env.POWERTOOLS_LOG_LEVEL: "INFO",
             Env.PYDANTIC_DISABLE_PLUGINS: NO_PYDANTIC_PLUGINS,
             Env.TABLE_NAME: table,
-            Env.KEYS_SECRET: KEYS_SECRET_NAME,
+            Env.SALT_SECRET: SALT_SECRET_NAME,
+            Env.SIGNING_SECRET: SIGNING_SECRET_NAME,
             Env.AUDIT_RETENTION_DAYS: "90",
             Env.POLICY_PARAMETER: POLICY_PARAMETER,
             Env.SENDER: SENDER,

@@ -22,8 +22,9 @@ from baton.names import Env
 from baton.ops.policy_push import ADVANCED_TIER_BYTES, STANDARD_TIER_BYTES
 from infra.config import Config, ConfigError
 from infra.delivery import Delivery
-from infra.function import BatonFunction
+from infra.function import SQS_FED_NO_FUNCTION_DLQ, BatonFunction
 from infra.ledger import LedgerTable
+from infra.skips import skip_checks
 
 TIMEOUT = Duration.seconds(30)
 VISIBILITY_TIMEOUT = Duration.seconds(6 * 30)  # AWS's guidance for SQS event sources: 6x the function timeout
@@ -62,6 +63,7 @@ class Arbitration(Construct):
         )
         environment = {
             **ledger.environment(),
+            **ledger.signing_environment(),
             Env.POLICY_PARAMETER: self.parameter.parameter_name,
             Env.SENDER: config.sender,
             Env.SES_CONFIGURATION_SET: delivery.configuration_set.configuration_set_name,
@@ -84,7 +86,8 @@ class Arbitration(Construct):
             # decide: read state, request and address in one BatchGetItem; commit with TransactWriteItems
             # (Put, Update); claim and settle sends with UpdateItem; record a rejected request with PutItem
             ledger.items("BatchGetItem", "PutItem", "UpdateItem"),
-            ledger.read_keys(),
+            ledger.read_salt(),
+            ledger.read_signing_keys(),
             self.read_policy(),
         )
         delivery.grant_send(self.function)
@@ -96,6 +99,15 @@ class Arbitration(Construct):
                 # a burst cannot exhaust SES's sending rate: at most this many arbiters at once
                 max_concurrency=config.max_concurrency,
             )
+        )
+        skip_checks(
+            self.function.function,
+            SQS_FED_NO_FUNCTION_DLQ,
+            (
+                "CKV_AWS_115",
+                "Bounded by its SQS event source's maximum concurrency (-c max_concurrency, default 5), which keeps"
+                " sends within SES's rate; a reservation would throttle the poller and push records toward the DLQ",
+            ),
         )
 
     def read_policy(self) -> iam.PolicyStatement:

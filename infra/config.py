@@ -70,7 +70,11 @@ class Config:
     log_level: str
     deletion_protection: bool
     retain_data: bool
-    keys_secret: str
+    signing_secret: str  # the unsubscribe signing keys (made by infra.keys, outside the stack)
+    salt_secret: str  # the address salt (likewise)
+    keys_secret: str  # the combined secret of before: infra.keys carries its keys over, the stack never reads it
+    kms: bool  # a customer-managed KMS key for the table, queues, logs and secrets
+    unsubscribe_concurrency: int  # reserved concurrency of the public unsubscribe function; 0: none reserved
     unsubscribe_mailto: str | None
     alarm_topic_arn: str | None
 
@@ -148,11 +152,27 @@ def _lookup(get: Callable[[str], Any] | Mapping[str, Any]) -> Callable[[str], An
     return get.get if isinstance(get, Mapping) else get
 
 
-def keys_secret(get: Callable[[str], Any] | Mapping[str, Any]) -> str:
-    """The keys secret's name: ``keys_secret`` if given, else the stage's (``baton/keys``, ``baton/<stage>/keys``).
-    ``infra.keys`` creates the secret under this name before the deploy, so it must be the name the stack reads."""
+def secret_name(get: Callable[[str], Any] | Mapping[str, Any], key: str) -> str:
+    """A key secret's name (``signing_secret``, ``salt_secret``, or ``keys_secret``, the combined secret of before):
+    the context value if given, else the stage's (``baton/signing-keys``, ``baton/<stage>/signing-keys`` ...).
+    ``infra.keys`` creates the secrets under these names before the deploy, so they must be the names the stack
+    reads."""
     lookup = _lookup(get)
-    return _text(_given(lookup("keys_secret"), stage_names(_stage(lookup("stage"))).keys_secret), "keys_secret")
+    default = getattr(stage_names(_stage(lookup("stage"))), key)
+    return _text(_given(lookup(key), default), key)
+
+
+def keys_secret(get: Callable[[str], Any] | Mapping[str, Any]) -> str:
+    return secret_name(get, "keys_secret")
+
+
+def kms_enabled(get: Callable[[str], Any] | Mapping[str, Any]) -> bool:
+    """``-c kms=true``: a customer-managed KMS key for the table, queues, log groups and key secrets."""
+    return _bool(_given(_lookup(get)("kms"), False), "kms")
+
+
+def deployment_names(get: Callable[[str], Any] | Mapping[str, Any]) -> StageNames:
+    return stage_names(_stage(_lookup(get)("stage")))
 
 
 def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> Config:
@@ -210,7 +230,13 @@ def load_config(get: Callable[[str], Any] | Mapping[str, Any]) -> Config:
         log_level=log_level,
         deletion_protection=True if deletion_protection is None else _bool(deletion_protection, "deletion_protection"),
         retain_data=removal == "retain",
-        keys_secret=keys_secret(lookup),
+        signing_secret=secret_name(lookup, "signing_secret"),
+        salt_secret=secret_name(lookup, "salt_secret"),
+        keys_secret=secret_name(lookup, "keys_secret"),
+        kms=kms_enabled(lookup),
+        # a cap on the public endpoint, taken from the account's pool: see docs/security.md for accounts whose
+        # concurrency quota is too small to reserve any (set 0)
+        unsubscribe_concurrency=_int(_given(lookup("unsubscribe_concurrency"), 10), "unsubscribe_concurrency", 0, 1000),
         unsubscribe_mailto=mailto,
         alarm_topic_arn=alarm_topic,
     )

@@ -12,8 +12,15 @@ from constructs import Construct
 
 from baton.entry.settings import PreferencesSettings, ProfileSettings, UnsubscribeSettings
 from infra.config import Config
-from infra.function import BatonFunction
+from infra.function import (
+    IAM_URL_NO_RESERVATION,
+    SQS_FED_NO_FUNCTION_DLQ,
+    SQS_FED_NO_RESERVATION,
+    URL_NO_FUNCTION_DLQ,
+    BatonFunction,
+)
 from infra.ledger import LedgerTable
+from infra.skips import skip_checks
 
 PROFILE_TIMEOUT = Duration.seconds(60)  # an erasure reads and deletes every item of one customer
 PROFILE_VISIBILITY_TIMEOUT = Duration.seconds(6 * 60)
@@ -47,26 +54,50 @@ class Customers(Construct):
             # update: BatchGetItem (state and address items), TransactWriteItems of Updates;
             # erase: Query the customer's items, GetItem/UpdateItem/DeleteItem address items, BatchWriteItem deletes
             ledger.items("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"),
-            ledger.read_keys(),
+            ledger.read_salt(),
         )
         self.profile.function.add_event_source(
             sources.SqsEventSource(profile_queue, batch_size=10, report_batch_item_failures=True)
         )
+        skip_checks(self.profile.function, SQS_FED_NO_FUNCTION_DLQ, SQS_FED_NO_RESERVATION)
 
         self.unsubscribe = BatonFunction(
             self,
             "Unsubscribe",
             settings=UnsubscribeSettings,
-            environment=ledger.environment(),
+            environment={**ledger.environment(), **ledger.signing_environment()},
             layer=layer,
             config=config,
             description="Baton one-click unsubscribe (RFC 8058): GET confirms, POST unsubscribes",
             timeout=ENDPOINT_TIMEOUT,
+            # Public: a flood of forged tokens can use this many instances at most, never the arbiter's share
+            reserved_concurrency=config.unsubscribe_concurrency or None,
         )
         # BatchGetItem and a TransactWriteItems of the state Update and the audit Put
-        self.unsubscribe.allow(ledger.items("BatchGetItem", "PutItem", "UpdateItem"), ledger.read_keys())
+        self.unsubscribe.allow(
+            ledger.items("BatchGetItem", "PutItem", "UpdateItem"), ledger.read_salt(), ledger.read_signing_keys()
+        )
         # Public on purpose: mailbox providers call it. The signed, expiring token is the authorisation.
         unsubscribe_url = self.unsubscribe.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
+        skip_checks(
+            unsubscribe_url,
+            (
+                "CKV_AWS_258",
+                "Public on purpose: RFC 8058 one-click unsubscribe is called by mailbox providers, who hold no"
+                " credentials. The authorisation is the token: HMAC-SHA256 signed, expiring, scoped to one customer"
+                " and one category or channel; a GET changes nothing",
+            ),
+        )
+        skip_checks(self.unsubscribe.function, URL_NO_FUNCTION_DLQ)
+        if not config.unsubscribe_concurrency:
+            skip_checks(
+                self.unsubscribe.function,
+                (
+                    "CKV_AWS_115",
+                    "No reservation: this deployment set -c unsubscribe_concurrency=0, for an account whose"
+                    " concurrency quota is too small to reserve from (docs/security.md); set it once the quota allows",
+                ),
+            )
         self.unsubscribe_url = Fn.join("", [unsubscribe_url.url, UNSUBSCRIBE_PATH])
 
         self.preferences = BatonFunction(
@@ -79,8 +110,9 @@ class Customers(Construct):
             description="Baton preference API: read and update one customer's preferences (IAM auth), audited",
             timeout=ENDPOINT_TIMEOUT,
         )
-        self.preferences.allow(ledger.items("BatchGetItem", "PutItem", "UpdateItem"), ledger.read_keys())
+        self.preferences.allow(ledger.items("BatchGetItem", "PutItem", "UpdateItem"), ledger.read_salt())
         preferences_url = self.preferences.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
+        skip_checks(self.preferences.function, URL_NO_FUNCTION_DLQ, IAM_URL_NO_RESERVATION)
         # the retailer's backend roles named in context, each by ARN (a resource-based permission per caller)
         for arn in config.preferences_principals:
             self.preferences.function.grant_invoke_url(iam.ArnPrincipal(arn))

@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from baton.entry.settings import SweeperSettings
@@ -21,6 +22,8 @@ from baton.names import Env
 from infra.config import Config
 from infra.function import BatonFunction
 from infra.ledger import LedgerTable
+from infra.queues import dead_letter_queue
+from infra.skips import skip_checks
 
 TIMEOUT = Duration.seconds(50)  # shorter than the period, so sweeps rarely overlap
 PERIOD = Duration.minutes(1)
@@ -58,6 +61,31 @@ class Deferral(Construct):
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[arbitration_queue.queue_arn]),
         )
         self.sweeper.function.configure_async_invoke(retry_attempts=0, max_event_age=PERIOD)
+        # Its invocations are asynchronous (the schedule's): one that failed, or was too old to run, is kept here
+        # (the event and the error) instead of vanishing; the monitoring alarms on any message in it.
+        self.dlq = dead_letter_queue(self, "SweeperDeadLetterQueue", config.names.sweeper_dlq)
+        self.sweeper.dead_letter_queue(self.dlq)
+        NagSuppressions.add_resource_suppressions(
+            self.dlq,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SQS3",
+                    reason=(
+                        "This queue is itself a dead-letter queue: the sweeper function's DeadLetterConfig (its"
+                        " asynchronous invocations). cdk-nag recognises only SQS redrive policies as DLQ use. It has"
+                        " an alarm on ApproximateNumberOfMessagesVisible > 0."
+                    ),
+                )
+            ],
+        )
+        skip_checks(
+            self.sweeper.function,
+            (
+                "CKV_AWS_115",
+                "Started once a minute by its schedule, without retries, and done within 50 seconds: it runs one at"
+                " a time (two if a sweep overlaps), so a reservation would only hold back concurrency it never uses",
+            ),
+        )
         # The L1 schedule with a role of our own: the L2 target grants InvokeFunction on the function's versions
         # too (``<arn>:*``), which the sweeper does not need.
         role = iam.Role(

@@ -18,10 +18,11 @@ from baton.names import SES_FEEDBACK_DETAIL_TYPES, SES_SOURCE, Env
 from infra.arbitration import Arbitration
 from infra.config import Config
 from infra.delivery import Delivery
-from infra.function import BatonFunction
+from infra.function import SQS_FED_NO_FUNCTION_DLQ, SQS_FED_NO_RESERVATION, BatonFunction
 from infra.ingest import TARGET_MAX_AGE, TARGET_RETRIES
 from infra.ledger import LedgerTable
 from infra.queues import WorkQueue
+from infra.skips import skip_checks
 
 TIMEOUT = Duration.seconds(30)
 VISIBILITY_TIMEOUT = Duration.seconds(6 * 30)
@@ -87,9 +88,10 @@ class Feedback(Construct):
         self.function.allow(
             # suppress_address: GetItem and PutItem the address item, UpdateItem each owner's state
             ledger.items("GetItem", "PutItem", "UpdateItem"),
-            ledger.read_keys(),
+            ledger.read_salt(),
             arbitration.read_policy(),
         )
         self.function.function.add_event_source(
             sources.SqsEventSource(self.queue.queue, batch_size=10, report_batch_item_failures=True)
         )
+        skip_checks(self.function.function, SQS_FED_NO_FUNCTION_DLQ, SQS_FED_NO_RESERVATION)

@@ -14,12 +14,15 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from baton.names import METRICS_NAMESPACE, NO_PYDANTIC_PLUGINS, SERVICE, Env
 from infra.assets import PYTHON_VERSION, function_code
 from infra.config import Config
+from infra.encryption import deployment_encryption
+from infra.skips import skip_checks
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -57,6 +60,30 @@ APPLICATION_LOG_LEVEL = {
     "WARN": lambda_.ApplicationLogLevel.WARN,
     "ERROR": lambda_.ApplicationLogLevel.ERROR,
 }
+
+
+# checkov's answers shared by several functions (skip_checks on each; docs/security.md lists them)
+SQS_FED_NO_FUNCTION_DLQ = (
+    "CKV_AWS_116",
+    "Invoked synchronously by its SQS event source: a record that fails five times goes to its queue's own"
+    " dead-letter queue (redrive policy, alarmed). Lambda sends only asynchronous invocations to a function DLQ",
+)
+SQS_FED_NO_RESERVATION = (
+    "CKV_AWS_115",
+    "Fed by its SQS queue at the poller's pace. A reservation on an SQS-fed function throttles the poller, which"
+    " returns records to the queue and, after five receives, to the dead-letter queue; the public endpoint, the only"
+    " one a stranger can drive, has the reservation instead (-c unsubscribe_concurrency)",
+)
+URL_NO_FUNCTION_DLQ = (
+    "CKV_AWS_116",
+    "Invoked synchronously through its function URL: the caller gets every error as the HTTP response. Lambda"
+    " sends only asynchronous invocations to a function DLQ",
+)
+IAM_URL_NO_RESERVATION = (
+    "CKV_AWS_115",
+    "Behind an AWS_IAM function URL: only SigV4-signed calls of the principals named in context (the retailer's own"
+    " backend or operators) reach it, so no stranger can flood it; a reservation would only take from the account",
+)
 
 
 class FunctionSettings(Protocol):
@@ -107,6 +134,7 @@ class BatonFunction(Construct):
         description: str,
         timeout: Duration,
         memory_size: int = 256,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.name = name = settings.function
@@ -119,8 +147,14 @@ class BatonFunction(Construct):
         }
         check_environment(settings, env)
 
+        encryption = deployment_encryption(self)
+        key = encryption.key
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=RETENTION[config.log_retention_days], removal_policy=removal_policy(config)
+            self,
+            "Logs",
+            retention=RETENTION[config.log_retention_days],
+            removal_policy=removal_policy(config),
+            encryption_key=key,
         )
         # Instead of AWSLambdaBasicExecutionRole (logs on every log group): write to this function's group only.
         self.role = iam.Role(
@@ -149,7 +183,12 @@ class BatonFunction(Construct):
             application_log_level_v2=APPLICATION_LOG_LEVEL[config.log_level],
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             log_group=self.log_group,
+            reserved_concurrent_executions=reserved_concurrency,
         )
+        key_use = encryption.function_statement()
+        if key_use is not None:
+            self.allow(key_use)
+        self._skip_common_checks(key is None)
         # Tracing.ACTIVE adds xray:PutTraceSegments and xray:PutTelemetryRecords to the role's default policy.
         NagSuppressions.add_resource_suppressions(
             self.role,
@@ -170,3 +209,37 @@ class BatonFunction(Construct):
     def allow(self, *statements: iam.PolicyStatement) -> None:
         for statement in statements:
             self.role.add_to_principal_policy(statement)
+
+    def dead_letter_queue(self, queue: sqs.IQueue) -> None:
+        """Where Lambda puts an asynchronous invocation that failed or expired (the function's DeadLetterConfig).
+        Set on the resource, with sqs:SendMessage alone: the L2 property would also grant GetQueueAttributes and
+        GetQueueUrl, and with the KMS key, wildcard KMS actions."""
+        cfn = self.function.node.default_child
+        assert isinstance(cfn, lambda_.CfnFunction)
+        cfn.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(target_arn=queue.queue_arn)
+        self.allow(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
+
+    def _skip_common_checks(self, without_key: bool) -> None:
+        """checkov's checks that every Baton function answers the same way (docs/security.md)."""
+        skip_checks(
+            self.function,
+            (
+                "CKV_AWS_117",
+                "No VPC: the function reaches only AWS APIs (DynamoDB, SQS, SES, SNS, Secrets Manager) over TLS"
+                " with IAM; a VPC would add NAT or endpoint cost and cold-start time and protect nothing here",
+            ),
+            (
+                "CKV_AWS_173",
+                "The environment holds only resource names and settings, never a key or an address (keys are read"
+                " from Secrets Manager); Lambda encrypts it at rest with its AWS managed key",
+            ),
+        )
+        if without_key:
+            skip_checks(
+                self.log_group,
+                (
+                    "CKV_AWS_158",
+                    "CloudWatch Logs encrypts every log group at rest with its own keys, and Baton logs ids,"
+                    " outcomes and reasons, never an address; -c kms=true puts the group under the deployment's key",
+                ),
+            )

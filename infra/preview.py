@@ -13,8 +13,9 @@ from baton.entry.settings import PreviewSettings
 from baton.names import Env
 from infra.arbitration import Arbitration
 from infra.config import Config
-from infra.function import BatonFunction
+from infra.function import IAM_URL_NO_RESERVATION, URL_NO_FUNCTION_DLQ, BatonFunction
 from infra.ledger import LedgerTable
+from infra.skips import skip_checks
 
 TIMEOUT = Duration.seconds(10)
 
@@ -42,9 +43,10 @@ class DecisionPreview(Construct):
             timeout=TIMEOUT,
         )
         # one BatchGetItem reads the customer's state, the request and the address's standing
-        self.function.allow(ledger.items("BatchGetItem"), ledger.read_keys(), arbitration.read_policy())
+        self.function.allow(ledger.items("BatchGetItem"), ledger.read_salt(), arbitration.read_policy())
         url = self.function.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         # the operators' and support tools' roles named in context, each by ARN
         for arn in config.operator_principals:
             self.function.function.grant_invoke_url(iam.ArnPrincipal(arn))
+        skip_checks(self.function.function, URL_NO_FUNCTION_DLQ, IAM_URL_NO_RESERVATION)
         CfnOutput(scope, "PreviewUrl", value=url.url, description="Decision preview: POST /preview (SigV4, IAM)")

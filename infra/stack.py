@@ -29,6 +29,8 @@ from infra.config import Config, load_config
 from infra.customers import Customers
 from infra.deferral import Deferral
 from infra.delivery import Delivery
+from infra.encryption import CONSTRUCT_ID as ENCRYPTION_ID
+from infra.encryption import Encryption
 from infra.feedback import Feedback
 from infra.function import ARCHITECTURE, RUNTIME
 from infra.ingest import Ingest
@@ -52,6 +54,8 @@ class BatonStack(Stack):
             stack_name=config.names.stack,
             description="Baton: contact orchestration (EventBridge, Lambda, DynamoDB, SES, SNS)",
         )
+        # first: the queues, table and log groups below find the deployment's key (-c kms=true) through it
+        Encryption(self, ENCRYPTION_ID, config=config)
         layer = lambda_.LayerVersion(
             self,
             "SharedLayer",
@@ -117,6 +121,7 @@ class BatonStack(Stack):
                 "Profile": ingest.profile.dlq,
                 "Feedback": feedback.queue.dlq,
                 "RuleTarget": ingest.rule_target_dlq,
+                "Sweeper": deferral.dlq,
             },
             arbitration_queue=ingest.arbitration.queue,
         )

@@ -13,13 +13,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from baton.core.clock import SystemClock
 from baton.entry.api import unsubscribe_app
-from baton.entry.composition import unsubscribe_parts
+from baton.entry.composition import unsubscribe_keys, unsubscribe_ledger
 from baton.entry.observability import logger, metrics, tracer
 
 
 @cache
 def _app() -> Any:
-    return unsubscribe_app(lambda: unsubscribe_parts().ledger, lambda: unsubscribe_parts().signing_key, SystemClock())
+    return unsubscribe_app(unsubscribe_ledger, unsubscribe_keys, SystemClock())
 
 
 @logger.inject_lambda_context

@@ -59,7 +59,14 @@ SES_SOURCE: Final = "aws.ses"
 SES_FEEDBACK_DETAIL_TYPES: Final = ("Email Bounced", "Email Complaint Received")
 FEEDBACK_QUEUE: Final = "baton-feedback"
 FEEDBACK_DLQ: Final = "baton-feedback-dlq"
-KEYS_SECRET_NAME: Final = "baton/keys"  # JSON: {"signing_key": "...", "address_salt": "..."}
+# Keys (baton.app.keys): the unsubscribe signing keys and the address salt, each in a secret of its own
+SIGNING_SECRET_NAME: Final = "baton/signing-keys"  # JSON: {"keys": [{"id", "key", "from"}], "legacy": "..."}
+SALT_SECRET_NAME: Final = "baton/address-salt"  # JSON: {"address_salt": "..."}
+# The one secret of before, holding both ({"signing_key", "address_salt"}): ``infra.keys`` carries its keys over into
+# the two secrets above when it creates them, and nothing reads it after that.
+KEYS_SECRET_NAME: Final = "baton/keys"
+# The sweeper's dead-letter queue: its invocations (asynchronous, by the schedule) that failed or came too late
+SWEEPER_DLQ: Final = "baton-sweeper-dlq"
 
 
 class Env:
@@ -71,7 +78,8 @@ class Env:
     SES_CONFIGURATION_SET: Final = "BATON_SES_CONFIGURATION_SET"
     ARBITER_QUEUE_URL: Final = "BATON_ARBITER_QUEUE_URL"
     AUDIT_RETENTION_DAYS: Final = "BATON_AUDIT_RETENTION_DAYS"
-    KEYS_SECRET: Final = "BATON_KEYS_SECRET"
+    SIGNING_SECRET: Final = "BATON_SIGNING_SECRET"
+    SALT_SECRET: Final = "BATON_SALT_SECRET"
     UNSUBSCRIBE_URL: Final = "BATON_UNSUBSCRIBE_URL"
     UNSUBSCRIBE_MAILTO: Final = "BATON_UNSUBSCRIBE_MAILTO"
     # Powertools' own
@@ -89,16 +97,16 @@ NO_PYDANTIC_PLUGINS = "__all__"  # the value of Env.PYDANTIC_DISABLE_PLUGINS on 
 # -- Stages: several Baton stacks in one account and region ------------------------------------------------------
 # A stage (``-c stage=NAME``) goes right after the leading ``baton`` of every name the stack gives, joined the way
 # that segment is joined to the rest: stack Baton-NAME, bus and schema registry baton-NAME, table baton-NAME-ledger,
-# queues baton-NAME-arbitration ..., parameter /baton/NAME/policy, secret baton/NAME/keys. Without a stage the names
-# are the constants above. The functions read their names from the environment (baton.entry.settings), never from here;
-# the local runtime and the tests use the unstaged names.
+# queues baton-NAME-arbitration ..., parameter /baton/NAME/policy, secrets baton/NAME/signing-keys ... Without a stage
+# the names are the constants above. The functions read their names from the environment (baton.entry.settings),
+# never from here; the local runtime and the tests use the unstaged names.
 
 LIMIT: Final = "limit"  # a name's field metadata: the most characters its service allows
 
 
 @dataclass(frozen=True)
 class StageNames:
-    """Every name one deployment gives what it creates, and the keys secret it reads: with a stage, none of them is
+    """Every name one deployment gives what it creates, and the key secrets it reads: with a stage, none of them is
     another deployment's, so stages can share an account and region."""
 
     stack: str = field(metadata={LIMIT: 128})  # CloudFormation
@@ -112,8 +120,11 @@ class StageNames:
     rule_target_dlq: str = field(metadata={LIMIT: 80})
     feedback_queue: str = field(metadata={LIMIT: 80})
     feedback_dlq: str = field(metadata={LIMIT: 80})
+    sweeper_dlq: str = field(metadata={LIMIT: 80})
     policy_parameter: str = field(metadata={LIMIT: 2048})  # SSM Parameter Store
-    keys_secret: str = field(metadata={LIMIT: 512})  # Secrets Manager
+    signing_secret: str = field(metadata={LIMIT: 512})  # Secrets Manager
+    salt_secret: str = field(metadata={LIMIT: 512})
+    keys_secret: str = field(metadata={LIMIT: 512})  # the combined secret of before (read once by infra.keys)
 
 
 UNSTAGED: Final = StageNames(
@@ -128,7 +139,10 @@ UNSTAGED: Final = StageNames(
     rule_target_dlq=RULE_TARGET_DLQ,
     feedback_queue=FEEDBACK_QUEUE,
     feedback_dlq=FEEDBACK_DLQ,
+    sweeper_dlq=SWEEPER_DLQ,
     policy_parameter=POLICY_PARAMETER,
+    signing_secret=SIGNING_SECRET_NAME,
+    salt_secret=SALT_SECRET_NAME,
     keys_secret=KEYS_SECRET_NAME,
 )
 # Every one of these names allows letters, digits and hyphens, and a stack name starts with a letter; lowercase, as

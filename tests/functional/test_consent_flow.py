@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from baton.adapters.dynamodb.ledger import iter_items
-from baton.app.keys import LOCAL_KEYS
+from baton.app.keys import EPOCH, LOCAL_ADDRESS_SALT, LOCAL_SIGNING_KEYS, SigningKey
 from baton.app.unsubscribe import Claim, sign
 from baton.local.mocked_aws import sent_messages
 from baton.local.runtime import LocalRuntime
@@ -19,6 +19,7 @@ from baton.local.runtime import LocalRuntime
 CUSTOMER = "shopper-zq"
 EMAIL = "sam@example.com"
 PHONE = "+13125550142"
+SIGNING_KEY = LOCAL_SIGNING_KEYS.keys[0]
 TOKEN_RE = re.compile(r"[?]token=([A-Za-z0-9._-]+)>")
 
 
@@ -96,9 +97,10 @@ def test_a_forged_token_changes_nothing(marketing_now: LocalRuntime) -> None:
     runtime = marketing_now
     profile(runtime)
     before = runtime.ledger.load(CUSTOMER, None, None, consistent=True).ledger
-    genuine = sign(Claim(CUSTOMER, "category:sale", runtime.clock.now() + timedelta(days=1)), LOCAL_KEYS.signing_key)
-    forged = sign(Claim(CUSTOMER, "category:sale", runtime.clock.now() + timedelta(days=1)), b"x" * 32)
-    expired = sign(Claim(CUSTOMER, "category:sale", runtime.clock.now() - timedelta(seconds=1)), LOCAL_KEYS.signing_key)
+    genuine = sign(Claim(CUSTOMER, "category:sale", runtime.clock.now() + timedelta(days=1)), SIGNING_KEY)
+    forged_key = SigningKey(SIGNING_KEY.id, b"x" * 32, EPOCH)
+    forged = sign(Claim(CUSTOMER, "category:sale", runtime.clock.now() + timedelta(days=1)), forged_key)
+    expired = sign(Claim(CUSTOMER, "category:sale", runtime.clock.now() - timedelta(seconds=1)), SIGNING_KEY)
     assert runtime.invoke_unsubscribe("POST", forged)["statusCode"] == 403
     assert runtime.invoke_unsubscribe("POST", genuine[:-4])["statusCode"] == 403
     assert runtime.invoke_unsubscribe("POST", genuine.rsplit(".", 1)[0])["statusCode"] == 400
@@ -110,7 +112,7 @@ def test_a_forged_token_changes_nothing(marketing_now: LocalRuntime) -> None:
 def test_an_unsubscribe_and_a_request_in_the_same_second_is_not_sent(marketing_now: LocalRuntime) -> None:
     runtime = marketing_now
     profile(runtime)
-    token = sign(Claim(CUSTOMER, "channel:email", runtime.clock.now() + timedelta(days=1)), LOCAL_KEYS.signing_key)
+    token = sign(Claim(CUSTOMER, "channel:email", runtime.clock.now() + timedelta(days=1)), SIGNING_KEY)
     # Given a decision that has read the ledger, When the unsubscribe commits before its write, Then the
     # decision's conditional write fails, it re-reads, and the message is not sent.
     original_load = runtime.ledger.load
@@ -215,15 +217,20 @@ def test_baton_erase_through_its_entry_point(marketing_now: LocalRuntime, capsys
     profile(runtime)
     request(runtime, "m1")
     assert main(["erase", CUSTOMER, "--yes"]) == 2
-    assert "--keys-secret is required" in capsys.readouterr().err
-    # the deployment's keys, in (mocked) Secrets Manager
-    keys = {"signing_key": LOCAL_KEYS.signing_key.decode(), "address_salt": LOCAL_KEYS.address_salt.decode()}
+    assert "--salt-secret is required" in capsys.readouterr().err
+    # the deployment's salt, in (mocked) Secrets Manager
+    salt = {"address_salt": LOCAL_ADDRESS_SALT.decode()}
     boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-        Name="baton/keys", SecretString=json.dumps(keys)
+        Name="baton/address-salt", SecretString=json.dumps(salt)
     )
-    assert main(["erase", CUSTOMER, "--yes", "--keys-secret", "baton/keys"]) == 0
+    assert main(["erase", CUSTOMER, "--yes", "--salt-secret", "baton/address-salt"]) == 0
     assert "item(s) deleted" in capsys.readouterr().out
     assert runtime.ledger.timeline(CUSTOMER) == []
+    # the option's name before the split, and the combined secret of before, still work
+    combined = {"signing_key": "s" * 40, **salt}
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name="baton/keys", SecretString=json.dumps(combined)
+    )
     assert main(["erase", CUSTOMER, "--yes", "--keys-secret", "baton/keys"]) == 2
     assert f"no customer {CUSTOMER}" in capsys.readouterr().err
 

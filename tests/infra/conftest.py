@@ -101,6 +101,13 @@ def staged(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize({**CONTEXT, "stage": STAGE}, tmp_path_factory.mktemp("cdk.out.staged"))
 
 
+@pytest.fixture(scope="session")
+def kms_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The deployment of ``synth`` with ``-c kms=true``, and no reserved concurrency (``unsubscribe_concurrency=0``,
+    an account too small to reserve from): the two options' other sides in one synth."""
+    return synthesize({**CONTEXT, "kms": True, "unsubscribe_concurrency": 0}, tmp_path_factory.mktemp("cdk.out.kms"))
+
+
 @pytest.fixture(scope="session", params=["synth", "staged"], ids=["unstaged", "staged"])
 def each_synth(request: pytest.FixtureRequest) -> Synthesized:
     """The unstaged synth, then the staged one: for the checks that every deployment must pass."""

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Annotations, Match
 
 from baton.entry.settings import ALL_SETTINGS
@@ -15,8 +16,10 @@ from baton.entry.settings import ALL_SETTINGS
 from .conftest import Synthesized
 
 
-def test_cdk_nag_finds_no_unsuppressed_error_or_warning(each_synth: Synthesized) -> None:
-    annotations = Annotations.from_stack(each_synth.stack)
+@pytest.mark.parametrize("which", ["synth", "staged", "kms_synth"])
+def test_cdk_nag_finds_no_unsuppressed_error_or_warning(which: str, request: pytest.FixtureRequest) -> None:
+    synthesized: Synthesized = request.getfixturevalue(which)
+    annotations = Annotations.from_stack(synthesized.stack)
     errors = annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     warnings = annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
     assert [f"{e.id}: {e.entry.data}" for e in errors] == []

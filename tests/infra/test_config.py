@@ -102,7 +102,7 @@ def test_the_arbiter_refuses_a_sender_address_it_could_not_write_in_a_from_heade
     from baton.names import Env
 
     env = {
-        Env.TABLE_NAME: "baton", Env.KEYS_SECRET: "keys", Env.AUDIT_RETENTION_DAYS: "90",
+        Env.TABLE_NAME: "baton", Env.SALT_SECRET: "salt", Env.SIGNING_SECRET: "sign", Env.AUDIT_RETENTION_DAYS: "90",
         Env.POLICY_PARAMETER: "/baton/policy", Env.SES_CONFIGURATION_SET: "baton",
         Env.UNSUBSCRIBE_URL: "https://u.example/unsubscribe",
     }  # fmt: skip
@@ -133,23 +133,46 @@ def test_every_contract_schema_is_valid_draft4(name: str) -> None:
     Draft4Validator.check_schema(draft4(json_schemas()[name]))
 
 
-def test_the_keys_secret_name_follows_the_cdk_arguments_then_cdk_json_then_the_stage() -> None:
-    """``make deploy CDK_ARGS='-c keys_secret=...'`` or ``STAGE=...``: the secret created first is the one the stack
-    will read."""
-    from infra.keys import configured_name
+def test_the_secret_names_follow_the_cdk_arguments_then_cdk_json_then_the_stage() -> None:
+    """``make deploy CDK_ARGS='-c salt_secret=...'`` or ``STAGE=...``: the secrets created first are the ones the
+    stack will read (and the combined secret of before, which they are made from, is looked for by its name)."""
+    from infra.keys import configured, configured_name
 
-    assert cdk_json_context()["keys_secret"] == ""  # as shipped: the stage's name
-    assert configured_name("") == "baton/keys"
-    assert configured_name("-c sender=a@b.example -c keys_secret=shop/baton-keys") == "shop/baton-keys"
-    assert configured_name("--context keys_secret=first --context keys_secret=second") == "second"
-    assert configured_name("-c keys_secrets=not-this-key") == "baton/keys"
-    assert configured_name("--context=keys_secret=shop/equals-form") == "shop/equals-form"
-    assert configured_name("-c stage=staging") == "baton/staging/keys"
-    assert configured_name("-c stage=qa --context=stage=staging") == "baton/staging/keys"
-    assert configured_name("-c stage=staging -c keys_secret=shop/baton-keys") == "shop/baton-keys"
-    assert configured_name("-c stage=staging -c keys_secret=") == "baton/staging/keys"
-    for cdk_args, stage in (("", ""), ("-c stage=staging", "staging")):  # as the stack will see it
-        assert configured_name(cdk_args) == load_config(context(keys_secret="", stage=stage)).keys_secret
+    assert [cdk_json_context()[k] for k in ("signing_secret", "salt_secret", "keys_secret")] == ["", "", ""]
+    assert configured("") == configured("-c kms=false")
+    names = configured("")
+    assert (names.signing, names.salt, names.combined, names.kms_alias) == (
+        "baton/signing-keys",
+        "baton/address-salt",
+        "baton/keys",
+        None,
+    )
+    assert configured("-c kms=true -c stage=staging").kms_alias == "alias/baton-staging"
+    assert configured_name("-c sender=a@b.example -c salt_secret=shop/baton-salt") == "shop/baton-salt"
+    assert configured_name("--context salt_secret=first --context salt_secret=second") == "second"
+    assert configured_name("-c salt_secrets=not-this-key") == "baton/address-salt"
+    assert configured_name("--context=salt_secret=shop/equals-form") == "shop/equals-form"
+    assert configured_name("-c stage=staging") == "baton/staging/address-salt"
+    assert configured_name("-c stage=qa --context=stage=staging") == "baton/staging/address-salt"
+    assert configured("-c stage=staging -c signing_secret=shop/sign").signing == "shop/sign"
+    assert configured("-c stage=staging -c keys_secret=").combined == "baton/staging/keys"
+    for cdk_args, stage in (("", ""), ("-c stage=staging", "staging")):  # as the stack will see them
+        names, config = configured(cdk_args), load_config(context(keys_secret="", stage=stage))
+        assert (names.signing, names.salt, names.combined) == (
+            config.signing_secret,
+            config.salt_secret,
+            config.keys_secret,
+        )
+
+
+def test_kms_and_the_unsubscribe_reservation_are_checked() -> None:
+    assert (load_config(CONTEXT).kms, load_config(CONTEXT).unsubscribe_concurrency) == (False, 10)
+    assert load_config(context(kms="true", unsubscribe_concurrency="0")).kms is True
+    assert load_config(context(unsubscribe_concurrency="0")).unsubscribe_concurrency == 0
+    with pytest.raises(ConfigError, match="context kms: expected true or false"):
+        load_config(context(kms="yes"))
+    with pytest.raises(ConfigError, match="context unsubscribe_concurrency: expected an integer from 0 to 1000"):
+        load_config(context(unsubscribe_concurrency=-1))
 
 
 def test_the_stage_is_optional_and_checked() -> None:

@@ -28,7 +28,9 @@ def test_values_point_at_the_stacks_own_resources(each_synth: Synthesized, setti
     assert variables[Env.TABLE_NAME] == {"Ref": table}
     if Env.AUDIT_RETENTION_DAYS in variables:
         assert variables[Env.AUDIT_RETENTION_DAYS] == str(CONTEXT["audit_retention_days"])
-        assert variables[Env.KEYS_SECRET] == each_synth.names.keys_secret
+        assert variables[Env.SALT_SECRET] == each_synth.names.salt_secret
+    if Env.SIGNING_SECRET in variables:
+        assert variables[Env.SIGNING_SECRET] == each_synth.names.signing_secret
     if Env.POLICY_PARAMETER in variables:
         (parameter,) = each_synth.of_type("AWS::SSM::Parameter")
         assert variables[Env.POLICY_PARAMETER] == {"Ref": parameter}

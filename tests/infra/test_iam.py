@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from baton.entry.settings import ALL_SETTINGS
-from baton.names import ARBITER_QUEUE, FEEDBACK_QUEUE, KEYS_SECRET_NAME, POLICY_PARAMETER, PROFILE_QUEUE
+from baton.names import (
+    ARBITER_QUEUE,
+    FEEDBACK_QUEUE,
+    POLICY_PARAMETER,
+    PROFILE_QUEUE,
+    SALT_SECRET_NAME,
+    SIGNING_SECRET_NAME,
+    SWEEPER_DLQ,
+)
 
 from .conftest import Synthesized, references
 
@@ -24,7 +32,8 @@ CONSUME = (
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
 )
-KEYS = ("secretsmanager:GetSecretValue", f"secret:{KEYS_SECRET_NAME}")
+SALT = ("secretsmanager:GetSecretValue", f"secret:{SALT_SECRET_NAME}")
+SIGNING = ("secretsmanager:GetSecretValue", f"secret:{SIGNING_SECRET_NAME}")  # only who signs or verifies tokens
 POLICY = ("ssm:GetParameter", f"parameter:{POLICY_PARAMETER}")
 
 
@@ -46,19 +55,24 @@ def consume(queue: str) -> set[Grant]:
 EXPECTED: dict[str, set[Grant]] = {
     "arbiter": base()
     | table("BatchGetItem", "PutItem", "UpdateItem")
-    | {KEYS, POLICY}
+    | {SALT, SIGNING, POLICY}
     | {(a, r) for a in ("ses:SendEmail", "ses:SendRawEmail") for r in ("ses-identity", "ses-configuration-set")}
     | {(a, "*") for a in SMS}
     | consume(ARBITER_QUEUE),
     "profile": base()
     | table("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem")
-    | {KEYS}
+    | {SALT}
     | consume(PROFILE_QUEUE),
-    "sweeper": base() | {("dynamodb:Query", "table/index/due"), ("sqs:SendMessage", f"queue:{ARBITER_QUEUE}")},
-    "unsubscribe": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {KEYS},
-    "preferences": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {KEYS},
-    "preview": base() | table("BatchGetItem") | {KEYS, POLICY},
-    "feedback": base() | table("GetItem", "PutItem", "UpdateItem") | {KEYS, POLICY} | consume(FEEDBACK_QUEUE),
+    "sweeper": base()
+    | {
+        ("dynamodb:Query", "table/index/due"),
+        ("sqs:SendMessage", f"queue:{ARBITER_QUEUE}"),
+        ("sqs:SendMessage", f"queue:{SWEEPER_DLQ}"),  # its failed invocations (DeadLetterConfig)
+    },
+    "unsubscribe": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT, SIGNING},
+    "preferences": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT},
+    "preview": base() | table("BatchGetItem") | {SALT, POLICY},
+    "feedback": base() | table("GetItem", "PutItem", "UpdateItem") | {SALT, POLICY} | consume(FEEDBACK_QUEUE),
 }
 
 

@@ -117,7 +117,7 @@ def test_work_queues_redrive_to_their_dlq(synth: Synthesized, queue: str, dlq: s
 
 def test_every_queue_is_encrypted_and_refuses_plain_http(synth: Synthesized) -> None:
     queues = synth.of_type("AWS::SQS::Queue")
-    assert len(queues) == 7
+    assert len(queues) == 8  # three work queues, their DLQs, the rule targets' DLQ and the sweeper's
     policies = synth.of_type("AWS::SQS::QueuePolicy").values()
     for logical_id, queue in queues.items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, logical_id

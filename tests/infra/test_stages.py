@@ -35,7 +35,10 @@ TODAYS_NAMES = {
     "rule_target_dlq": "baton-rule-target-dlq",
     "feedback_queue": "baton-feedback",
     "feedback_dlq": "baton-feedback-dlq",
+    "sweeper_dlq": "baton-sweeper-dlq",
     "policy_parameter": "/baton/policy",
+    "signing_secret": "baton/signing-keys",
+    "salt_secret": "baton/address-salt",
     "keys_secret": "baton/keys",
 }
 # Top-level properties called *Name that hold no name of the account's own: named within a parent, or not a
@@ -46,8 +49,8 @@ NOT_ACCOUNT_WIDE = {
     ("AWS::Scheduler::Schedule", "GroupName"),  # the account's default group; the schedule's own name is generated
     ("AWS::CloudWatch::Alarm", "MetricName"),  # a metric, not the alarm
 }
-# Names the stack does not give: the stack's own (not in its template) and the keys secret (made by infra.keys).
-NOT_IN_TEMPLATE = ("stack", "keys_secret")
+# Names the stack does not give: the stack's own (not in its template) and the key secrets (made by infra.keys).
+NOT_IN_TEMPLATE = ("stack", "signing_secret", "salt_secret", "keys_secret")
 
 
 def physical_names(document: dict[str, Any]) -> dict[str, str]:
@@ -97,7 +100,10 @@ def test_a_stage_goes_after_baton_in_every_name() -> None:
         "rule_target_dlq": "baton-staging-rule-target-dlq",
         "feedback_queue": "baton-staging-feedback",
         "feedback_dlq": "baton-staging-feedback-dlq",
+        "sweeper_dlq": "baton-staging-sweeper-dlq",
         "policy_parameter": "/baton/staging/policy",
+        "signing_secret": "baton/staging/signing-keys",
+        "salt_secret": "baton/staging/address-salt",
         "keys_secret": "baton/staging/keys",
     }
 
@@ -175,9 +181,10 @@ def test_no_unstaged_name_is_left_anywhere_in_a_staged_template(staged: Synthesi
     distinctive = {name for name in astuple(UNSTAGED) if name.lower() != "baton"}
     found = sorted({(name, text) for text in strings(staged.document) for name in distinctive if name in text})
     assert found == []
-    # and the keys secret the functions are given, and may read, is the stage's
+    # and the key secrets the functions are given, and may read, are the stage's
     text = json.dumps(staged.document)
-    assert f"secret:{stage_names(STAGE).keys_secret}-??????" in text
+    assert f"secret:{stage_names(STAGE).salt_secret}-??????" in text
+    assert f"secret:{stage_names(STAGE).signing_secret}-??????" in text
 
 
 def test_a_stage_changes_the_names_and_nothing_else(synth: Synthesized, staged: Synthesized) -> None:
@@ -212,11 +219,13 @@ def _dry_run(target: str, *variables: str) -> list[str]:
     return result.stdout.splitlines()
 
 
-def test_make_deploy_stage_creates_the_stages_secret_and_deploys_the_stages_stack() -> None:
+def test_make_deploy_stage_creates_the_stages_secrets_and_deploys_the_stages_stack() -> None:
     lines = _dry_run("deploy", "STAGE=staging", "CDK_ARGS=-c sender=orders@shop.example")
-    (keys,) = [line for line in lines if "-m infra.keys" in line]
-    (cdk_args,) = [word for word in shlex.split(keys) if word.startswith("CDK_ARGS=")]
-    assert configured_name(cdk_args.removeprefix("CDK_ARGS=")) == "baton/staging/keys"
+    keys, encrypt = [line for line in lines if "-m infra.keys" in line]  # before the deploy, and after it
+    assert lines.index(keys) < lines.index(encrypt) and encrypt.endswith("-m infra.keys --encrypt")
+    for line in (keys, encrypt):
+        (cdk_args,) = [word for word in shlex.split(line) if word.startswith("CDK_ARGS=")]
+        assert configured_name(cdk_args.removeprefix("CDK_ARGS=")) == "baton/staging/address-salt"
     (deploy,) = [line for line in lines if " cdk deploy " in line]
     assert shlex.split(deploy)[-4:] == ["-c", "sender=orders@shop.example", "-c", "stage=staging"]
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 
+from baton.app.keys import SigningKeys
 from baton.app.ports import Ledger, PolicySource
 from baton.app.unsubscribe import TokenError, verify
 from baton.contract import CustomerUpdated, parse_detail
@@ -44,17 +46,24 @@ def _page(status: int, title: str, body: str) -> Response[str]:
     )
 
 
+CUSTOMER_ID = re.compile(r"[^\s#]{1,128}")  # the contract's Identifier: no customer has any other id
+
+
+def valid_customer_id(customer_id: str) -> bool:
+    return CUSTOMER_ID.fullmatch(customer_id) is not None
+
+
 def _describe(scope: str) -> str:
     kind, _, name = scope.partition(":")
     return f"all {name} messages" if kind == "channel" else f"{name.replace('_', ' ')} messages"
 
 
-def unsubscribe_app(ledger: Callable[[], Ledger], signing_key: Callable[[], bytes], clock: Clock) -> Any:
+def unsubscribe_app(ledger: Callable[[], Ledger], signing_keys: Callable[[], SigningKeys], clock: Clock) -> Any:
     app = LambdaFunctionUrlResolver()
 
     def claim() -> Any:
         token = (app.current_event.query_string_parameters or {}).get("token", "")
-        return verify(token, signing_key(), clock.now())
+        return verify(token, signing_keys(), clock.now())
 
     @app.get("/unsubscribe")
     def confirm() -> Response[str]:
@@ -108,14 +117,23 @@ def _profile_json(customer_id: str, profile: Profile, addresses: dict[str, bool]
 def preferences_app(ledger: Callable[[], Ledger], clock: Clock) -> Any:
     app = LambdaFunctionUrlResolver()
 
-    def caller() -> str:
-        iam = app.current_event.raw_event.get("requestContext", {}).get("authorizer", {}).get("iam", {})
-        return str(iam.get("userArn") or iam.get("callerId") or "unknown")
+    def caller() -> str | None:
+        """The IAM identity Lambda verified (an AWS_IAM function URL is invoked with one, and only with one)."""
+        context = app.current_event.raw_event.get("requestContext")
+        authorizer = context.get("authorizer") if isinstance(context, dict) else None
+        iam = authorizer.get("iam") if isinstance(authorizer, dict) else None
+        found = (iam.get("userArn") or iam.get("callerId")) if isinstance(iam, dict) else None
+        return str(found) if found else None
 
     error = _json_error
+    unsigned = "only a SigV4-signed caller (AWS_IAM) may read or change preferences"
 
     @app.get("/customers/<customer_id>/preferences")
     def read(customer_id: str) -> Response[str]:
+        if caller() is None:
+            return error(403, "authorization", unsigned)
+        if not valid_customer_id(customer_id):
+            return error(404, "customer_id", "no such customer")
         snapshot = ledger().load(customer_id, None, None, consistent=True)
         if snapshot.ledger.version == 0:
             return error(404, "customer_id", f"no customer {customer_id}")
@@ -124,6 +142,9 @@ def preferences_app(ledger: Callable[[], Ledger], clock: Clock) -> Any:
 
     @app.put("/customers/<customer_id>/preferences")
     def update(customer_id: str) -> Response[str]:
+        actor = caller()
+        if actor is None:
+            return error(403, "authorization", unsigned)
         try:
             body = json.loads(app.current_event.decoded_body or "null")
         except ValueError:
@@ -136,7 +157,7 @@ def preferences_app(ledger: Callable[[], Ledger], clock: Clock) -> Any:
             changed: CustomerUpdated = parse_detail(CustomerUpdated, {**body, "customer_id": customer_id})
         except InvalidRequest as exc:
             return error(400, exc.field, exc.message)
-        ledger().update_profile(changed, clock.now(), actor=caller())
+        ledger().update_profile(changed, clock.now(), actor=actor)
         return read(customer_id)
 
     return app

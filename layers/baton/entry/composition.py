@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from baton.adapters.aws import aws_client, aws_region, botocore_session
 from baton.adapters.dynamodb.ledger import DynamoLedger
-from baton.adapters.secrets import keys_from_secret
+from baton.adapters.secrets import address_salt_from_secret, signing_keys_from_secret
 from baton.adapters.sqs import SqsReleaseQueue
 from baton.core.clock import SystemClock
 from baton.entry import startup
@@ -26,6 +26,7 @@ from baton.entry.settings import (
 
 if TYPE_CHECKING:  # annotations only: each root imports what its function uses, at its first event
     from baton.app.arbiter import Arbiter
+    from baton.app.keys import SigningKeys
     from baton.app.ports import Ledger, PolicySource
     from baton.app.release import ReleaseQueue
     from baton.core.clock import Clock
@@ -35,11 +36,6 @@ R = TypeVar("R")
 
 # What a function's composition root builds, when it is more than one thing (NamedTuples: a class costs a tenth of a
 # frozen dataclass at a cold start, and the handlers unpack them as before).
-class UnsubscribeParts(NamedTuple):
-    ledger: Ledger
-    signing_key: bytes
-
-
 class FeedbackParts(NamedTuple):
     ledger: Ledger
     policies: PolicySource
@@ -80,12 +76,12 @@ def _region() -> str:
     return region
 
 
-def _ledger(table_name: str, retention_days: int, keys_secret: str) -> DynamoLedger:
+def _ledger(table_name: str, retention_days: int, salt_secret: str) -> DynamoLedger:
     return DynamoLedger(
         table_name,
         retention=timedelta(days=retention_days),
         region=_region(),
-        salt=keys_from_secret(keys_secret).address_salt,
+        salt=address_salt_from_secret(salt_secret),
         session=botocore_session(),
     )
 
@@ -101,9 +97,8 @@ def arbiter_service() -> Arbiter:
 
     settings = load_settings(ArbiterSettings)
     build(EventEnvelope, MessageRequested)
-    keys = keys_from_secret(settings.keys_secret)
     return Arbiter(
-        ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret),
+        ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret),
         channels=AwsChannels(
             aws_client("sesv2"),
             aws_client("sns"),
@@ -113,7 +108,12 @@ def arbiter_service() -> Arbiter:
         policies=ParameterPolicy(settings.policy_parameter),
         clock=SystemClock(),
         observer=record_outcome,
-        links=Links(url=settings.unsubscribe_url, key=keys.signing_key, mailto=settings.unsubscribe_mailto),
+        # the signing keys are read at the first link made, not at the cold start (one secret read, as before)
+        links=Links(
+            url=settings.unsubscribe_url,
+            keys=lambda: signing_keys_from_secret(settings.signing_secret),
+            mailto=settings.unsubscribe_mailto,
+        ),
     )
 
 
@@ -123,15 +123,24 @@ def profile_ledger() -> Ledger:
 
     settings = load_settings(ProfileSettings)
     build(EventEnvelope, CustomerUpdated, CustomerErased)
-    return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+    return _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
+
+
+@cache
+def unsubscribe_settings() -> UnsubscribeSettings:
+    return load_settings(UnsubscribeSettings)
+
+
+def unsubscribe_keys() -> SigningKeys:
+    """The keys that verify tokens, from their secret's cache: a token is checked before the ledger (and the salt)
+    is read, so a forged one costs no salt read and no DynamoDB client."""
+    return signing_keys_from_secret(unsubscribe_settings().signing_secret)
 
 
 @_root
-def unsubscribe_parts() -> UnsubscribeParts:
-    settings = load_settings(UnsubscribeSettings)
-    keys = keys_from_secret(settings.keys_secret)
-    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
-    return UnsubscribeParts(ledger, keys.signing_key)
+def unsubscribe_ledger() -> Ledger:
+    settings = unsubscribe_settings()
+    return _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
 
 
 @_root
@@ -140,7 +149,7 @@ def preferences_ledger() -> Ledger:
 
     settings = load_settings(PreferencesSettings)
     build(CustomerUpdated)
-    return _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+    return _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
 
 
 @_root
@@ -150,7 +159,7 @@ def feedback_parts() -> FeedbackParts:
 
     settings = load_settings(FeedbackSettings)
     build(EventEnvelope)
-    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
     return FeedbackParts(ledger, ParameterPolicy(settings.policy_parameter), SystemClock())
 
 
@@ -161,7 +170,7 @@ def preview_parts() -> PreviewParts:
 
     settings = load_settings(PreviewSettings)
     build(MessageRequested)
-    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.keys_secret)
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
     return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter))
 
 

@@ -39,16 +39,17 @@ class _Settings(BaseModel):
 
 
 class _LedgerSettings(_Settings):
-    """What every function that reads or writes customer data needs: the table, the keys (address salt,
-    token signing key) and how long audit records live."""
+    """What every function that reads or writes customer data needs: the table, the address salt's secret and how
+    long audit records live."""
 
     table_name: str = Field(alias=Env.TABLE_NAME, min_length=3)
-    keys_secret: str = Field(alias=Env.KEYS_SECRET, min_length=1)
+    salt_secret: str = Field(alias=Env.SALT_SECRET, min_length=1)
     audit_retention_days: int = Field(alias=Env.AUDIT_RETENTION_DAYS, ge=1, le=3650)
 
 
 class ArbiterSettings(_LedgerSettings):
     function = "arbiter"
+    signing_secret: str = Field(alias=Env.SIGNING_SECRET, min_length=1)  # signs the unsubscribe links
     policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
     sender: str = Field(alias=Env.SENDER, min_length=3)
     ses_configuration_set: str = Field(alias=Env.SES_CONFIGURATION_SET, min_length=1)
@@ -71,6 +72,7 @@ class ProfileSettings(_LedgerSettings):
 
 class UnsubscribeSettings(_LedgerSettings):
     function = "unsubscribe"
+    signing_secret: str = Field(alias=Env.SIGNING_SECRET, min_length=1)  # verifies the tokens
 
 
 class PreferencesSettings(_LedgerSettings):

@@ -22,6 +22,7 @@ COMMANDS = [
     "decide",
     "policy",
     "templates",
+    "keys",
 ]
 
 

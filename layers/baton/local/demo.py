@@ -140,7 +140,7 @@ def _scope(token: str) -> str:
     import base64
     import json
 
-    payload = token.split(".")[1]
+    payload = token.split(".")[-2]  # v2.<key id>.<payload>.<signature>
     return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["s"])
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.app.arbiter import Arbiter, Report
-from baton.app.keys import LOCAL_KEYS
+from baton.app.keys import LOCAL_ADDRESS_SALT, LOCAL_SIGNING_KEYS
 from baton.app.release import release_event
 from baton.app.unsubscribe import Links
 from baton.core.clock import SimulatedClock
@@ -136,7 +136,7 @@ class LocalRuntime:
         self.clock = SimulatedClock(start)
         self.policy = policy
         self.ledger = DynamoLedger(
-            table_name, retention=retention, host=dynamodb_endpoint, region=REGION, salt=LOCAL_KEYS.address_salt
+            table_name, retention=retention, host=dynamodb_endpoint, region=REGION, salt=LOCAL_ADDRESS_SALT
         )
         self._observers: list[Callable[[Report], None]] = [observer] if observer else []
         self._lock = threading.Lock()
@@ -153,7 +153,7 @@ class LocalRuntime:
             clock=self.clock,
             renderer=Renderer(StaticTemplates(templates or SHIPPED)),
             observer=self._observe,
-            links=Links(url=UNSUBSCRIBE_URL, key=LOCAL_KEYS.signing_key, mailto="unsubscribe@shop.example"),
+            links=Links(url=UNSUBSCRIBE_URL, keys=lambda: LOCAL_SIGNING_KEYS, mailto="unsubscribe@shop.example"),
         )
         self.release_queue = LocalReleaseQueue(self)
 
@@ -185,7 +185,7 @@ class LocalRuntime:
         from baton.entry.api import unsubscribe_app
         from functions.unsubscribe.handler import lambda_handler
 
-        app = unsubscribe_app(lambda: self.ledger, lambda: LOCAL_KEYS.signing_key, self.clock)
+        app = unsubscribe_app(lambda: self.ledger, lambda: LOCAL_SIGNING_KEYS, self.clock)
         event = function_url_event(method, "/unsubscribe", {"token": token}, body)
         return _flushed(lambda_handler(event, LocalContext(), app=app))
 

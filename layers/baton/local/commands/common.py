@@ -60,7 +60,10 @@ def add_ledger_source(parser: Any) -> None:
     parser.add_argument("--dynamodb-endpoint", help="with --table: the table is on this endpoint (DynamoDB Local)")
     parser.add_argument("--policy", help="policy YAML (default: the shipped default policy)")
     parser.add_argument(
-        "--keys-secret", help="with --table: the deployment's keys secret (address salt), for recipient checks"
+        "--salt-secret",
+        "--keys-secret",  # its name before the keys were split; the combined secret of before holds the salt too
+        dest="salt_secret",
+        help="with --table: the deployment's address-salt secret (baton/address-salt), for recipient checks",
     )
 
 
@@ -72,8 +75,8 @@ def with_ledger(args: Any, work: LedgerWork) -> int:
     from datetime import UTC, timedelta
 
     from baton.adapters.dynamodb.ledger import DynamoLedger
-    from baton.adapters.secrets import keys_from_secret
-    from baton.app.keys import LOCAL_KEYS
+    from baton.adapters.secrets import address_salt_from_secret
+    from baton.app.keys import LOCAL_ADDRESS_SALT
 
     policy = load_policy_arg(args.policy)
     if args.replay:
@@ -92,7 +95,7 @@ def with_ledger(args: Any, work: LedgerWork) -> int:
             inspect=lambda runtime: status.append(work(runtime.ledger, policy, runtime.clock.now())),
         )
         return status[0]
-    salt = keys_from_secret(args.keys_secret).address_salt if args.keys_secret else LOCAL_KEYS.address_salt
+    salt = address_salt_from_secret(args.salt_secret) if args.salt_secret else LOCAL_ADDRESS_SALT
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     ledger = DynamoLedger(
         args.table, retention=timedelta(days=1), host=args.dynamodb_endpoint, region=region, salt=salt

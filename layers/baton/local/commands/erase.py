@@ -16,8 +16,10 @@ def register(sub: Any) -> None:
     parser.add_argument("--table", default=TABLE_NAME, help=f"ledger table (default {TABLE_NAME})")
     parser.add_argument("--dynamodb-endpoint", help="e.g. DynamoDB Local; default: AWS with your credentials")
     parser.add_argument(
-        "--keys-secret",
-        help="Secrets Manager secret holding the address salt (the deployment's); required against AWS",
+        "--salt-secret",
+        "--keys-secret",  # its name before the keys were split; the combined secret of before holds the salt too
+        dest="salt_secret",
+        help="Secrets Manager secret holding the address salt (baton/address-salt); required against AWS",
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.set_defaults(func=run)
@@ -27,15 +29,15 @@ def run(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from baton.adapters.dynamodb.ledger import DynamoLedger
-    from baton.adapters.secrets import keys_from_secret
-    from baton.app.keys import LOCAL_KEYS
+    from baton.adapters.secrets import address_salt_from_secret
+    from baton.app.keys import LOCAL_ADDRESS_SALT
 
-    if args.dynamodb_endpoint is None and not args.keys_secret:
-        raise UsageError("--keys-secret is required against AWS (erasure must find the addresses' keyed hashes)")
+    if args.dynamodb_endpoint is None and not args.salt_secret:
+        raise UsageError("--salt-secret is required against AWS (erasure must find the addresses' keyed hashes)")
     if not args.yes and input(f"Erase every item held for {args.customer_id}? [y/N] ").strip().lower() != "y":
         print("nothing erased")
         return EXIT_OK
-    salt = keys_from_secret(args.keys_secret).address_salt if args.keys_secret else LOCAL_KEYS.address_salt
+    salt = address_salt_from_secret(args.salt_secret) if args.salt_secret else LOCAL_ADDRESS_SALT
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     ledger = DynamoLedger(
         args.table, retention=timedelta(days=1), host=args.dynamodb_endpoint, region=region, salt=salt

@@ -33,7 +33,7 @@ help:
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
-	$(VENV)/bin/pip install -q -e '.[dev]'
+	$(VENV)/bin/pip install -q -e '.[dev,spark]'
 	touch $@
 
 $(NODE_STAMP): package.json $(STAMP)

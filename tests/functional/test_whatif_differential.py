@@ -1,0 +1,76 @@
+"""``baton whatif`` against ``baton replay``: the same outcome and reason for every request, on the demo day and
+on a generated corpus (caps, quiet hours, deferrals, digests, exclusions, consent and preference changes).
+
+What cannot agree by nature, and is left out of the comparison (only that): a send the provider refused. Replay
+sends through moto's SES and SNS, which refuse some (a push endpoint never registered, say), and whatif's channel
+accepts every send; such a request ends ``failed`` in replay with the provider's reason. A failed send is also not
+counted by the caps afterwards, so the customer's later requests could differ too: the corpus and the demo day
+have no such failure, and the test says so (it fails if one appears, rather than silently excluding more)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from baton.core.policy import Policy, policy_json
+from baton.local.replay import Result, read_lines, replay
+from baton.local.whatif_engines import run_local
+from tests.functional.whatif_corpus import corpus
+
+DEMO_DAY = Path(__file__).parents[2] / "examples" / "shopper_day.jsonl"
+
+
+def whatif_rows(lines: list[str], policy: Policy, workers: int = 1) -> list[dict[str, object]]:
+    rows: list[str] = []
+    run_local(enumerate(lines, start=1), policy_json(policy), workers, rows.append)
+    return [json.loads(row) for row in rows]
+
+
+def provider_refused(result: Result) -> bool:
+    """A send the provider refused: ends failed with a reason that is not Baton's own (a template it could not
+    render is Baton's code, and must agree)."""
+    return result.outcome == "failed" and not result.reason.startswith("render:")
+
+
+def compare(lines: list[str], policy: Policy, workers: int) -> tuple[int, list[str]]:
+    replayed = replay(read_lines(lines), policy).results
+    refused = [r for r in replayed if provider_refused(r)]
+    assert not refused, f"the input has provider refusals the exclusion does not cover: {refused[:3]}"
+    mine = {row["line"]: row for row in whatif_rows(lines, policy, workers)}
+    assert sorted(mine) == [r.line for r in replayed], "one row per request line, in line order"
+    differences = [
+        f"line {r.line} {r.request_id}: replay {r.outcome} {r.reason}, whatif {mine[r.line]['outcome']}"
+        f" {mine[r.line]['reason']}"
+        for r in replayed
+        if (r.outcome, r.reason) != (mine[r.line]["outcome"], mine[r.line]["reason"])
+    ]
+    return len(replayed), differences
+
+
+def test_the_demo_day_decides_as_replay_does(default_policy: Policy) -> None:
+    lines = DEMO_DAY.read_text(encoding="utf-8").splitlines()
+    compared, differences = compare(lines, default_policy, workers=1)
+    assert compared == 26
+    assert differences == []
+
+
+@pytest.fixture(scope="module")
+def generated() -> list[str]:
+    return corpus(requests=3_000, customers=300, days=3)
+
+
+def test_a_generated_corpus_decides_as_replay_does(generated: list[str], default_policy: Policy) -> None:
+    compared, differences = compare(generated, default_policy, workers=2)
+    assert compared >= 3_000
+    assert differences == [], differences[:10]
+
+
+def test_the_corpus_exercises_what_the_policy_does(generated: list[str], default_policy: Policy) -> None:
+    """The comparison means something only if the corpus reaches caps, quiet hours, deferrals, digests,
+    exclusions and consent changes: their reasons are among whatif's."""
+    reasons = {f"{row['outcome']}:{row['reason']}" for row in whatif_rows(generated, default_policy)}
+    joined = " ".join(sorted(reasons))
+    for needed in ("suppressed:cap", "digest:", "excluded", "opted_out", "no_consent", "duplicate:"):
+        assert needed in joined, f"no {needed} in {sorted(reasons)[:40]}"

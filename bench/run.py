@@ -29,6 +29,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "lambda": {"cold_runs": 7, "rss_runs": 3},
         "replay_small": {"requests": 1_000, "customers": 100, "days": 7},
         "replay_large": {"requests": 10_000, "customers": 1_000, "days": 7},
+        "whatif": {"requests": 1_000_000, "customers": 100_000, "days": 30},
+        "whatif_sample": {"requests": 10_000, "customers": 1_000, "days": 7},
     },
     "smoke": {
         "engine": {"decisions": 200, "contacts": 50, "profiled": 50},
@@ -37,6 +39,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "lambda": {"cold_runs": 1, "rss_runs": 1},
         "replay_small": {"requests": 20, "customers": 2, "days": 2},
         "replay_large": {"requests": 40, "customers": 4, "days": 2},
+        "whatif": {"requests": 200, "customers": 20, "days": 2},
+        "whatif_sample": {"requests": 60, "customers": 6, "days": 2},
     },
 }
 
@@ -56,6 +60,10 @@ GOALS: dict[str, tuple[float, str] | None] = {
     "replay_requests_per_second": (100, ">="),
     "replay_scale_ratio": (1.3, "<="),
     "replay_peak_rss_mb": (512, "<="),
+    "whatif_requests_per_second": (10_000, ">="),
+    "whatif_scaling_2_workers": (1.7, ">="),
+    "whatif_peak_rss_mb": (1_024, "<="),
+    "whatif_spark_matches": (1, ">="),  # True when the Spark run matched the local engine
 }
 KEYS = tuple(GOALS)
 
@@ -82,6 +90,7 @@ def measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
 def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
     from baton.local.mocked_aws import mocked_aws
     from bench import decisions, lambda_like, replay
+    from bench import whatif as bench_whatif
     from bench.cost import cost
     from bench.engine import engine
     from bench.world import bench_policy
@@ -111,6 +120,10 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
     replayed = replay.measure(sizes["replay_small"], sizes["replay_large"])
     seconds["replay"] = time.monotonic() - began
 
+    began = _stage("baton whatif in memory")
+    whatif = bench_whatif.measure(sizes["whatif"], sizes["whatif_sample"])
+    seconds["whatif"] = time.monotonic() - began
+
     paths = overhead["paths"]
     memory = lambda_result["memory"]
     costs = cost(paths, memory["log_bytes_per_decision"])
@@ -129,6 +142,8 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
         "replay_requests_per_second": replayed["requests_per_second"],
         "replay_scale_ratio": replayed["scale_ratio"],
         "replay_peak_rss_mb": replayed["peak_rss_mb"],
+        **{f"whatif_{k}": whatif[k] for k in ("requests_per_second", "scaling_2_workers", "peak_rss_mb")},
+        "whatif_spark_matches": whatif["spark_matches"],
     }
     figures["breakdown"] = {
         "overhead": overhead,
@@ -137,6 +152,7 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]]) -> dict[str, Any]:
         "scale": scale,
         "engine": engine_result,
         "replay": replayed["runs"],
+        "whatif": whatif["runs"],
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     }
     return figures
@@ -159,6 +175,9 @@ def verdicts(figures: dict[str, Any]) -> dict[str, bool | None]:
             continue
         limit, comparison = goal
         value = _headline(key, figures[key])
+        if value is None:  # not measured here (whatif_spark_matches without PySpark)
+            out[key] = None
+            continue
         out[key] = value >= limit if comparison == ">=" else value <= limit
     return out
 

@@ -34,43 +34,45 @@ def provider_refused(result: Result) -> bool:
     return result.outcome == "failed" and not result.reason.startswith("render:")
 
 
-def compare(lines: list[str], policy: Policy, workers: int) -> tuple[int, list[str]]:
-    replayed = replay(read_lines(lines), policy).results
+def differences(replayed: list[Result], rows: list[dict[str, object]]) -> list[str]:
+    """Each request whose outcome or reason differs between replay and whatif, in words."""
     refused = [r for r in replayed if provider_refused(r)]
     assert not refused, f"the input has provider refusals the exclusion does not cover: {refused[:3]}"
-    mine = {row["line"]: row for row in whatif_rows(lines, policy, workers)}
+    mine = {row["line"]: row for row in rows}
     assert sorted(mine) == [r.line for r in replayed], "one row per request line, in line order"
-    differences = [
+    return [
         f"line {r.line} {r.request_id}: replay {r.outcome} {r.reason}, whatif {mine[r.line]['outcome']}"
         f" {mine[r.line]['reason']}"
         for r in replayed
         if (r.outcome, r.reason) != (mine[r.line]["outcome"], mine[r.line]["reason"])
     ]
-    return len(replayed), differences
 
 
 def test_the_demo_day_decides_as_replay_does(default_policy: Policy) -> None:
     lines = DEMO_DAY.read_text(encoding="utf-8").splitlines()
-    compared, differences = compare(lines, default_policy, workers=1)
-    assert compared == 26
-    assert differences == []
+    replayed = replay(read_lines(lines), default_policy).results
+    assert len(replayed) == 26
+    assert differences(replayed, whatif_rows(lines, default_policy)) == []
 
 
 @pytest.fixture(scope="module")
-def generated() -> list[str]:
-    return corpus(requests=3_000, customers=300, days=3)
+def generated(default_policy: Policy) -> tuple[list[Result], list[dict[str, object]]]:
+    """The corpus (3,000 requests over 300 customers), replayed and decided by whatif on 2 processes."""
+    lines = corpus(requests=3_000, customers=300, days=3)
+    return replay(read_lines(lines), default_policy).results, whatif_rows(lines, default_policy, workers=2)
 
 
-def test_a_generated_corpus_decides_as_replay_does(generated: list[str], default_policy: Policy) -> None:
-    compared, differences = compare(generated, default_policy, workers=2)
-    assert compared >= 3_000
-    assert differences == [], differences[:10]
+def test_a_generated_corpus_decides_as_replay_does(generated: tuple[list[Result], list[dict[str, object]]]) -> None:
+    replayed, rows = generated
+    assert len(replayed) >= 3_000
+    found = differences(replayed, rows)
+    assert found == [], found[:10]
 
 
-def test_the_corpus_exercises_what_the_policy_does(generated: list[str], default_policy: Policy) -> None:
+def test_the_corpus_exercises_what_the_policy_does(generated: tuple[list[Result], list[dict[str, object]]]) -> None:
     """The comparison means something only if the corpus reaches caps, quiet hours, deferrals, digests,
     exclusions and consent changes: their reasons are among whatif's."""
-    reasons = {f"{row['outcome']}:{row['reason']}" for row in whatif_rows(generated, default_policy)}
+    reasons = {f"{row['outcome']}:{row['reason']}" for row in generated[1]}
     joined = " ".join(sorted(reasons))
     for needed in ("suppressed:cap", "digest:", "excluded", "opted_out", "no_consent", "duplicate:"):
         assert needed in joined, f"no {needed} in {sorted(reasons)[:40]}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from tests.functional.whatif_corpus import corpus
 DEMO_DAY = Path(__file__).parents[2] / "examples" / "shopper_day.jsonl"
 
 
-def whatif_rows(lines: list[str], policy: Policy, workers: int = 1) -> list[dict[str, object]]:
+def whatif_rows(lines: list[str], policy: Policy, workers: int = 1) -> list[dict[str, Any]]:
     rows: list[str] = []
     run_local(enumerate(lines, start=1), policy_json(policy), workers, rows.append)
     return [json.loads(row) for row in rows]
@@ -34,7 +35,7 @@ def provider_refused(result: Result) -> bool:
     return result.outcome == "failed" and not result.reason.startswith("render:")
 
 
-def differences(replayed: list[Result], rows: list[dict[str, object]]) -> list[str]:
+def differences(replayed: list[Result], rows: list[dict[str, Any]]) -> list[str]:
     """Each request whose outcome or reason differs between replay and whatif, in words."""
     refused = [r for r in replayed if provider_refused(r)]
     assert not refused, f"the input has provider refusals the exclusion does not cover: {refused[:3]}"
@@ -56,20 +57,20 @@ def test_the_demo_day_decides_as_replay_does(default_policy: Policy) -> None:
 
 
 @pytest.fixture(scope="module")
-def generated(default_policy: Policy) -> tuple[list[Result], list[dict[str, object]]]:
+def generated(default_policy: Policy) -> tuple[list[Result], list[dict[str, Any]]]:
     """The corpus (3,000 requests over 300 customers), replayed and decided by whatif on 2 processes."""
     lines = corpus(requests=3_000, customers=300, days=3)
     return replay(read_lines(lines), default_policy).results, whatif_rows(lines, default_policy, workers=2)
 
 
-def test_a_generated_corpus_decides_as_replay_does(generated: tuple[list[Result], list[dict[str, object]]]) -> None:
+def test_a_generated_corpus_decides_as_replay_does(generated: tuple[list[Result], list[dict[str, Any]]]) -> None:
     replayed, rows = generated
     assert len(replayed) >= 3_000
     found = differences(replayed, rows)
     assert found == [], found[:10]
 
 
-def test_the_corpus_exercises_what_the_policy_does(generated: tuple[list[Result], list[dict[str, object]]]) -> None:
+def test_the_corpus_exercises_what_the_policy_does(generated: tuple[list[Result], list[dict[str, Any]]]) -> None:
     """The comparison means something only if the corpus reaches caps, quiet hours, deferrals, digests,
     exclusions and consent changes: their reasons are among whatif's."""
     reasons = {f"{row['outcome']}:{row['reason']}" for row in generated[1]}

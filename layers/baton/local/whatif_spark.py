@@ -27,7 +27,7 @@ def session() -> Any:
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # executors need this interpreter's packages
     builder = SparkSession.builder.appName("baton-whatif")
-    if "spark.master" not in builder._options and not os.environ.get("SPARK_HOME_CLUSTER"):
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit, which sets it and names the master
         builder = builder.master(os.environ.get("BATON_SPARK_MASTER", "local[*]"))
     return builder.config("spark.ui.enabled", "false").getOrCreate()
 

@@ -135,8 +135,8 @@ class Arbiter:
         from baton.app.unsubscribe import Links
         from baton.core.clock import SystemClock
         from baton.entry.observability import record_outcome
+        from baton.local.composition import UNSUBSCRIBE_URL
         from baton.local.mocked_aws import CONFIGURATION_SET, SENDER
-        from baton.local.runtime import UNSUBSCRIBE_URL
 
         self.reports: list[Report] = []
 

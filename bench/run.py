@@ -31,6 +31,7 @@ STAGES = (
     "arbiter against the floor",
     "scale",
     "baton replay on embedded moto",
+    "baton whatif in memory",
 )
 Stage = Callable[[str], AbstractContextManager[None]]
 
@@ -42,6 +43,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "lambda": {"cold_runs": 7, "rss_runs": 3},
         "replay_small": {"requests": 1_000, "customers": 100, "days": 7},
         "replay_large": {"requests": 10_000, "customers": 1_000, "days": 7},
+        "whatif": {"requests": 1_000_000, "customers": 100_000, "days": 30},
+        "whatif_sample": {"requests": 10_000, "customers": 1_000, "days": 7},
     },
     "smoke": {
         "engine": {"decisions": 200, "contacts": 50, "profiled": 50},
@@ -50,6 +53,8 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "lambda": {"cold_runs": 1, "rss_runs": 1},
         "replay_small": {"requests": 20, "customers": 2, "days": 2},
         "replay_large": {"requests": 40, "customers": 4, "days": 2},
+        "whatif": {"requests": 200, "customers": 20, "days": 2},
+        "whatif_sample": {"requests": 60, "customers": 6, "days": 2},
     },
 }
 
@@ -69,6 +74,10 @@ GOALS: dict[str, tuple[float, str] | None] = {
     "replay_requests_per_second": (100, ">="),
     "replay_scale_ratio": (1.3, "<="),
     "replay_peak_rss_mb": (512, "<="),
+    "whatif_requests_per_second": (10_000, ">="),
+    "whatif_scaling_2_workers": (1.7, ">="),
+    "whatif_peak_rss_mb": (1_024, "<="),
+    "whatif_spark_matches": (1, ">="),  # True when the Spark run matched the local engine
 }
 KEYS = tuple(GOALS)
 
@@ -96,6 +105,7 @@ def measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage = _unm
 def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> dict[str, Any]:
     from baton.local.mocked_aws import mocked_aws
     from bench import decisions, lambda_like, replay
+    from bench import whatif as bench_whatif
     from bench.cost import cost
     from bench.engine import engine
     from bench.world import bench_policy
@@ -130,6 +140,11 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         replayed = replay.measure(sizes["replay_small"], sizes["replay_large"])
     seconds["replay"] = time.monotonic() - began
 
+    began = time.monotonic()
+    with stage(STAGES[5]):
+        whatif = bench_whatif.measure(sizes["whatif"], sizes["whatif_sample"])
+    seconds["whatif"] = time.monotonic() - began
+
     paths = overhead["paths"]
     memory = lambda_result["memory"]
     costs = cost(paths, memory["log_bytes_per_decision"])
@@ -148,6 +163,8 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         "replay_requests_per_second": replayed["requests_per_second"],
         "replay_scale_ratio": replayed["scale_ratio"],
         "replay_peak_rss_mb": replayed["peak_rss_mb"],
+        **{f"whatif_{k}": whatif[k] for k in ("requests_per_second", "scaling_2_workers", "peak_rss_mb")},
+        "whatif_spark_matches": whatif["spark_matches"],
     }
     figures["breakdown"] = {
         "overhead": overhead,
@@ -156,6 +173,7 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         "scale": scale,
         "engine": engine_result,
         "replay": replayed["runs"],
+        "whatif": whatif["runs"],
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     }
     return figures
@@ -177,6 +195,8 @@ def verdict(key: str, value: Any) -> bool | None:
         return None
     limit, comparison = goal
     headline = _headline(key, value)
+    if headline is None:  # not measured here (whatif_spark_matches without PySpark)
+        return None
     return bool(headline >= limit if comparison == ">=" else headline <= limit)
 
 

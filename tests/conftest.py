@@ -3,8 +3,8 @@
 unit/ (no AWS, sockets refused), functional/ (the real handler entry points and the operator tools on moto,
 faults injected through botocore hooks), scenarios/ (replay files with their expected outcomes written beside
 them), contract/ (one suite per port, run against every implementation), dynamodb/ (Amazon's DynamoDB Local),
-infra/ (CDK synth, assertions, cdk-nag, cfn-lint), browser/ (the report in headless Chromium), runs/ (the code of
-``make bench`` and ``make reliability`` at tiny sizes).
+infra/ (CDK synth, assertions, cdk-nag, cfn-lint, checkov), browser/ (the report in headless Chromium), runs/ (the
+code of ``make bench`` and ``make reliability`` at tiny sizes), spark/ (``baton whatif --engine spark``, local mode).
 """
 
 from __future__ import annotations

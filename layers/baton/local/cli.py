@@ -16,6 +16,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose
 # One module per subcommand under baton.local.commands, each with register(subparsers).
 COMMANDS = [
     "replay",
+    "whatif",
     "erase",
     "dlq",
     "explain",

@@ -85,23 +85,25 @@ class ReplayRun:
 
 
 def read_lines(stream: Iterable[str]) -> list[Line]:
-    lines: list[Line] = []
-    for number, raw in enumerate(stream, start=1):
-        text = raw.strip()
-        if not text:
-            continue
-        line = Line(number, text)
-        try:
-            line.event = parse_envelope(text)
-            if line.event.detail_type not in (DETAIL_MESSAGE_REQUESTED, DETAIL_CUSTOMER_UPDATED):
-                raise InvalidRequest("detail-type", f"{line.event.detail_type!r} is not an event Baton takes")
-        except InvalidRequest as exc:
-            line.problem = exc
-        lines.append(line)
-    return lines
+    return [line for number, raw in enumerate(stream, start=1) if (line := read_line(number, raw)) is not None]
 
 
-def _ids(line: Line) -> tuple[str | None, str | None]:
+def read_line(number: int, raw: str) -> Line | None:
+    """Line ``number`` of an events file, parsed (its problem kept when it cannot be used); None when blank."""
+    text = raw.strip()
+    if not text:
+        return None
+    line = Line(number, text)
+    try:
+        line.event = parse_envelope(text)
+        if line.event.detail_type not in (DETAIL_MESSAGE_REQUESTED, DETAIL_CUSTOMER_UPDATED):
+            raise InvalidRequest("detail-type", f"{line.event.detail_type!r} is not an event Baton takes")
+    except InvalidRequest as exc:
+        line.problem = exc
+    return line
+
+
+def ids_of(line: Line) -> tuple[str | None, str | None]:
     detail: Any = line.event.detail if line.event else None
     if detail is None:
         try:
@@ -187,7 +189,7 @@ class _Replay:
         self.dead_letters: set[int] = set()  # lines whose record would have gone to the DLQ
         self.decided: set[str] = set()  # requests with a final outcome
         self.requests = sum(1 for line in self.timed if line.is_request)
-        self.problems, self.duplicates = _problems_and_duplicates(lines)
+        self.problems, self.duplicates = problems_and_duplicates(lines)
         self._lock = threading.Lock()
         self._local = threading.local()
         self._told = 0.0  # when on_progress was last called (monotonic seconds)
@@ -241,10 +243,10 @@ class _Replay:
         from baton.names import MAX_RECEIVE_COUNT
 
         assert line.event is not None
-        self._local.line = (line.number, _ids(line)[0])
+        self._local.line = (line.number, ids_of(line)[0])
         invoke = runtime.invoke_arbiter
         if line.event.detail_type == DETAIL_CUSTOMER_UPDATED:
-            problem = _profile_problem(line)
+            problem = profile_problem(line)
             if problem is not None:
                 with self._lock:
                     self.problems.append(problem)
@@ -284,34 +286,56 @@ class _Replay:
         return [result for line in self.lines if (result := self._result_of(line)) is not None]
 
     def _result_of(self, line: Line) -> Result | None:
-        from baton.names import MAX_RECEIVE_COUNT
+        rid, _ = ids_of(line)
+        return result_of(
+            line,
+            duplicate=line.number in self.duplicates,
+            report=self.per_line.get(line.number),
+            final=self.final.get(rid or ""),
+            dead_letter=line.number in self.dead_letters,
+            problems=self.problems,
+        )
 
-        rid, cid = _ids(line)
-        detail: Any = line.event.detail if line.event else {}
-        fields = (line.number, rid, cid, _field(detail, "channel"), _field(detail, "category"))
-        if line.problem is not None:
-            if line.event is not None and not line.is_request:
-                return None  # a profile event Baton could not use: listed among the problems
-            return Result(*fields, "rejected", line.problem.reason, None, None)
-        if not line.is_request:
-            return None
-        if line.number in self.duplicates:
-            return Result(*fields, "duplicate", "request_id", None, None)
-        report = self.per_line.get(line.number)
-        if report is not None and report.outcome is Outcome.REJECTED:
-            self.problems.append(f"line {line.number}: {report.reason}: {report.detail}")
-            return _result(*fields, report)
-        chosen = self.final.get(rid or "") or report
-        if chosen is not None:
-            return _result(*fields, chosen)
-        why = f"dead_letter: failed {MAX_RECEIVE_COUNT} receives" if line.number in self.dead_letters else "no outcome"
-        return Result(*fields, "lost", why, None, None)
+
+def result_of(
+    line: Line,
+    *,
+    duplicate: bool,
+    report: Report | None,
+    final: Report | None,
+    dead_letter: bool = False,
+    problems: list[str],
+) -> Result | None:
+    """The Result of one line (None for a line that is not a request): ``report`` is the first report while the
+    line was processed, ``final`` its request's latest (a final one kept over a deferral); a request the arbiter
+    rejected is added to ``problems``."""
+    from baton.names import MAX_RECEIVE_COUNT
+
+    rid, cid = ids_of(line)
+    detail: Any = line.event.detail if line.event else {}
+    fields = (line.number, rid, cid, _field(detail, "channel"), _field(detail, "category"))
+    if line.problem is not None:
+        if line.event is not None and not line.is_request:
+            return None  # a profile event Baton could not use: listed among the problems
+        return Result(*fields, "rejected", line.problem.reason, None, None)
+    if not line.is_request:
+        return None
+    if duplicate:
+        return Result(*fields, "duplicate", "request_id", None, None)
+    if report is not None and report.outcome is Outcome.REJECTED:
+        problems.append(f"line {line.number}: {report.reason}: {report.detail}")
+        return _result(*fields, report)
+    chosen = final or report
+    if chosen is not None:
+        return _result(*fields, chosen)
+    why = f"dead_letter: failed {MAX_RECEIVE_COUNT} receives" if dead_letter else "no outcome"
+    return Result(*fields, "lost", why, None, None)
 
 
 _SECOND = timedelta(seconds=1)
 
 
-def _problems_and_duplicates(lines: list[Line]) -> tuple[list[str], set[int]]:
+def problems_and_duplicates(lines: list[Line]) -> tuple[list[str], set[int]]:
     """The lines that could not be read, as problems; the request lines that repeat an earlier request_id."""
     problems: list[str] = []
     seen: set[str] = set()
@@ -320,7 +344,7 @@ def _problems_and_duplicates(lines: list[Line]) -> tuple[list[str], set[int]]:
         if line.problem is not None:
             problems.append(f"line {line.number}: {line.problem.reason}: {line.problem.message}")
         elif line.is_request:
-            rid, _ = _ids(line)
+            rid, _ = ids_of(line)
             if rid is not None and rid in seen:
                 duplicates.add(line.number)
             elif rid is not None:
@@ -328,7 +352,7 @@ def _problems_and_duplicates(lines: list[Line]) -> tuple[list[str], set[int]]:
     return problems, duplicates
 
 
-def _profile_problem(line: Line) -> str | None:
+def profile_problem(line: Line) -> str | None:
     """A CustomerUpdated line the contract refuses, as a problem (the profile function would drop it)."""
     from baton.contract import CustomerUpdated, parse_detail
 

@@ -141,6 +141,20 @@ REPLAY: dict[str, _Figure] = {
     "replay_scale_ratio": _Figure(lambda r: f"`baton replay` time per request{_replay_sizes(r)}", _times, "times"),
     "replay_peak_rss_mb": _Figure(lambda r: "`baton replay` peak memory", lambda v: f"{_number(v)} MB", "MB"),
 }
+WHATIF: dict[str, _Figure] = {
+    "whatif_requests_per_second": _Figure(
+        lambda r: "`baton whatif` throughput, every core",
+        lambda v: f"{_number(v)} requests a second",
+        "requests a second",
+    ),
+    "whatif_scaling_2_workers": _Figure(lambda r: "`baton whatif` on 2 workers against 1", _times, "times"),
+    "whatif_peak_rss_mb": _Figure(lambda r: "`baton whatif` peak memory", lambda v: f"{_number(v)} MB", "MB"),
+    "whatif_spark_matches": _Figure(
+        lambda r: "`baton whatif --engine spark` decides as the local engine",
+        lambda v: "yes" if v else "no",
+        "",
+    ),
+}
 
 
 def _goal_text(goal: tuple[float, str] | None, unit: str) -> str:
@@ -182,6 +196,11 @@ def bench_table(results: Mapping[str, Any]) -> Table:
 def replay_table(results: Mapping[str, Any]) -> Table:
     """``make bench``'s figures of ``baton replay``, each against its goal."""
     return _figures(results, REPLAY)
+
+
+def whatif_table(results: Mapping[str, Any]) -> Table:
+    """``make bench``'s figures of ``baton whatif``, each against its goal."""
+    return _figures(results, WHATIF)
 
 
 # -- make reliability ------------------------------------------------------------------------------------------
@@ -274,6 +293,7 @@ def tables() -> dict[str, Table]:
     return {
         "bench": bench_table(bench),
         "replay": replay_table(bench),
+        "whatif": whatif_table(bench),
         "reliability": reliability_table(_load(RELIABILITY_RESULTS)),
     }
 

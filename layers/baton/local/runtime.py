@@ -4,7 +4,6 @@ clock. ``baton replay``, ``make demo`` and the tests drive Baton through this.""
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,18 +11,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from baton.app.arbiter import Arbiter, Report
+from baton.app.arbiter import Report
 from baton.app.keys import LOCAL_ADDRESS_SALT, LOCAL_SIGNING_KEYS
 from baton.app.release import release_event
-from baton.app.unsubscribe import Links
 from baton.core.clock import SimulatedClock
-from baton.core.domain import Outcome
 from baton.core.policy import Policy
 from baton.entry.composition import FeedbackParts, PreviewParts, SweeperParts
+from baton.local.composition import DueTimes, local_arbiter
 from baton.local.mocked_aws import CONFIGURATION_SET, REGION, SENDER
 from baton.names import TABLE_NAME
-
-UNSUBSCRIBE_URL = "https://unsubscribe.baton.local/unsubscribe"
 
 
 def function_url_event(
@@ -129,7 +125,6 @@ class LocalRuntime:
 
         from baton.adapters.channels import AwsChannels
         from baton.adapters.dynamodb.ledger import DynamoLedger
-        from baton.adapters.policy_source import StaticPolicy
         from baton.app.render import Renderer
         from baton.app.templates import SHIPPED, StaticTemplates
 
@@ -139,21 +134,19 @@ class LocalRuntime:
             table_name, retention=retention, host=dynamodb_endpoint, region=REGION, salt=LOCAL_ADDRESS_SALT
         )
         self._observers: list[Callable[[Report], None]] = [observer] if observer else []
-        self._lock = threading.Lock()
-        self.due_times: list[datetime] = []
-        self.arbiter = Arbiter(
-            ledger=self.ledger,
-            channels=AwsChannels(
+        self.releases = DueTimes(self.clock, self.ledger, self.sweep)
+        self.arbiter = local_arbiter(
+            self.ledger,
+            AwsChannels(
                 boto3.client("sesv2", region_name=REGION),
                 boto3.client("sns", region_name=REGION),
                 sender=SENDER,
                 configuration_set=CONFIGURATION_SET,
             ),
-            policies=StaticPolicy(policy),
-            clock=self.clock,
+            policy,
+            self.clock,
+            self._observe,
             renderer=Renderer(StaticTemplates(templates or SHIPPED)),
-            observer=self._observe,
-            links=Links(url=UNSUBSCRIBE_URL, keys=lambda: LOCAL_SIGNING_KEYS, mailto="unsubscribe@shop.example"),
         )
         self.release_queue = LocalReleaseQueue(self)
 
@@ -164,9 +157,7 @@ class LocalRuntime:
         from baton.entry.observability import record_outcome
 
         record_outcome(report)  # what the deployed arbiter logs and counts
-        if report.outcome is Outcome.DEFERRED and report.release_at is not None:
-            with self._lock:
-                self.due_times.append(report.release_at)
+        self.releases.note(report)
         for observer in self._observers:
             observer(report)
 
@@ -221,29 +212,5 @@ class LocalRuntime:
         return int(_flushed(result)["released"])
 
     def run_until(self, until: datetime | None) -> None:
-        """Advance the simulated clock through every release due up to ``until``, sweeping at each due time as
-        the scheduled sweeper would. ``until=None`` runs on until nothing waits (then drains the due index
-        itself, which also covers send leases left by a crash)."""
-        while True:
-            with self._lock:
-                nxt = min(self.due_times, default=None)
-                if nxt is None or (until is not None and nxt > until):
-                    break
-                self.due_times = [t for t in self.due_times if t > nxt]
-            self.clock.set(nxt)
-            self.sweep()
-        if until is not None:
-            self.clock.set(until)
-            return
-        far = self.clock.now() + timedelta(days=3650)
-        for _ in range(10_000):
-            rows = self.ledger.due(far, 1)
-            if not rows:
-                return
-            before = self.clock.now()
-            self.clock.set(rows[0][2])
-            if self.clock.now() == before:
-                self.clock.advance(timedelta(seconds=1))
-            self.sweep()
-            self.run_until(self.clock.now())
-        raise RuntimeError("releases make no progress: the due index keeps the same requests")
+        """Advance the simulated clock through every release due up to ``until`` (see ``DueTimes.run_until``)."""
+        self.releases.run_until(until)

@@ -79,13 +79,13 @@ def run(args: argparse.Namespace) -> int:
         with open(args.out, "w", encoding="utf-8") as out:
             for row in result.results:
                 out.write(json.dumps(row.as_json()) + "\n")
-    _print_summary(policy, result)
+    print_summary(policy, result.summary())
     if args.report:
         runs = [(policy, args.policy, result)]
         if other is not None:
             # its unusable lines are the same ones, listed already; its ledger is a table of its own
             compared = _replay(args, lines, other, None, suffix="-compare")
-            _print_summary(other, compared)
+            print_summary(other, compared.summary())
             runs.append((other, args.compare, compared))
         _write_report(args, lines, runs)
         print(f"report: {args.report}")
@@ -113,8 +113,8 @@ def _replay(args: argparse.Namespace, lines: list[Line], policy: Policy, stderr:
         raise UsageError(str(exc)) from None
 
 
-def _print_summary(policy: Policy, result: ReplayRun) -> None:
-    summary = result.summary()
+def print_summary(policy: Policy, summary: dict[str, Any]) -> None:
+    """The run's outcome counts, as replay and whatif print them."""
     print(f"policy {policy.tag}: {summary['requests']} message requests")
     for outcome, count in summary["outcomes"].items():
         print(f"  {outcome:<11} {count}")
@@ -128,13 +128,18 @@ def _check_report_args(args: argparse.Namespace, lines: list[Line]) -> None:
 
     if args.customer is not None and args.customer not in requests_per_customer(lines):
         raise UsageError(f"--customer: no customer {args.customer} in {args.events}")
-    target = Path(args.report)
+    check_report_target(args.report)
+
+
+def check_report_target(path: str) -> None:
+    """Before a long run: the report's folder can be made, and the report is not a folder."""
+    target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot write {args.report}: {exc}") from None
+        raise UsageError(f"cannot write {path}: {exc}") from None
     if target.is_dir():
-        raise UsageError(f"cannot write {args.report}: it is a folder")
+        raise UsageError(f"cannot write {path}: it is a folder")
 
 
 def _write_report(args: argparse.Namespace, lines: list[Line], runs: list[Run]) -> None:

@@ -18,7 +18,7 @@ export CDK_CLI_NOTICES := false
 # mkdocs-material prints a notice about its successor on every build; the site builds the same without it.
 export NO_MKDOCS_2_WARNING := 1
 # The kinds of test, one folder each under tests/ (make unit, make functional, ...).
-TEST_KINDS := unit functional scenarios dynamodb infra browser runs
+TEST_KINDS := unit contract functional scenarios dynamodb infra browser runs
 # STAGE=NAME (synth, deploy, destroy): the stack of that stage, every name staged (Baton-NAME, baton-NAME-ledger ...),
 # so stages can share an account and region. After CDK_ARGS: STAGE wins over a -c stage=... there.
 CDK_ALL_ARGS = $(CDK_ARGS)$(if $(STAGE), -c stage=$(STAGE))

@@ -28,9 +28,10 @@ FUNCTIONS = REPO / "functions"
 BATON_SOURCE = REPO / "layers" / "baton"
 BUILD = REPO / "build"
 LAYER = BUILD / "layer"  # the asset folder: Lambda puts python/ from it on sys.path
-# Parts of the package no function imports (tests/infra/test_assets.py holds the functions to it): the local runtime
-# and the CLI, the operator tools, the storefront client.
-NOT_DEPLOYED = ("local", "ops", "client.py")
+# Parts of the package no function imports (tests/infra/test_assets.py holds the functions to it, and the
+# importlinter contracts in pyproject.toml): the local runtime and the CLI, the operator tools, the storefront
+# client, the in-memory ledger. Paths below layers/baton.
+NOT_DEPLOYED = ("local", "ops", "client.py", "adapters/memory.py")
 
 PYTHON_VERSION = "3.14"  # the Lambda runtime's (infra.function.RUNTIME)
 PLATFORM = "manylinux2014_aarch64"  # arm64
@@ -154,10 +155,11 @@ def _install_dependencies(target: Path) -> None:
 
 
 def _copy_baton(target: Path) -> None:
+    left_out = {BATON_SOURCE / part for part in NOT_DEPLOYED}
+
     def ignore(folder: str, names: list[str]) -> set[str]:
         skip = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
-        if Path(folder) == BATON_SOURCE:
-            skip.update(NOT_DEPLOYED)
+        skip.update(n for n in names if Path(folder) / n in left_out)
         return skip
 
     if target.exists():

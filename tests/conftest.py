@@ -1,10 +1,10 @@
 """Shared fixtures. Tests live in one folder per kind, each with its make target (docs/testing.md):
 
-unit/ (no AWS, sockets refused), functional/ (the real handler entry points and the operator tools on moto,
-faults injected through botocore hooks), scenarios/ (replay files with their expected outcomes written beside
-them), dynamodb/ (Amazon's DynamoDB Local),
-infra/ (CDK synth, assertions, cdk-nag, cfn-lint), browser/ (the report in headless Chromium), runs/ (the code of
-``make bench`` and ``make reliability`` at tiny sizes).
+unit/ (no AWS, sockets refused), contract/ (the ledger port's one suite over each implementation),
+functional/ (the real handler entry points and the operator tools on moto, faults injected through botocore
+hooks), scenarios/ (replay files with their expected outcomes written beside them), dynamodb/ (Amazon's DynamoDB
+Local), infra/ (CDK synth, assertions, cdk-nag, cfn-lint), browser/ (the report in headless Chromium), runs/ (the
+code of ``make bench`` and ``make reliability`` at tiny sizes).
 """
 
 from __future__ import annotations

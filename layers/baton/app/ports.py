@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.core.addresses import address_hash
-from baton.core.domain import AddressStanding, CustomerState, RequestStatus, Verdict
+from baton.core.domain import AddressStanding, CustomerState, Decision, Outcome, RequestStatus, Verdict
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
     from baton.contract import CustomerUpdated, MessageRequested
     from baton.core.policy import Policy
+
+# What every ledger holds to (tests/contract checks each implementation against them):
+# A send lease lasts this long: longer than any function timeout, so a lease still held means a sender is alive.
+SEND_LEASE = timedelta(minutes=5)
+# A request's history keeps at most this many steps from its decisions: the first HISTORY_LIMIT - 1 and the
+# latest, counting the others in ``history_dropped``. A send appends at most one step per delivery attempt after
+# them (sent, failed, taken over, retry), and the queue's receive count and the send lease bound those.
+HISTORY_LIMIT = 24
+
+
+def status_after(decision: Decision) -> RequestStatus:
+    """The status a decision leaves its request in: ``sending`` for a send (until confirmed), ``pending`` for a
+    deferral, else its outcome."""
+    if decision.outcome is Outcome.SENT:
+        return RequestStatus.SENDING
+    if decision.outcome is Outcome.DEFERRED:
+        return RequestStatus.PENDING
+    return RequestStatus(decision.outcome.value)
 
 
 @dataclass(frozen=True, slots=True)

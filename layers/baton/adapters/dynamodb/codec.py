@@ -10,14 +10,14 @@ from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from baton.app.ports import RequestRecord, Step
+from baton.app.ports import HISTORY_LIMIT, RequestRecord, Step
+from baton.app.ports import status_after as _status
 from baton.core.domain import (
     AddressStanding,
     Contact,
     CustomerState,
     Decision,
     Mark,
-    Outcome,
     Pending,
     PersonalLimit,
     Profile,
@@ -25,11 +25,6 @@ from baton.core.domain import (
     Request,
     RequestStatus,
 )
-
-# A request's history keeps at most this many steps: the first HISTORY_LIMIT - 1 and the latest, counting the
-# others in ``steps_dropped``. Its decisions are bounded by this; a send appends at most one step per delivery
-# attempt after it (sent, failed, taken over, retry), and the queue's receive count and the send lease bound those.
-HISTORY_LIMIT = 24
 
 
 def _ts(value: datetime) -> float:
@@ -209,14 +204,6 @@ def _address_standing(item: Any, digest: str, blocked: set[str], soft: dict[str,
         until = _from_iso(item.until)
         if until is not None:
             soft[digest] = until
-
-
-def _status(decision: Decision) -> RequestStatus:
-    if decision.outcome is Outcome.SENT:
-        return RequestStatus.SENDING
-    if decision.outcome is Outcome.DEFERRED:
-        return RequestStatus.PENDING
-    return RequestStatus(decision.outcome.value)
 
 
 def step(at: datetime, what: str, reason: str = "", until: datetime | None = None) -> str:

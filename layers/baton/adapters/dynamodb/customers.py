@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -31,13 +31,16 @@ from baton.adapters.dynamodb.items import (
     address_pk,
     customer_pk,
 )
-from baton.core.addresses import address_hash
-from baton.core.domain import (
-    AddressStanding,
-    PersonalLimit,
-    Profile,
-    QuietWindow,
+from baton.app.profiles import (
+    AddressFeedback,
+    after_feedback,
+    unsubscribed,
+    update_addresses,
+    update_audit,
+    updated_profile,
 )
+from baton.core.addresses import address_hash
+from baton.core.domain import AddressStanding, Profile
 from baton.core.errors import ConcurrentUpdate, TransientFailure
 
 if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contract or policy model)
@@ -128,54 +131,23 @@ class Customers:
 
     def update_profile(self, update: CustomerUpdated, now: datetime, actor: str | None = None) -> None:
         """Apply a CustomerUpdated: fields present replace stored ones."""
-
-        def change(profile: Profile) -> Profile:
-            consent = dict(profile.consent)
-            if update.consent:
-                consent.update({ch.value: bool(v) for ch, v in update.consent.items()})
-            prefs = update.preferences
-            opted_out = profile.opted_out_categories
-            quiet = profile.quiet_hours
-            limits = profile.limits
-            if prefs is not None:
-                if prefs.opted_out_categories is not None:
-                    opted_out = frozenset(prefs.opted_out_categories)
-                if prefs.quiet_hours is not None:
-                    quiet = {ch.value: QuietWindow(w.start, w.end) for ch, w in prefs.quiet_hours.items()}
-                if prefs.frequency is not None:
-                    limits = tuple(
-                        PersonalLimit(f.channel.value if f.channel else None, f.limit, timedelta(days=f.window_days))
-                        for f in prefs.frequency
-                    )
-            return Profile(
-                timezone=update.timezone or profile.timezone,
-                locale=update.locale or profile.locale,
-                consent=consent,
-                opted_out_categories=opted_out,
-                quiet_hours=quiet,
-                limits=limits,
-            )
-
-        addresses = {"email": update.email, "sms": update.phone, "push": update.push_endpoint}
-        audit = None
-        if actor is not None:
-            audit = (
-                actor,
-                update.model_dump(mode="json", exclude_none=True, exclude={"email", "phone", "push_endpoint"}),
-            )
+        audit = None if actor is None else (actor, update_audit(update))
         self._change_profile(
-            update.customer_id, change, now, addresses={k: v for k, v in addresses.items() if v}, audit=audit
+            update.customer_id,
+            partial(updated_profile, update=update),
+            now,
+            addresses=update_addresses(update),
+            audit=audit,
         )
 
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
-        kind, _, name = scope.partition(":")
-
-        def change(profile: Profile) -> Profile:
-            if kind == "channel":
-                return replace(profile, consent={**profile.consent, name: False})
-            return replace(profile, opted_out_categories=profile.opted_out_categories | {name})
-
-        return self._change_profile(customer_id, change, now, audit=(actor, {"unsubscribe": scope}), create=False)
+        return self._change_profile(
+            customer_id,
+            partial(unsubscribed, scope=scope),
+            now,
+            audit=(actor, {"unsubscribe": scope}),
+            create=False,
+        )
 
     def preferences(self, customer_id: str) -> Profile | None:
         """The customer's profile and preferences, or None for a customer Baton has never seen."""
@@ -194,22 +166,17 @@ class Customers:
             item = m.address.get(key, ADDRESS_SK, consistent_read=True)
         except m.address.DoesNotExist:
             item = m.address(key, ADDRESS_SK)
-        standing = AddressStanding.OK
-        if kind in ("hard_bounce", "complaint"):
-            if item.status not in ("hard_bounce", "complaint"):
-                item.status, item.since, item.until = kind, iso(now), None
-            standing = AddressStanding.BLOCKED
-        else:
-            feedback = policy.feedback
-            since = now - feedback.soft_bounce_window
-            times = [t for t in json.loads(item.soft_times or "[]") if _dt(t) > since] + [_ts(now)]
-            item.soft_times = _dumps(times)
-            if item.status in ("hard_bounce", "complaint"):
-                standing = AddressStanding.BLOCKED
-            elif len(times) >= feedback.soft_bounce_limit:
-                item.status, item.since = "soft_bounce", iso(now)
-                item.until = iso(now + feedback.soft_bounce_suppression)
-                standing = AddressStanding.SOFT_BLOCKED
+        held = AddressFeedback(
+            item.status,
+            _from_iso(item.since),
+            _from_iso(item.until),
+            tuple(_dt(t) for t in json.loads(item.soft_times or "[]")),
+        )
+        after, standing = after_feedback(held, kind, now, policy.feedback)
+        if (after.status, after.since, after.until) != (held.status, held.since, held.until):
+            item.status, item.since, item.until = after.status, iso(after.since), iso(after.until)
+        if after.soft_times != held.soft_times:
+            item.soft_times = _dumps([_ts(t) for t in after.soft_times])
         item.save()
         for owner in item.owners or ():
             state = m.state(customer_pk(owner), STATE_SK)

@@ -27,7 +27,6 @@ from baton.adapters.dynamodb.codec import (
 )
 from baton.adapters.dynamodb.items import (
     ADDRESS_SK,
-    SEND_LEASE,
     STATE_SK,
     _Models,
     address_pk,
@@ -35,7 +34,7 @@ from baton.adapters.dynamodb.items import (
     due_shard,
     request_sk,
 )
-from baton.app.ports import Arrival, RequestRecord, Snapshot
+from baton.app.ports import SEND_LEASE, Arrival, RequestRecord, Snapshot
 from baton.core.addresses import address_hash
 from baton.core.domain import (
     Decision,

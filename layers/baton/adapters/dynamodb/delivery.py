@@ -15,14 +15,13 @@ from baton.adapters.dynamodb.codec import (
     step,
 )
 from baton.adapters.dynamodb.items import (
-    SEND_LEASE,
     STATE_SK,
     _Models,
     customer_pk,
     due_shard,
     request_sk,
 )
-from baton.app.ports import RequestRecord
+from baton.app.ports import SEND_LEASE, RequestRecord
 from baton.core.addresses import address_hash
 from baton.core.errors import TransientFailure
 

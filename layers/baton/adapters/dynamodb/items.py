@@ -4,7 +4,6 @@ nothing reads the environment at import time). Single-table design: see ``baton.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -26,7 +25,6 @@ STATE_SK = "STATE"
 
 ADDRESS_SK = "ADDR"
 
-SEND_LEASE = timedelta(minutes=5)  # longer than any function timeout: a lease still held means a sender is alive
 
 
 def customer_pk(customer_id: str) -> str:

@@ -52,7 +52,7 @@ EXPECTED: dict[str, set[Grant]] = {
     | consume(ARBITER_QUEUE),
     "profile": base()
     | table("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem")
-    | {KEYS}
+    | {KEYS, POLICY}
     | consume(PROFILE_QUEUE),
     "sweeper": base() | {("dynamodb:Query", "table/index/due"), ("sqs:SendMessage", f"queue:{ARBITER_QUEUE}")},
     "unsubscribe": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {KEYS},

@@ -33,6 +33,7 @@ from baton.core.domain import (
     Mark,
     Outcome,
     Pending,
+    Profile,
     QuietWindow,
     Request,
     Verdict,
@@ -71,6 +72,12 @@ def capacity_frees(policy: Policy, ledger: CustomerState, request: Request, now:
     priority = priority_of(policy, request)
     _, blocking = run._caps(request, priority, run.contacts)
     return run._capacity_frees(request, priority, blocking) if blocking else now
+
+
+def horizon(policy: Policy, profile: Profile, now: datetime) -> datetime:
+    """How far back any rule looks at ``now`` (the policy's and the customer's own limits): a contact or a mark
+    at or before it counts for nothing and is forgotten."""
+    return now - max([policy.longest_window, *(limit.window for limit in profile.limits)])
 
 
 def priority_of(policy: Policy, request: Request) -> int:
@@ -126,10 +133,9 @@ class _Run:
         self.policy = policy
         self.ledger = ledger
         self.now = now
-        longest = max([policy.longest_window, *(limit.window for limit in ledger.profile.limits)])
-        horizon = now - longest
-        self.contacts: list[Contact] = [c for c in ledger.contacts if c.at > horizon]
-        self.marks: list[Mark] = [m for m in ledger.marks if m.at > horizon]
+        since = horizon(policy, ledger.profile, now)
+        self.contacts: list[Contact] = [c for c in ledger.contacts if c.at > since]
+        self.marks: list[Mark] = [m for m in ledger.marks if m.at > since]
         self.pending: list[Pending] = list(ledger.pending)
         self.arrived: list[Pending] = []
         self.decisions: list[Decision] = []

@@ -54,7 +54,7 @@ def baton(function: str) -> dict[str, Any]:
     if function == "arbiter":
         _ledger_clients(runtime.arbiter_service().ledger, True)
     elif function == "profile":
-        _ledger_clients(runtime.profile_ledger(), True)
+        _ledger_clients(runtime.profile_parts().ledger, True)
     else:
         _ledger_clients(runtime.sweeper_parts().ledger, False)
     ready = time.perf_counter()

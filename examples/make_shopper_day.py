@@ -72,6 +72,11 @@ DAY_EVENTS = [
                                 "data": {"product": "Wool beanie", "url": "https://shop.example/p/2222"}}),
     ("23:00", "newsletter", {"channel": "email", "template": "newsletter", "campaign_id": "bf-2026",
                              "data": {"headline": "Midnight deals", "url": "https://shop.example/bf"}}),
+    # Last in the file so that the request ids above keep their numbers; Baton takes events in time order. The
+    # mail house reports at 07:50 the catalogue it dropped at 07:30: with the 06:15 newsletter it fills the two
+    # marketing slots a sale may use that day (all_marketing_daily), so the 06:30 push sale is not sent at 08:00.
+    ("07:50", "ContactRecorded", {"contact_id": "catalogue-bf-2026", "channel": "direct_mail", "category": "sale",
+                                  "campaign_id": "bf-2026", "at": f"{DAY}T07:30:00-06:00"}),
 ]
 
 
@@ -82,6 +87,8 @@ def events() -> list[dict[str, object]]:
         body = {"customer_id": CUSTOMER, **detail}
         if kind == "CustomerUpdated":
             detail_type, source = "CustomerUpdated", "shop.accounts"
+        elif kind == "ContactRecorded":  # made outside Baton, reported by the system that made it
+            detail_type, source = "ContactRecorded", "shop.direct-mail"
         else:
             detail_type, source = "MessageRequested", "shop.automation"
             body = {"request_id": f"req-{i:03d}", "category": kind, **body}

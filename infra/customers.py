@@ -1,16 +1,20 @@
-"""Customers: the profile function (CustomerUpdated, CustomerErased from the profile queue), the public one-click
+"""Customers: the profile function (CustomerUpdated, CustomerErased, ContactRecorded from the profile queue), the
+public one-click
 unsubscribe endpoint and the IAM-authorised preference API (Lambda function URLs)."""
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Duration, Fn
+import jsii
+from aws_cdk import CfnOutput, Duration, Fn, IStableStringProducer, Lazy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from baton.entry.settings import PreferencesSettings, ProfileSettings, UnsubscribeSettings
+from baton.names import Env
 from infra.config import Config
 from infra.function import (
     IAM_URL_NO_RESERVATION,
@@ -28,6 +32,20 @@ ENDPOINT_TIMEOUT = Duration.seconds(10)
 UNSUBSCRIBE_PATH = "unsubscribe"  # the route in baton.entry.api.unsubscribe_app
 
 
+@jsii.implements(IStableStringProducer)
+class _ParameterName:
+    """The policy parameter's name, known once the Arbitration construct that owns the parameter is built (after
+    this one: it needs the unsubscribe URL). Resolved at synth to a reference to the parameter."""
+
+    def __init__(self) -> None:
+        self.parameter: ssm.IStringParameter | None = None
+
+    def produce(self) -> str:
+        if self.parameter is None:
+            raise RuntimeError("Customers.use_policy was not called: the profile function has no policy parameter")
+        return self.parameter.parameter_name
+
+
 class Customers(Construct):
     def __init__(
         self,
@@ -40,18 +58,21 @@ class Customers(Construct):
         profile_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._policy = _ParameterName()
         self.profile = BatonFunction(
             self,
             "Profile",
             settings=ProfileSettings,
-            environment=ledger.environment(),
+            # the policy (a recorded contact's category), from the parameter the stack hands over (``use_policy``)
+            environment={**ledger.environment(), Env.POLICY_PARAMETER: Lazy.string(self._policy)},
             layer=layer,
             config=config,
-            description="Baton profile: CustomerUpdated and CustomerErased in, profiles changed or erased",
+            description="Baton profile: CustomerUpdated, CustomerErased and ContactRecorded in, profiles changed",
             timeout=PROFILE_TIMEOUT,
         )
         self.profile.allow(
-            # update: BatchGetItem (state and address items), TransactWriteItems of Updates;
+            # update: BatchGetItem (state and address items), TransactWriteItems of Updates; contact: GetItem and
+            # UpdateItem of the state;
             # erase: Query the customer's items, GetItem/UpdateItem/DeleteItem address items, BatchWriteItem deletes
             ledger.items("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"),
             ledger.read_salt(),
@@ -119,3 +140,9 @@ class Customers(Construct):
 
         CfnOutput(scope, "UnsubscribeUrl", value=self.unsubscribe_url, description="One-click unsubscribe endpoint")
         CfnOutput(scope, "PreferencesUrl", value=preferences_url.url, description="Preference API (SigV4, IAM)")
+
+    def use_policy(self, parameter: ssm.IStringParameter, read: iam.PolicyStatement) -> None:
+        """The policy parameter for the profile function: its name in the environment, and ``read`` (the
+        ``ssm:GetParameter`` grant on it, ``Arbitration.read_policy``) on its role."""
+        self._policy.parameter = parameter
+        self.profile.allow(read)

@@ -16,7 +16,12 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from baton.contract import json_schemas
-from baton.names import DETAIL_CUSTOMER_ERASED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+from baton.names import (
+    DETAIL_CONTACT_RECORDED,
+    DETAIL_CUSTOMER_ERASED,
+    DETAIL_CUSTOMER_UPDATED,
+    DETAIL_MESSAGE_REQUESTED,
+)
 from infra.config import Config
 from infra.queues import WorkQueue, dead_letter_queue
 
@@ -111,9 +116,9 @@ class Ingest(Construct):
         )
         self.route(
             "CustomerChanged",
-            [DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED],
+            [DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED],
             self.profile.queue,
-            "profile changes and erasures to the profile queue",
+            "profile changes, erasures and contacts made outside Baton to the profile queue",
         )
         self._schemas(names.schema_registry)
 

@@ -86,6 +86,7 @@ class BatonStack(Stack):
             delivery=delivery,
             unsubscribe_url=people.unsubscribe_url,
         )
+        people.use_policy(arbiter.parameter, arbiter.read_policy())
         deferral = Deferral(
             self, "Deferral", config=config, layer=layer, ledger=ledger, arbitration_queue=ingest.arbitration.queue
         )

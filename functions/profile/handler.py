@@ -1,4 +1,5 @@
-"""Profile: CustomerUpdated (profile, consent, preferences; in force at once) and CustomerErased (erasure)."""
+"""Profile: CustomerUpdated (profile, consent, preferences; in force at once), CustomerErased (erasure) and
+ContactRecorded (a contact made outside Baton, counted in the customer's caps)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.app.ports import Ledger
+from baton.app.ports import Ledger, PolicySource
 from baton.core.clock import Clock, SystemClock
 from baton.core.errors import InvalidRequest
-from baton.entry.composition import profile_ledger
+from baton.entry.composition import profile_parts
 from baton.entry.ingress import batch_processor, profile_record
 from baton.entry.observability import logger, metrics, tracer
 
@@ -26,13 +27,20 @@ from baton.entry.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(
-    event: dict[str, Any], context: LambdaContext, ledger: Ledger | None = None, clock: Clock | None = None
+    event: dict[str, Any],
+    context: LambdaContext,
+    ledger: Ledger | None = None,
+    clock: Clock | None = None,
+    policies: PolicySource | None = None,
 ) -> PartialItemFailureResponse:
-    store, now = ledger or profile_ledger(), clock or SystemClock()
+    if ledger is None or policies is None:
+        parts = profile_parts()
+        ledger, policies = ledger or parts.ledger, policies or parts.policies
+    store, now, source = ledger, clock or SystemClock(), policies
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            action, customer_id = profile_record(store, now, record.body)
+            action, customer_id = profile_record(store, now, record.body, source)
             metrics.add_metric(name=f"Customer_{action}", unit=MetricUnit.Count, value=1)
             logger.info(f"customer {action}", customer_id=customer_id)
         except InvalidRequest as exc:  # poison input: reported, never retried

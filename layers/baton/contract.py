@@ -30,8 +30,14 @@ from pydantic import (
 )
 
 from baton.core.errors import InvalidRequest
-from baton.core.values import CategoryName, Channel, TimeZoneName
-from baton.names import CONTRACT_VERSION, DETAIL_CUSTOMER_ERASED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+from baton.core.values import CategoryName, Channel, ChannelName, TimeZoneName
+from baton.names import (
+    CONTRACT_VERSION,
+    DETAIL_CONTACT_RECORDED,
+    DETAIL_CUSTOMER_ERASED,
+    DETAIL_CUSTOMER_UPDATED,
+    DETAIL_MESSAGE_REQUESTED,
+)
 
 MAX_DATA_BYTES = 8192  # rendered into one message; DynamoDB items stay far below 400 KB
 MAX_SUBJECT_CHARS = 998  # one header line (RFC 5322)
@@ -215,6 +221,20 @@ class CustomerErased(BaseModel):
     customer_id: Identifier
 
 
+class ContactRecorded(BaseModel):
+    """``detail`` of a ``ContactRecorded`` event: a contact made outside Baton (direct mail, a call, a store visit,
+    social, an email another system sent). It counts in the customer's caps from ``at``, as Baton's own sends do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="ContactRecorded", defer_build=True)
+
+    contact_id: Identifier = Field(description="The sender's idempotency key: the same id again counts once.")
+    customer_id: Identifier
+    channel: ChannelName = Field(description="Where it was made, e.g. direct_mail, call, store, social, email.")
+    category: CategoryName = Field(description="The kind of contact, named as the policy names categories.")
+    at: AwareDatetime = Field(description="When the contact was made (ISO-8601 with offset); caps count it from then.")
+    campaign_id: Identifier | None = None
+
+
 class EventEnvelope(BaseModel):
     """The EventBridge event around a detail (as delivered to SQS and as written in replay files)."""
 
@@ -231,6 +251,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     DETAIL_MESSAGE_REQUESTED: MessageRequested,
     DETAIL_CUSTOMER_UPDATED: CustomerUpdated,
     DETAIL_CUSTOMER_ERASED: CustomerErased,
+    DETAIL_CONTACT_RECORDED: ContactRecorded,
 }
 
 

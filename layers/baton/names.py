@@ -18,6 +18,7 @@ BUS_NAME: Final = "baton"
 DETAIL_MESSAGE_REQUESTED: Final = "MessageRequested"
 DETAIL_CUSTOMER_UPDATED: Final = "CustomerUpdated"
 DETAIL_CUSTOMER_ERASED: Final = "CustomerErased"
+DETAIL_CONTACT_RECORDED: Final = "ContactRecorded"  # a contact made outside Baton
 DETAIL_RELEASE_DUE: Final = "ReleaseDue"  # internal: sweeper -> arbitration queue
 RELEASE_SOURCE: Final = "baton.sweeper"
 CONTRACT_VERSION: Final = "1"

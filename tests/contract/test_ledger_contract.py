@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from baton.app.ports import HISTORY_LIMIT, SEND_LEASE, Ledger, RequestRecord, Step
-from baton.contract import CustomerUpdated, parse_detail
+from baton.contract import ContactRecorded, CustomerUpdated, parse_detail
 from baton.core.domain import AddressStanding, Outcome, RequestStatus
 from baton.core.errors import ConcurrentUpdate
 from tests.contract.shop import DAILY, HOLD, START, Shop, message
@@ -104,6 +104,48 @@ def test_a_profile_change_makes_a_decision_read_before_it_fail(shop: Shop) -> No
     with pytest.raises(ConcurrentUpdate):
         shop.ledger.commit(*stale, shop.policy.tag, START)
     assert shop.arrive(message(C, "r1"), START).outcome is Outcome.SUPPRESSED
+
+
+def _contact(contact_id: str, at: Any, category: str = "sale", customer: str = C) -> ContactRecorded:
+    detail = {"contact_id": contact_id, "customer_id": customer, "channel": "direct_mail", "category": category,
+              "at": at.isoformat()}  # fmt: skip
+    recorded: ContactRecorded = parse_detail(ContactRecorded, detail)
+    return recorded
+
+
+def test_a_recorded_contact_counts_once_in_time_order_and_moves_the_version(shop: Shop) -> None:
+    shop.customer(C)
+    assert shop.arrive(message(C, "r1"), START).outcome is Outcome.SENT
+    version = shop.ledger.load(C, None, None, consistent=True).ledger.version
+    assert shop.ledger.record_contact(_contact("m1", START - timedelta(hours=3)), START, shop.policy)
+    assert not shop.ledger.record_contact(_contact("m1", START - timedelta(hours=3)), START, shop.policy)
+    # older than every rule looks back (the policy's 24h; a day at least): not kept
+    assert not shop.ledger.record_contact(_contact("m2", START - timedelta(days=2)), START, shop.policy)
+    state = shop.ledger.load(C, None, None, consistent=True).ledger
+    assert state.version == version + 1
+    assert [(c.request_id, c.at, c.channel, c.priority) for c in state.contacts] == [
+        ("contact:m1", START - timedelta(hours=3), "direct_mail", 50),
+        ("r1", START, "email", 50),
+    ]
+    # the cap counts both: the third message of the day waits
+    assert shop.arrive(message(C, "r2"), START + MINUTE).outcome is Outcome.DEFERRED
+
+
+def test_a_contact_for_an_unknown_customer_is_kept_for_when_it_appears(ledger: Ledger, shop: Shop) -> None:
+    assert ledger.record_contact(_contact("m1", START, customer="newcomer"), START, shop.policy)
+    state = ledger.load("newcomer", None, None, consistent=True).ledger
+    assert state.version == 1 and [c.request_id for c in state.contacts] == ["contact:m1"]
+
+
+def test_a_recorded_contact_makes_a_decision_read_before_it_fail(shop: Shop) -> None:
+    shop.customer(C)
+    assert shop.arrive(message(C, "r1"), START).outcome is Outcome.SENT
+    stale = shop.read(message(C, "r2"), START)
+    assert shop.ledger.record_contact(_contact("m1", START - MINUTE), START, shop.policy)
+    with pytest.raises(ConcurrentUpdate):
+        shop.ledger.commit(*stale, shop.policy.tag, START)
+    # read again, the contact fills the day's second slot
+    assert shop.arrive(message(C, "r2"), START).outcome is Outcome.DEFERRED
 
 
 def test_caps_hold_when_threads_commit_for_one_customer_at_once(shop: Shop) -> None:

@@ -61,11 +61,21 @@ def test_explain_tells_the_demo_shoppers_day(capsys: pytest.CaptureFixture[str])
     assert "cancelled: excluded:req-013" in blocks["req-009"]
     assert "order_confirmation cart:987" in blocks["req-009"]
     assert "sent: transactional" in blocks["req-013"]
-    # a capped request shows the counts its caps saw at the decision
-    assert "suppressed: cap:email_daily" in blocks["req-004"]
-    assert "email_daily 1/1" in blocks["req-004"]
-    # what outranked what
-    assert "outranked:req-003" in blocks["req-005"]
+    # a request outranked by one waiting for quiet hours to end names it, and the counts its caps saw
+    assert "suppressed: outranked:req-003" in blocks["req-004"]
+    assert "waiting for quiet hours to end until 2026-11-27 08:00 CST" in blocks["req-004"]
+    assert "all_marketing_daily 2/2" in blocks["req-004"]
+    # what outranked what, and when the request waited because of it
+    assert "deferred outranked:req-008 until 2026-11-29 07:30:00 CST" in blocks["req-014"]
+    # the catalogue sent by direct mail (ContactRecorded) is in the timeline when it was made, and fills the
+    # marketing room the sale by sms could use
+    assert head.endswith("; 1 contact(s) made outside Baton")
+    assert blocks["contact:catalogue-bf-2026"].splitlines() == [
+        "2026-11-27 07:30:00 CST  contact:catalogue-bf-2026  sale by direct_mail priority 30 campaign bf-2026",
+        "    made outside Baton: caps count it",
+    ]
+    assert "suppressed: cap:all_marketing_daily" in blocks["req-005"]
+    assert "all_marketing_daily 2/2" in blocks["req-005"]
     # never an address
     assert "sam@example.com" not in out and "+1312" not in out
 

@@ -15,6 +15,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from baton.adapters.policy_source import StaticPolicy
 from baton.app.arbiter import Report
 from baton.core.domain import Outcome
 from baton.core.policy import Policy
@@ -84,6 +85,7 @@ def customer(runtime: LocalRuntime, customer_id: str = "c1", **extra: Any) -> No
         LocalContext(),
         ledger=runtime.ledger,
         clock=runtime.clock,
+        policies=StaticPolicy(runtime.policy),
     )
     assert result == {"batchItemFailures": []}
 

@@ -105,7 +105,8 @@ def test_a_requests_history_is_the_sequence_of_states_it_passed_through(
 
 
 def test_explain_shows_the_demo_shoppers_waits(capsys: Any) -> None:
-    """The demo shopper's push sale waited for its arbitration window, then for quiet hours, then went out."""
+    """The demo shopper's push sale waited for its arbitration window, then for quiet hours; by then the catalogue
+    recorded at 07:50 had taken the day's marketing room it could use."""
     assert cli.main(["explain", "shopper-42", "--replay", "examples/shopper_day.jsonl"]) == 0
     out = capsys.readouterr().out
     block = next(b for b in out.split("\n\n") if "  req-003  " in b)
@@ -116,8 +117,7 @@ def test_explain_shows_the_demo_shoppers_waits(capsys: Any) -> None:
         "released arbitration_window",
         "deferred quiet_hours until 2026-11-27 08:00:00 CST",
         "released quiet_hours",
-        "sending within_policy",
-        "sent within_policy",
+        "suppressed cap:all_marketing_daily",
     ]
     assert "times in America/Chicago; policy " in out and "(the shipped default)" in out
 

@@ -61,7 +61,7 @@ EXPECTED: dict[str, set[Grant]] = {
     | consume(ARBITER_QUEUE),
     "profile": base()
     | table("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem")
-    | {SALT}
+    | {SALT, POLICY}
     | consume(PROFILE_QUEUE),
     "sweeper": base()
     | {

@@ -15,6 +15,7 @@ from baton.names import (
     ARBITER_DLQ,
     ARBITER_QUEUE,
     BUS_NAME,
+    DETAIL_CONTACT_RECORDED,
     DETAIL_CUSTOMER_ERASED,
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
@@ -87,7 +88,7 @@ def test_the_bus_name_and_arn_are_outputs(synth: Synthesized) -> None:
     ("detail_types", "queue"),
     [
         ([DETAIL_MESSAGE_REQUESTED], ARBITER_QUEUE),
-        ([DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED], PROFILE_QUEUE),
+        ([DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED], PROFILE_QUEUE),
     ],
 )
 def test_rules_route_detail_types_to_their_queue_with_a_target_dlq(
@@ -167,7 +168,8 @@ def test_the_schema_registry_holds_the_contract_as_draft4(synth: Synthesized) ->
         s["Properties"]["SchemaName"]: s["Properties"] for s in synth.of_type("AWS::EventSchemas::Schema").values()
     }
     assert set(schemas) == {
-        f"{d}.v1" for d in (DETAIL_MESSAGE_REQUESTED, DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED)
+        f"{d}.v1"
+        for d in (DETAIL_MESSAGE_REQUESTED, DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED)
     }
     for props in schemas.values():
         assert props["Type"] == "JSONSchemaDraft4"

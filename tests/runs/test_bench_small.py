@@ -171,7 +171,7 @@ def test_the_whole_bench_runs_at_tiny_sizes(
     # a function's start builds the contract and settings models it validates, and no others
     assert {f: c["models_built"] for f, c in figures["breakdown"]["cold_start"].items()} == {
         "arbiter": ["ArbiterSettings", "EventEnvelope", "MessageRequested"],
-        "profile": ["CustomerErased", "CustomerUpdated", "EventEnvelope", "ProfileSettings"],
+        "profile": ["ContactRecorded", "CustomerErased", "CustomerUpdated", "EventEnvelope", "ProfileSettings"],
         "sweeper": ["SweeperSettings"],
     }
     # the composition root froze what it built (baton.entry.startup.settled), as the handler's start froze its imports

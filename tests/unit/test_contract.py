@@ -9,6 +9,7 @@ import pytest
 
 from baton.contract import (
     MAX_DATA_BYTES,
+    ContactRecorded,
     CustomerUpdated,
     MessageRequested,
     parse_detail,
@@ -167,6 +168,47 @@ def test_customer_updated_bad_values_are_named(change: dict[str, Any], field: st
 
 def test_customer_updated_requires_customer_id() -> None:
     assert refused(CustomerUpdated, {"timezone": "Europe/Berlin"}).field == "customer_id"
+
+
+CONTACT: dict[str, Any] = {
+    "contact_id": "mail-1",
+    "customer_id": "c-1",
+    "channel": "direct_mail",
+    "category": "sale",
+    "at": "2026-11-27T08:00:00-06:00",
+}
+
+
+@pytest.mark.parametrize("channel", ["direct_mail", "call", "store", "social", "email", "sms2"])
+def test_a_contact_may_be_made_on_any_channel_with_a_name(channel: str) -> None:
+    recorded = parse_detail(ContactRecorded, {**CONTACT, "channel": channel, "campaign_id": "bf-2026"})
+    assert (recorded.channel, recorded.campaign_id) == (channel, "bf-2026")
+    assert recorded.at.utcoffset() is not None
+
+
+@pytest.mark.parametrize("missing", ["contact_id", "customer_id", "channel", "category", "at"])
+def test_a_contact_missing_a_field_is_refused_naming_it(missing: str) -> None:
+    error = refused(ContactRecorded, {k: v for k, v in CONTACT.items() if k != missing})
+    assert (error.field, error.message) == (missing, "field required")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"channel": "Direct Mail"}, "channel"),
+        ({"channel": "d"}, "channel"),
+        ({"channel": "_mail"}, "channel"),
+        ({"channel": "a" * 33}, "channel"),
+        ({"at": "2026-11-27T08:00:00"}, "at"),  # no offset: when is that?
+        ({"at": "yesterday"}, "at"),
+        ({"category": "Sale"}, "category"),
+        ({"contact_id": "has space"}, "contact_id"),
+        ({"campaign_id": ""}, "campaign_id"),
+        ({"entity": "sku:1"}, "entity"),  # unknown field
+    ],
+)
+def test_a_contact_with_a_wrong_field_is_refused_naming_it(change: dict[str, Any], field: str) -> None:
+    assert refused(ContactRecorded, {**CONTACT, **change}).field == field
 
 
 # -- the envelope --------------------------------------------------------------------------------------

@@ -676,3 +676,27 @@ def test_a_request_waiting_for_quiet_hours_to_end_keeps_its_room_from_lower_prio
     assert outcome(second, "n") == (Outcome.SUPPRESSED, "outranked:b")
     assert waiting.release_at is not None
     assert outcome(when(p, second.ledger, [], waiting.release_at), "b") == SENT_OK
+
+
+# -- contacts made outside Baton -------------------------------------------------------------------
+
+
+def test_a_contact_on_a_channel_outside_baton_counts_where_its_match_and_category_say() -> None:
+    p = policy(
+        caps=[
+            cap("touches_daily", 2, "24h"),
+            cap("mail_weekly", 1, "7d", match={"channel": "direct_mail"}),
+            cap("sale_daily", 1, "24h", match={"category": "sale"}),
+        ]
+    )
+    mail = sent("contact:m1", T0 - 2 * H, channel="direct_mail", category="news")
+    call = sent("contact:c1", T0 - H, channel="call", category="order", transactional=True)
+
+    news = only(when(p, given(mail, call), [req("r1", category="news")]))
+    # the mail counts in the cap without match, the transactional call nowhere; a cap on direct mail holds back
+    # no email
+    assert (news.outcome, dict(news.counts)) == (Outcome.SENT, {"touches_daily": CapCount(1, 2)})
+    store = sent("contact:s1", T0 - H, channel="store", category="sale")
+    sale = only(when(p, given(mail, store), [req("r2")]))
+    assert (sale.outcome, sale.reason) == (Outcome.SUPPRESSED, "cap:touches_daily")
+    assert dict(sale.counts) == {"touches_daily": CapCount(2, 2), "sale_daily": CapCount(1, 1)}

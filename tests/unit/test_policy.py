@@ -105,11 +105,29 @@ def test_window_of_thirty_days_and_more_is_allowed() -> None:
         ("categories:\n  sale:\n    over_cap: drop\n", "categories.sale.over_cap", "'suppress' or 'defer'"),
         ("categories:\n  sale:\n    arbitration_window: 7h\n", "categories.sale.arbitration_window", "at most 6h"),
         ("prioritee: 3\n", "prioritee", "unknown field"),
+        (
+            "caps:\n  - name: a\n    limit: 1\n    window: 1d\n    match: {channel: Direct Mail}\n",
+            "caps[a].match.channel",
+            '"Direct Mail" is not a channel name',
+        ),
+        ("categories:\n  sale:\n    transactional: yes please\n", "categories.sale.transactional", "boolean"),
     ],
 )
 def test_each_mistake_names_the_field_and_the_problem(body: str, field: str, words: str) -> None:
     error = problem_of(HEAD + body)
     assert any(p.field == field and words in p.message for p in error.problems), error.problems
+
+
+def test_a_cap_may_match_a_channel_outside_baton() -> None:
+    policy = load_policy(
+        HEAD + "caps:\n  - {name: mail_weekly, limit: 1, window: 7d, match: {channel: direct_mail}}\n"
+        "categories:\n  order_confirmation: {transactional: true}\n",
+        "p.yaml",
+    )
+    assert policy.caps[0].match.channel == "direct_mail"
+    assert policy.category("order_confirmation").transactional is True
+    assert policy.category("sale").transactional is False
+    assert load_policy(policy_json(policy), "p.json") == policy
 
 
 def test_unknown_time_zone_is_named() -> None:

@@ -46,25 +46,32 @@ def _bench_results(within: bool) -> dict[str, Any]:
 @pytest.mark.parametrize("within", [True, False])
 def test_each_bench_figure_is_shown_with_its_goal_and_whether_it_is_met(within: bool) -> None:
     given = _bench_results(within)
-    rows = _cells(results.markdown(results.bench_table(given))) + _cells(results.markdown(results.replay_table(given)))
+    rows = [
+        *_cells(results.markdown(results.bench_table(given))),
+        *_cells(results.markdown(results.replay_table(given))),
+        *_cells(results.markdown(results.whatif_table(given))),
+    ]
 
     assert len(rows) == len(BENCH_GOALS)
-    for key, row in zip([*results.BENCH, *results.REPLAY], rows, strict=True):
+    for key, row in zip([*results.BENCH, *results.REPLAY, *results.WHATIF], rows, strict=True):
         _, value, goal, met = row
         if BENCH_GOALS[key] is None:
             assert met == "-" and goal.startswith("none"), key
             continue
         limit, comparison = BENCH_GOALS[key]
         assert goal.startswith("at most" if comparison == "<=" else "at least"), key
-        assert f"{limit:,.2f}" in goal if key == "cost_per_million_requests_usd" else f"{limit:g}" in goal, key
+        shown_limit = f"{limit:,.2f}" if key == "cost_per_million_requests_usd" else f"{limit:g}"
+        assert shown_limit in (goal if key == "cost_per_million_requests_usd" else goal.replace(",", "")), key
         assert met == ("met" if within else "missed"), key
         shown = given[key]["total"] if key == "cost_per_million_requests_usd" else given[key]
         if key == "cost_per_million_requests_usd":
             assert value == f"${shown:,.2f}"
         elif isinstance(shown, dict):
             assert all(f"{name} {v:g}" in value for name, v in shown.items()), key
+        elif key == "whatif_spark_matches":
+            assert value == ("yes" if shown else "no"), key
         else:
-            assert f"{shown:g}" in value, key
+            assert f"{shown:g}" in value.replace(",", ""), key
 
 
 def test_a_bench_figure_not_in_the_results_is_said_to_be_not_measured() -> None:

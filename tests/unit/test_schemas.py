@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
-from baton.contract import CustomerUpdated, MessageRequested, json_schemas, parse_detail
+from baton.contract import ContactRecorded, CustomerUpdated, MessageRequested, json_schemas, parse_detail
 from baton.core.errors import InvalidRequest
 from baton.local.schemas import main, render
 
@@ -64,6 +64,14 @@ REQUEST: dict[str, Any] = {
     "template": "back_in_stock",
 }
 
+CONTACT: dict[str, Any] = {
+    "contact_id": "mail-1",
+    "customer_id": "c-1",
+    "channel": "direct_mail",
+    "category": "sale",
+    "at": "2026-11-27T08:00:00-06:00",
+}
+
 # Examples whose verdict a JSON Schema can express (the models add checks a schema cannot: data size,
 # recipient against channel, IANA zone names).
 EXAMPLES: list[tuple[type[BaseModel], dict[str, Any], bool]] = [
@@ -91,6 +99,14 @@ EXAMPLES: list[tuple[type[BaseModel], dict[str, Any], bool]] = [
     (CustomerUpdated, {"customer_id": "c-1", "email": "sam@example.com", "phone": "+14155550100"}, True),
     (CustomerUpdated, {"email": "sam@example.com"}, False),
     (CustomerUpdated, {"customer_id": "c-1", "nickname": "sam"}, False),
+    (ContactRecorded, CONTACT, True),
+    (ContactRecorded, {**CONTACT, "channel": "email", "campaign_id": "bf-2026"}, True),
+    (ContactRecorded, {**CONTACT, "channel": "Direct Mail"}, False),
+    (ContactRecorded, {**CONTACT, "channel": "x"}, False),
+    (ContactRecorded, {**CONTACT, "channel": "a" * 33}, False),
+    (ContactRecorded, {k: v for k, v in CONTACT.items() if k != "contact_id"}, False),
+    (ContactRecorded, {k: v for k, v in CONTACT.items() if k != "at"}, False),
+    (ContactRecorded, {**CONTACT, "priority": 5}, False),
 ]
 
 

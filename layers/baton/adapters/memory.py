@@ -43,6 +43,7 @@ from baton.app.profiles import (
     update_addresses,
     update_audit,
     updated_profile,
+    with_contact,
 )
 from baton.core.addresses import DEFAULT_SALT, address_hash
 from baton.core.domain import (
@@ -60,7 +61,7 @@ from baton.core.errors import ConcurrentUpdate
 
 if TYPE_CHECKING:
     from baton.app.ports import Ledger
-    from baton.contract import CustomerUpdated
+    from baton.contract import ContactRecorded, CustomerUpdated
     from baton.core.policy import Policy
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -470,6 +471,20 @@ class MemoryLedger:
         audit = None if actor is None else (actor, update_audit(update))
         change = partial(updated_profile, update=update)
         self._change_profile(update.customer_id, change, now, update_addresses(update), audit, create=True)
+
+    def record_contact(self, recorded: ContactRecorded, now: datetime, policy: Policy) -> bool:
+        """The contacts as a decision leaves them, with the recorded one, and the version moved."""
+        with self._lock:
+            customer = self._customers.get(recorded.customer_id) or _Customer()
+            state = customer.state or _State()
+            contacts = with_contact(self._customer_state(recorded.customer_id, state), recorded, policy, now)
+            if contacts is None:
+                return False
+            self._customers[recorded.customer_id] = customer
+            customer.state = state
+            state.contacts = contacts
+            state.version += 1
+            return True
 
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         change = partial(unsubscribed, scope=scope)

@@ -11,7 +11,7 @@ from baton.core.addresses import address_hash
 from baton.core.domain import AddressStanding, CustomerState, Decision, Outcome, RequestStatus, Verdict
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
-    from baton.contract import CustomerUpdated, MessageRequested
+    from baton.contract import ContactRecorded, CustomerUpdated, MessageRequested
     from baton.core.policy import Policy
 
 # What every ledger holds to (tests/contract checks each implementation against them):
@@ -151,6 +151,12 @@ class Ledger(Protocol):
     def record_rejected(self, customer_id: str, request_id: str, reason: str, detail: str, now: datetime) -> bool: ...
 
     def update_profile(self, update: CustomerUpdated, now: datetime, actor: str | None = None) -> None: ...
+
+    def record_contact(self, recorded: ContactRecorded, now: datetime, policy: Policy) -> bool:
+        """Count a contact made outside Baton among the customer's contacts, from its ``at`` (``with_contact`` in
+        ``baton.app.profiles``), under the version check: the version moves, so a decision read before it cannot
+        commit after it. A customer not seen before gets a state holding it. False when nothing changed: the
+        same ``contact_id`` again, or a contact older than any rule looks back."""
 
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         """Apply an unsubscribe ("category:<name>" or "channel:<name>"); False if the customer is unknown."""

@@ -4,14 +4,14 @@ every implementation of ``baton.app.ports.Ledger`` applies the same way (the Dyn
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from baton.core.domain import AddressStanding, PersonalLimit, Profile, QuietWindow
+from baton.core.domain import AddressStanding, Contact, CustomerState, PersonalLimit, Profile, QuietWindow
 
 if TYPE_CHECKING:  # annotations only: the sweeper loads the ledger and no contract or policy model
-    from baton.contract import CustomerUpdated
-    from baton.core.policy import Feedback
+    from baton.contract import ContactRecorded, CustomerUpdated
+    from baton.core.policy import Feedback, Policy
 
 SUPPRESSING = ("hard_bounce", "complaint")  # for good, transactional messages included
 
@@ -54,6 +54,42 @@ def update_addresses(update: CustomerUpdated) -> dict[str, str]:
 def update_audit(update: CustomerUpdated) -> dict[str, Any]:
     """What the audit trail keeps of a CustomerUpdated: every field but the addresses."""
     return update.model_dump(mode="json", exclude_none=True, exclude={"email", "phone", "push_endpoint"})
+
+
+# A recorded contact's id among the customer's contacts: apart from request ids, so the two never collide.
+RECORDED = "contact:"
+
+
+def recorded_contact(recorded: ContactRecorded, policy: Policy) -> Contact:
+    """A contact made outside Baton as caps count it: from its ``at``, with its category's priority, and
+    transactional (no cap counts it) when the policy marks its category so."""
+    category = policy.category(recorded.category)
+    return Contact(
+        request_id=RECORDED + recorded.contact_id,
+        at=recorded.at.astimezone(UTC),
+        channel=recorded.channel,
+        category=recorded.category,
+        campaign_id=recorded.campaign_id,
+        entity=None,
+        priority=category.priority,
+        transactional=category.transactional,
+    )
+
+
+def with_contact(
+    state: CustomerState, recorded: ContactRecorded, policy: Policy, now: datetime
+) -> tuple[Contact, ...] | None:
+    """The customer's contacts with the recorded one among them in time order, those no rule looks back to any
+    more left out (as a decision leaves them out); None when nothing changes: the same ``contact_id`` is there
+    already (a duplicate counts once), or the contact is too old for any rule to count."""
+    from baton.core.engine import horizon  # here: the sweeper loads the ledger and no policy model
+
+    contact = recorded_contact(recorded, policy)
+    since = horizon(policy, state.profile, now)
+    if contact.at <= since or any(c.request_id == contact.request_id for c in state.contacts):
+        return None
+    kept = [c for c in state.contacts if c.at > since]
+    return tuple(sorted([*kept, contact], key=lambda c: c.at))
 
 
 def unsubscribed(profile: Profile, scope: str) -> Profile:

@@ -33,6 +33,7 @@ from baton.core.domain import (
     Mark,
     Outcome,
     Pending,
+    Profile,
     QuietWindow,
     Request,
     Verdict,
@@ -74,6 +75,12 @@ def capacity_frees(policy: Policy, ledger: CustomerState, request: Request, now:
     priority = priority_of(policy, request)
     _, blocking = run._caps(request, priority, run.contacts)
     return run._capacity_frees(request, priority, blocking) if blocking else now
+
+
+def horizon(policy: Policy, profile: Profile, now: datetime) -> datetime:
+    """How far back any rule looks at ``now`` (the policy's and the customer's own limits): a contact or a mark
+    at or before it counts for nothing and is forgotten."""
+    return now - max([policy.longest_window, *(limit.window for limit in profile.limits)])
 
 
 def priority_of(policy: Policy, request: Request) -> int:
@@ -129,10 +136,9 @@ class _Run:
         self.policy = policy
         self.ledger = ledger
         self.now = now
-        longest = max([policy.longest_window, *(limit.window for limit in ledger.profile.limits)])
-        horizon = now - longest
-        self.contacts: list[Contact] = [c for c in ledger.contacts if c.at > horizon]
-        self.marks: list[Mark] = [m for m in ledger.marks if m.at > horizon]
+        since = horizon(policy, ledger.profile, now)
+        self.contacts: list[Contact] = [c for c in ledger.contacts if c.at > since]
+        self.marks: list[Mark] = [m for m in ledger.marks if m.at > since]
         self.pending: list[Pending] = list(ledger.pending)
         self.arrived: list[Pending] = []
         self.decisions: list[Decision] = []
@@ -392,9 +398,14 @@ class _Run:
             return f"cap:{cap.name}", detail
         if outranker.request_id in self.held:
             due = outranker.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
+            waits = (
+                "for quiet hours to end"
+                if self.held[outranker.request_id].reason == QUIET_HOURS
+                else "in its arbitration window"
+            )
             detail += (
                 f"; the slot is held for {outranker.category} {outranker.request_id} (priority"
-                f" {outranker.priority}), waiting in its arbitration window until {due}"
+                f" {outranker.priority}), waiting {waits} until {due}"
             )
         else:
             detail += f"; the slot went to {outranker.category} (priority {outranker.priority})"

@@ -33,7 +33,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from baton.core.errors import PolicyError, Problem
-from baton.core.values import CategoryName, Channel, TimeZoneName
+from baton.core.values import CategoryName, Channel, ChannelName, TimeZoneName
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -103,6 +103,10 @@ Name = Annotated[
 Category = Annotated[
     CategoryName, _in_words("a category name: lower-case letters, digits and _, starting with a letter, at most 64")
 ]
+# the contract's rule for a channel name (email, sms, push, or one outside Baton such as direct_mail), in words
+ChannelMatch = Annotated[
+    ChannelName, _in_words("a channel name: lower-case letters, digits and _, starting with a letter, 2 to 32")
+]
 _REPEATED_NAMES = "cap_names_repeated"  # the model's own error for repeated cap names (see check_document)
 
 
@@ -111,9 +115,10 @@ class _Model(BaseModel):
 
 
 class CapMatch(_Model):
-    """Which requests a cap counts. Empty: all marketing requests."""
+    """Which requests and contacts a cap counts. Empty: all marketing ones. ``channel`` may name a channel outside
+    Baton (``direct_mail``): the cap then counts the contacts recorded on it (ContactRecorded)."""
 
-    channel: Channel | None = None
+    channel: ChannelMatch | None = None
     category: Category | None = None
     campaign_id: str | None = None
 
@@ -207,6 +212,11 @@ class CategoryPolicy(_Model):
     repeat_window: Duration | None = None
     excludes: tuple[Exclusion, ...] = ()
     digest: Digest | None = None
+    transactional: bool = Field(
+        default=False,
+        description="A contact of this category recorded outside Baton (ContactRecorded) is transactional: no cap"
+        " counts it. A MessageRequested says for itself whether it is transactional.",
+    )
 
     @field_validator("arbitration_window")
     @classmethod
@@ -315,7 +325,7 @@ def check_document(document: Any, lines: Lines | None = None) -> PolicyCheck:
     return PolicyCheck(
         policy if not errors else None,
         _problems(document, errors, lines),
-        _problems(document, _unlisted_categories(document), lines),
+        _problems(document, _unlisted_categories(document) + _outside_channels(document), lines),
     )
 
 
@@ -363,6 +373,24 @@ def _unlisted_categories(document: dict[str, Any]) -> list[_Found]:
             for k, named in enumerate(named_list if isinstance(named_list, list) else []):
                 if isinstance(named, str) and named not in categories:
                     found.append(_Found(("categories", key, "excludes", j, "categories", k), _not_listed(named)))
+    return found
+
+
+def _outside_channels(document: dict[str, Any]) -> list[_Found]:
+    """Caps whose match names a channel Baton does not send on. Allowed (such a cap counts the contacts recorded
+    on it, ContactRecorded), but it holds back no message of Baton's, and a misspelt ``emial`` would otherwise
+    validate silently."""
+    found = []
+    ours = ", ".join(channel.value for channel in Channel)
+    for i, cap in _caps(document):
+        match = cap.get("match")
+        named = match.get("channel") if isinstance(match, dict) else None
+        if isinstance(named, str) and named not in {channel.value for channel in Channel}:
+            message = (
+                f"{named} is not a channel Baton sends on ({ours}): the cap counts only contacts recorded on it"
+                " and holds back no message"
+            )
+            found.append(_Found(("caps", i, "match", "channel"), message))
     return found
 
 

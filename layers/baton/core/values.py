@@ -25,5 +25,8 @@ def _zone(name: str) -> str:
     return name
 
 
+# Any channel a contact can be made on: Baton's own (email, sms, push) and those outside it (direct_mail, call,
+# store, social, ...): what a recorded contact names and a cap's match may name.
+ChannelName = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 CategoryName = Annotated[StrictStr, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 TimeZoneName = Annotated[StrictStr, AfterValidator(_zone)]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # annotations only: each root imports what its function uses,
     from baton.app.ports import Ledger, PolicySource
     from baton.app.release import ReleaseQueue
     from baton.core.clock import Clock
+    from baton.core.policy import Policy
 
 R = TypeVar("R")
 
@@ -40,6 +41,11 @@ class FeedbackParts(NamedTuple):
     ledger: Ledger
     policies: PolicySource
     clock: Clock
+
+
+class ProfileParts(NamedTuple):
+    ledger: Ledger
+    policies: PolicySource
 
 
 class PreviewParts(NamedTuple):
@@ -117,13 +123,30 @@ def arbiter_service() -> Arbiter:
     )
 
 
+class PolicyOnFirstUse:
+    """The policy parameter, read when an event first needs it: the profile function needs the policy only for a
+    ContactRecorded, so its start loads no policy model and reads no parameter."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._source: PolicySource | None = None
+
+    def current(self) -> Policy:
+        if self._source is None:
+            from baton.adapters.policy_source import ParameterPolicy
+
+            self._source = ParameterPolicy(self._name)
+        return self._source.current()
+
+
 @_root
-def profile_ledger() -> Ledger:
-    from baton.contract import CustomerErased, CustomerUpdated, EventEnvelope, build
+def profile_parts() -> ProfileParts:
+    from baton.contract import ContactRecorded, CustomerErased, CustomerUpdated, EventEnvelope, build
 
     settings = load_settings(ProfileSettings)
-    build(EventEnvelope, CustomerUpdated, CustomerErased)
-    return _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
+    build(EventEnvelope, CustomerUpdated, CustomerErased, ContactRecorded)
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
+    return ProfileParts(ledger, PolicyOnFirstUse(settings.policy_parameter))
 
 
 @cache

@@ -3,16 +3,18 @@ errors map to what the queue should do (poison input is reported and dropped; tr
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from baton.app.feedback import apply_feedback
 from baton.app.ports import Ledger, PolicySource
-from baton.contract import CustomerErased, CustomerUpdated, parse_detail, parse_envelope
+from baton.contract import ContactRecorded, CustomerErased, CustomerUpdated, parse_detail, parse_envelope
 from baton.core.clock import Clock
 from baton.core.errors import InvalidRequest
 from baton.names import (
+    DETAIL_CONTACT_RECORDED,
     DETAIL_CUSTOMER_ERASED,
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
@@ -49,10 +51,23 @@ def arbitration_record(arbiter: Arbiter, body: str | dict[str, Any]) -> list[Rep
     return arbiter.refuse(InvalidRequest("detail-type", f"{event.detail_type!r} is not handled here"))
 
 
-def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any]) -> tuple[str, str]:
-    """One record of the profile queue: CustomerUpdated or CustomerErased. Returns (what was done, customer id);
-    raises InvalidRequest for bad input."""
+# A contact reported as made later than this after the moment it is recorded is refused (``at`` in the future).
+CONTACT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def profile_record(
+    ledger: Ledger, clock: Clock, body: str | dict[str, Any], policies: PolicySource
+) -> tuple[str, str]:
+    """One record of the profile queue: CustomerUpdated, CustomerErased or ContactRecorded. Returns (what was
+    done, customer id); raises InvalidRequest for bad input."""
     event = parse_envelope(body)
+    if event.detail_type == DETAIL_CONTACT_RECORDED:
+        contact: ContactRecorded = parse_detail(ContactRecorded, event.detail)
+        now = clock.now()
+        if contact.at > now + CONTACT_CLOCK_SKEW:
+            raise InvalidRequest("at", "is in the future: a contact is recorded once it was made")
+        counted = ledger.record_contact(contact, now, policies.current())
+        return ("contact_recorded" if counted else "contact_ignored"), contact.customer_id
     if event.detail_type == DETAIL_CUSTOMER_UPDATED:
         update: CustomerUpdated = parse_detail(CustomerUpdated, event.detail)
         ledger.update_profile(update, clock.now())

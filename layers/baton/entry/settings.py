@@ -68,6 +68,7 @@ class ArbiterSettings(_LedgerSettings):
 
 class ProfileSettings(_LedgerSettings):
     function = "profile"
+    policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)  # a recorded contact's category
 
 
 class UnsubscribeSettings(_LedgerSettings):

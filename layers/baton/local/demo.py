@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from baton.core.policy import default_policy_path, load_policy_file
 from baton.local.mocked_aws import sent_messages
 from baton.local.replay import Result, read_lines, replay
+from baton.names import DETAIL_CONTACT_RECORDED
 
 DEFAULT_EVENTS = Path("examples/shopper_day.jsonl")
 TOKEN_RE = re.compile(r"[?]token=([A-Za-z0-9._-]+)>")
@@ -113,12 +114,26 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()) if k != "sent")
         + "."
     )
+    for line in lines:
+        if line.event is not None and line.event.detail_type == DETAIL_CONTACT_RECORDED:
+            print("\n" + recorded_contact(line.event.detail, line.event.time, zone))
     for click in clicks:
         local = UNSUBSCRIBE_AT.astimezone(zone).strftime("%a %H:%M")
         print(f"\nAt {local} the shopper clicked one-click unsubscribe in the morning newsletter ({click});")
         print("every later newsletter is suppressed with reason opted_out:newsletter.")
     print("\nEvery decision is in the ledger with its reason, cap counts and policy version.")
     return 0
+
+
+def recorded_contact(detail: dict[str, Any], reported: datetime, zone: ZoneInfo) -> str:
+    """A contact made outside Baton, in a sentence."""
+    made = datetime.fromisoformat(str(detail["at"])).astimezone(zone).strftime("%a %H:%M")
+    campaign = f", campaign {detail['campaign_id']}" if detail.get("campaign_id") else ""
+    return (
+        f"Outside Baton: a {detail['category']} contact by {detail['channel']}{campaign}, made {made} and reported"
+        f" {reported.astimezone(zone):%a %H:%M} (ContactRecorded {detail['contact_id']}): every cap counts it from"
+        f" {made}, as if Baton had sent it."
+    )
 
 
 # At 12:30 in Chicago the shopper clicks "unsubscribe" in the morning newsletter.

@@ -23,7 +23,10 @@ from baton.contract import PUSH_ARN_RE, EventEnvelope, parse_envelope, sent_at_i
 from baton.core.domain import Outcome
 from baton.core.errors import InvalidRequest
 from baton.core.policy import Policy
-from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+from baton.names import DETAIL_CONTACT_RECORDED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+
+# The events a replay file may hold besides MessageRequested: each goes to the profile function.
+PROFILE_EVENTS = (DETAIL_CUSTOMER_UPDATED, DETAIL_CONTACT_RECORDED)
 
 PROGRESS_EVERY_S = 0.25
 
@@ -96,7 +99,7 @@ def read_line(number: int, raw: str) -> Line | None:
     line = Line(number, text)
     try:
         line.event = parse_envelope(text)
-        if line.event.detail_type not in (DETAIL_MESSAGE_REQUESTED, DETAIL_CUSTOMER_UPDATED):
+        if line.event.detail_type not in (DETAIL_MESSAGE_REQUESTED, *PROFILE_EVENTS):
             raise InvalidRequest("detail-type", f"{line.event.detail_type!r} is not an event Baton takes")
     except InvalidRequest as exc:
         line.problem = exc
@@ -245,7 +248,7 @@ class _Replay:
         assert line.event is not None
         self._local.line = (line.number, ids_of(line)[0])
         invoke = runtime.invoke_arbiter
-        if line.event.detail_type == DETAIL_CUSTOMER_UPDATED:
+        if line.event.detail_type in PROFILE_EVENTS:
             problem = profile_problem(line)
             if problem is not None:
                 with self._lock:
@@ -353,12 +356,13 @@ def problems_and_duplicates(lines: list[Line]) -> tuple[list[str], set[int]]:
 
 
 def profile_problem(line: Line) -> str | None:
-    """A CustomerUpdated line the contract refuses, as a problem (the profile function would drop it)."""
-    from baton.contract import CustomerUpdated, parse_detail
+    """A CustomerUpdated or ContactRecorded line the contract refuses, as a problem (the profile function would
+    drop it)."""
+    from baton.contract import DETAIL_MODELS, parse_detail
 
     assert line.event is not None
     try:
-        parse_detail(CustomerUpdated, line.event.detail)
+        parse_detail(DETAIL_MODELS[line.event.detail_type], line.event.detail)
     except InvalidRequest as exc:
         return f"line {line.number}: {exc.reason}: {exc.message}"
     return None

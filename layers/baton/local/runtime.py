@@ -168,9 +168,13 @@ class LocalRuntime:
         return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), service=self.arbiter))
 
     def invoke_profile(self, bodies: list[str]) -> dict[str, Any]:
+        from baton.adapters.policy_source import StaticPolicy
         from functions.profile.handler import lambda_handler
 
-        return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), ledger=self.ledger, clock=self.clock))
+        policies = StaticPolicy(self.policy)
+        return _flushed(
+            lambda_handler(sqs_event(bodies), LocalContext(), ledger=self.ledger, clock=self.clock, policies=policies)
+        )
 
     def invoke_unsubscribe(self, method: str, token: str, body: str | None = None) -> dict[str, Any]:
         from baton.entry.api import unsubscribe_app

@@ -65,6 +65,7 @@ def decide_customer(
 ) -> tuple[list[Result], list[str]]:
     """Every event of one customer (and lines that name no usable customer) through the arbiter, on a fresh
     in-memory ledger and a simulated clock: one Result per request line in line order, and the problems."""
+    from baton.adapters.policy_source import StaticPolicy
     from baton.app.release import sweep
     from baton.entry.ingress import profile_record
     from baton.local.composition import DueTimes, local_arbiter
@@ -87,6 +88,7 @@ def decide_customer(
                 final[report.request_id] = report
 
     arbiter = local_arbiter(ledger, AcceptingChannels(), policy, clock, observe, renderer)
+    policies = StaticPolicy(policy)
     queue = _Releases(arbiter)
     due = DueTimes(clock, ledger, lambda: sweep(ledger, queue, clock))
     per_line: dict[int, Report] = {}
@@ -102,7 +104,7 @@ def decide_customer(
         elif (problem := profile_problem(line)) is not None:
             problems.append(problem)
         else:
-            profile_record(ledger, clock, line.raw)
+            profile_record(ledger, clock, line.raw, policies)
     due.run_until(None)
     results = []
     for line in lines:

@@ -13,7 +13,8 @@ from typing import Any
 
 from baton.app.ports import RequestRecord, Step
 from baton.app.preview import Preview
-from baton.core.domain import CapCount, Outcome
+from baton.app.profiles import RECORDED
+from baton.core.domain import CapCount, Contact, Outcome
 
 # Reason kinds (the part before ':') in a sentence an operator reads.
 REASONS: Mapping[str, str] = {
@@ -83,48 +84,79 @@ def timeline(
     since: datetime | None = None,
     zone: tzinfo = UTC,
     policy: str | None = None,
+    contacts: Iterable[Contact] = (),
 ) -> list[str]:
     """The customer's requests, oldest first: what was asked, what became of it and why, the counts each cap
-    saw at the decision, and each step the request went through. Times are in ``zone`` (the customer's, or the
-    policy's for a customer without one), named in the second line with ``policy``, the policy the caller used."""
+    saw at the decision, and each step the request went through; among them, at the time each was made, the
+    contacts recorded outside Baton (ContactRecorded) that its caps still count (of ``contacts``, the customer's).
+    Times are in ``zone`` (the customer's, or the policy's for a customer without one), named in the second line
+    with ``policy``, the policy the caller used."""
     chosen = [r for r in records if since is None or (r.requested_at is not None and r.requested_at >= since)]
+    recorded = [c for c in contacts if c.request_id.startswith(RECORDED) and (since is None or c.at >= since)]
     outcomes = Counter(r.status for r in chosen)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(outcomes.items()))
-    lines = [f"{customer_id}: {len(chosen)} request(s){': ' + summary if summary else ''}"]
+    outside = f"; {len(recorded)} contact(s) made outside Baton" if recorded else ""
+    lines = [f"{customer_id}: {len(chosen)} request(s){': ' + summary if summary else ''}{outside}"]
     lines.append(f"times in {zone_name(zone)}" + (f"; policy {policy}" if policy else ""))
-    for record in chosen:
-        what = " ".join(
-            part
-            for part in (
-                record.category or "?",
-                f"by {record.channel}" if record.channel else "",
-                f"priority {record.priority}" if record.priority is not None else "",
-                "transactional" if record.transactional else "",
-                f"about {record.entity}" if record.entity else "",
-                f"campaign {record.campaign_id}" if record.campaign_id else "",
-            )
-            if part
-        )
+    blocks = [(r.requested_at or datetime.min.replace(tzinfo=UTC), _record_lines(r, zone)) for r in chosen]
+    blocks += [(c.at, _contact_lines(c, zone)) for c in recorded]
+    for _, block in sorted(blocks, key=lambda item: item[0]):  # stable: a request before a contact of its time
         lines.append("")
-        lines.append(f"{_when(record.requested_at, zone)}  {record.request_id}  {what}")
-        lines.append(f"    {record.status}: {record.reason} - {describe(record.reason)}")
-        if record.detail:
-            lines.append(f"    why: {record.detail}")
-        if record.counts:
-            lines.append(f"    caps at the decision: {_counts(record.counts)}")
-        if record.sent_at:
-            lines.append(f"    sent at {_when(record.sent_at, zone)}")
-        elif record.status == "pending" and record.release_at:
-            lines.append(f"    waiting until {_when(record.release_at, zone)}")
-        if len(record.members) > 1:
-            lines.append(f"    one digest message for: {', '.join(record.members)}")
-        for step in record.history:
-            lines.append(f"    . {step_line(step, zone)}")
-        if record.history_dropped:
-            lines.append(f"    . ({record.history_dropped} more step(s) not kept: the history keeps its first ones"
-                         " and the latest)")  # fmt: skip
-        if record.policy:
-            lines.append(f"    policy {record.policy}")
+        lines.extend(block)
+    return lines
+
+
+def _contact_lines(contact: Contact, zone: tzinfo) -> list[str]:
+    """A contact made outside Baton, as the timeline shows it."""
+    what = " ".join(
+        part
+        for part in (
+            contact.category,
+            f"by {contact.channel}",
+            f"priority {contact.priority}",
+            "transactional" if contact.transactional else "",
+            f"campaign {contact.campaign_id}" if contact.campaign_id else "",
+        )
+        if part
+    )
+    counted = "no cap counts it (its category is transactional)" if contact.transactional else "caps count it"
+    return [f"{_when(contact.at, zone)}  {contact.request_id}  {what}", f"    made outside Baton: {counted}"]
+
+
+def _record_lines(record: RequestRecord, zone: tzinfo) -> list[str]:
+    """One request, as the timeline shows it."""
+    lines: list[str] = []
+    what = " ".join(
+        part
+        for part in (
+            record.category or "?",
+            f"by {record.channel}" if record.channel else "",
+            f"priority {record.priority}" if record.priority is not None else "",
+            "transactional" if record.transactional else "",
+            f"about {record.entity}" if record.entity else "",
+            f"campaign {record.campaign_id}" if record.campaign_id else "",
+        )
+        if part
+    )
+    lines.append(f"{_when(record.requested_at, zone)}  {record.request_id}  {what}")
+    lines.append(f"    {record.status}: {record.reason} - {describe(record.reason)}")
+    if record.detail:
+        lines.append(f"    why: {record.detail}")
+    if record.counts:
+        lines.append(f"    caps at the decision: {_counts(record.counts)}")
+    if record.sent_at:
+        lines.append(f"    sent at {_when(record.sent_at, zone)}")
+    elif record.status == "pending" and record.release_at:
+        lines.append(f"    waiting until {_when(record.release_at, zone)}")
+    if len(record.members) > 1:
+        lines.append(f"    one digest message for: {', '.join(record.members)}")
+    for step in record.history:
+        lines.append(f"    . {step_line(step, zone)}")
+    if record.history_dropped:
+        lines.append(f"    . ({record.history_dropped} more step(s) not kept: the history keeps its first ones"
+                     " and the latest)")  # fmt: skip
+    if record.policy:
+        lines.append(f"    policy {record.policy}")
     return lines
 
 

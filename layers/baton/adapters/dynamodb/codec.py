@@ -72,20 +72,26 @@ def _request_from(row: list[Any], customer_id: str) -> Request:
     )
 
 
+def encode_contacts(contacts: Iterable[Contact]) -> str:
+    """The state item's contacts: Baton's sends and the contacts recorded outside it, alike."""
+    return _dumps(
+        [
+            [c.request_id, _ts(c.at), c.channel, c.category, c.campaign_id, c.entity, c.priority, int(c.transactional)]
+            for c in contacts
+        ]
+    )
+
+
 def encode_ledger(ledger: CustomerState, steps: Mapping[str, int] | None = None) -> dict[str, str]:
     """The state item's contacts, pending set and marks. ``steps``: how many steps each waiting request's history
     holds, kept beside it so that a decision can append to that history within the bound without reading it."""
-    contacts = [
-        [c.request_id, _ts(c.at), c.channel, c.category, c.campaign_id, c.entity, c.priority, int(c.transactional)]
-        for c in ledger.contacts
-    ]
     counts = steps or {}
     pending = [
         [*_request_row(p.request), p.priority, _ts(p.due_at), p.reason, counts.get(p.request.request_id, 0)]
         for p in ledger.pending
     ]
     marks = [[m.request_id, m.category, m.entity, _ts(m.at)] for m in ledger.marks]
-    return {"contacts": _dumps(contacts), "pending": _dumps(pending), "marks": _dumps(marks)}
+    return {"contacts": encode_contacts(ledger.contacts), "pending": _dumps(pending), "marks": _dumps(marks)}
 
 
 def encode_profile(profile: Profile) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -20,7 +20,9 @@ from baton.adapters.dynamodb.codec import (
     _dumps,
     _from_iso,
     _ts,
+    decode_ledger,
     decode_profile,
+    encode_contacts,
     encode_profile,
     iso,
 )
@@ -38,13 +40,14 @@ from baton.app.profiles import (
     update_addresses,
     update_audit,
     updated_profile,
+    with_contact,
 )
 from baton.core.addresses import address_hash
 from baton.core.domain import AddressStanding, Profile
 from baton.core.errors import ConcurrentUpdate, TransientFailure
 
 if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contract or policy model)
-    from baton.contract import CustomerUpdated
+    from baton.contract import ContactRecorded, CustomerUpdated
     from baton.core.policy import Policy
 
 
@@ -139,6 +142,38 @@ class Customers:
             addresses=update_addresses(update),
             audit=audit,
         )
+
+    def record_contact(self, recorded: ContactRecorded, now: datetime, policy: Policy) -> bool:
+        """Read-modify-write of the state's contacts under the version check, as a profile change is: one
+        UpdateItem, retried on a concurrent write (a decision's commit, a profile change)."""
+        m = self._m
+        pk = customer_pk(recorded.customer_id)
+        for _ in range(8):
+            try:
+                state = m.state.get(pk, STATE_SK, consistent_read=True)
+            except m.state.DoesNotExist:
+                state = None
+            except PynamoDBException as exc:
+                raise TransientFailure(f"ledger read failed: {exc}") from exc
+            current = decode_ledger(recorded.customer_id, state)
+            contacts = with_contact(current, recorded, policy, now)
+            if contacts is None:
+                return False
+            version = current.version
+            actions: list[Action] = [
+                m.state.kind.set(m.state),
+                m.state.version.set(version + 1),
+                m.state.contacts.set(encode_contacts(contacts)),
+                m.state.updated_at.set(iso(now)),
+            ]
+            condition = m.state.version.does_not_exist() if version == 0 else m.state.version == version
+            try:
+                m.state(pk, STATE_SK).update(actions=actions, condition=condition)
+                return True
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
+        raise ConcurrentUpdate(f"contacts of {recorded.customer_id} kept changing")
 
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         return self._change_profile(

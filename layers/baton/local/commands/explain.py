@@ -54,11 +54,13 @@ def run(args: argparse.Namespace) -> int:
 
         since = since_time(args.since, now)
         records = ledger.timeline(args.customer_id)
-        if not records and ledger.load(args.customer_id, None, None, consistent=True).ledger.version == 0:
+        state = ledger.load(args.customer_id, None, None, consistent=True).ledger  # its recorded contacts
+        if not records and state.version == 0:
             print(f"baton explain: no customer {args.customer_id} in the ledger", file=sys.stderr)
             return EXIT_FAILED
         zone = customer_zone(ledger, policy, args.customer_id)
-        for line in timeline(args.customer_id, records, since, zone, policy_label(policy, args.policy)):
+        label = policy_label(policy, args.policy)
+        for line in timeline(args.customer_id, records, since, zone, label, contacts=state.contacts):
             print(line)
         return EXIT_OK
 

@@ -75,7 +75,7 @@ def test_the_demo_day_report_matches_the_replay(capsys: pytest.CaptureFixture[st
 
     # the timeline table: every request of the shopper, the reasons in plain words
     assert len(re.findall(r'<tr data-request="req-\d+">', page)) == 26
-    assert "a frequency cap was full (email_daily)" in page
+    assert "a frequency cap was full (all_marketing_daily)" in page
     assert "cancelled by an exclusion rule (req-013)" in page
     # no address, no URL
     for personal in ("sam@example.com", "+13125550142", "5550142", "arn:aws:sns"):

@@ -29,7 +29,7 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -188,20 +188,7 @@ class _Report:
             self.day(r.requested_at, r.customer_id) for r in self.requests if r.requested_at is not None
         )
         sent = [Counter(self.day(at, customer) for customer, at in self.messages(i)) for i in range(len(self.sides))]
-        days = _day_range(set(requested).union(*sent))
-        series = [_series("requested", "requested", REQUESTED_COLOUR, [requested[d] for d in days])]
-        for i, counts in enumerate(sent):
-            series.append(_series(f"sent-{_key(i)}", self.label("sent", i), SIDE_COLOURS[i], [counts[d] for d in days]))
-        return {
-            "id": "per-day",
-            "kind": "bars",
-            "title": "Requested versus sent per day",
-            "x_label": "day (each customer's local calendar day)",
-            "y_label": "messages",
-            "categories": [d.strftime("%a %d %b") for d in days],
-            "days": [d.isoformat() for d in days],
-            "series": series,
-        }
+        return per_day_chart(requested, sent, self.label)
 
     def distribution(self) -> dict[str, Any]:
         before = Counter(
@@ -472,6 +459,24 @@ def _key(side: int) -> str:
 
 def _series(key: str, label: str, colour: str, values: list[int], **extra: Any) -> dict[str, Any]:
     return {"key": key, "label": label, "colour": colour, "values": values, **extra}
+
+
+def per_day_chart(requested: Mapping[date, int], sent: Sequence[Mapping[date, int]], label: Any) -> dict[str, Any]:
+    """The bars of requests and of each side's sends per customer-local day (the replay and whatif reports)."""
+    days = _day_range(set(requested).union(*sent))
+    series = [_series("requested", "requested", REQUESTED_COLOUR, [requested.get(d, 0) for d in days])]
+    for i, counts in enumerate(sent):
+        series.append(_series(f"sent-{_key(i)}", label("sent", i), SIDE_COLOURS[i], [counts.get(d, 0) for d in days]))
+    return {
+        "id": "per-day",
+        "kind": "bars",
+        "title": "Requested versus sent per day",
+        "x_label": "day (each customer's local calendar day)",
+        "y_label": "messages",
+        "categories": [d.strftime("%a %d %b") for d in days],
+        "days": [d.isoformat() for d in days],
+        "series": series,
+    }
 
 
 def _day_range(days: set[date]) -> list[date]:

@@ -17,11 +17,11 @@ from baton.local.report import (
     REQUESTED_COLOUR,
     SIDE_COLOURS,
     SIDE_NAMES,
-    _day_range,
     _key,
     _masked,
     _outcome_rank,
     _series,
+    per_day_chart,
     render,
 )
 from baton.local.whatif import Tally
@@ -72,23 +72,7 @@ def write_report(path: str, runs: list[Run], events: str, zone: str, differing: 
 
 
 def _per_day(tallies: list[Tally], label: Any) -> dict[str, Any]:
-    days = _day_range(set(tallies[0].requested_per_day).union(*(t.sent_per_day for t in tallies)))
-    requested = tallies[0].requested_per_day
-    series = [_series("requested", "requested", REQUESTED_COLOUR, [requested[d] for d in days])]
-    for i, tally in enumerate(tallies):
-        series.append(
-            _series(f"sent-{_key(i)}", label("sent", i), SIDE_COLOURS[i], [tally.sent_per_day[d] for d in days])
-        )
-    return {
-        "id": "per-day",
-        "kind": "bars",
-        "title": "Requested versus sent per day",
-        "x_label": "day (each customer's local calendar day)",
-        "y_label": "messages",
-        "categories": [d.strftime("%a %d %b") for d in days],
-        "days": [d.isoformat() for d in days],
-        "series": series,
-    }
+    return per_day_chart(tallies[0].requested_per_day, [t.sent_per_day for t in tallies], label)
 
 
 def _distribution(tallies: list[Tally], label: Any) -> dict[str, Any]:

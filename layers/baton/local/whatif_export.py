@@ -24,9 +24,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from baton.adapters.dynamodb.codec import decode_profile
+from baton.adapters.dynamodb.codec import _dt, decode_profile
+from baton.app.profiles import RECORDED
 from baton.core.domain import Profile
-from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED, PK, SK
+from baton.names import DETAIL_CONTACT_RECORDED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED, PK, SK
 
 SUMMARY = "manifest-summary.json"
 FORMAT = "DYNAMODB_JSON"
@@ -153,9 +154,9 @@ class Export:
         number = 0
         for _, _, item in self.items():
             event = item_event(item)
-            if event is not None:
+            for one in ([] if event is None else [event]) + recorded_contacts(item):
                 number += 1
-                yield number, json.dumps(event, default=_plain)
+                yield number, json.dumps(one, default=_plain)
 
 
 def item_event(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -183,6 +184,26 @@ def item_event(item: dict[str, Any]) -> dict[str, Any] | None:
     }
     return {"id": item.get("event_id") or f"export:{customer}:{detail['request_id']}", "time": item["requested_at"],
             "source": SOURCE, "detail-type": DETAIL_MESSAGE_REQUESTED, "detail": detail}  # fmt: skip
+
+
+def recorded_contacts(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ContactRecorded events a customer's state item still holds (those inside the policy's longest window),
+    each at the time the contact was made: when it was reported is not kept."""
+    if item.get("kind") != "state" or not str(item[PK]).startswith("C#"):
+        return []
+    customer = str(item[PK])[2:]
+    events = []
+    for rid, at, channel, category, campaign, *_ in json.loads(item.get("contacts") or "[]"):
+        if not str(rid).startswith(RECORDED):
+            continue
+        made = _dt(at)
+        detail = {"contact_id": str(rid).removeprefix(RECORDED), "customer_id": customer, "channel": channel,
+                  "category": category, "at": made.isoformat()}  # fmt: skip
+        if campaign:
+            detail["campaign_id"] = campaign
+        events.append({"id": f"export:{customer}:{rid}", "time": made.isoformat(), "source": SOURCE,
+                       "detail-type": DETAIL_CONTACT_RECORDED, "detail": detail})  # fmt: skip
+    return events
 
 
 def _profile_detail(customer: str, profile: Profile, item: dict[str, Any]) -> dict[str, Any]:

@@ -81,8 +81,10 @@ lint: $(STAMP)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
 
+# Every test, spread over the machine's cores (pytest-xdist; PYTEST_WORKERS=0 runs them in this process).
+PYTEST_WORKERS ?= auto
 test: $(STAMP) $(NODE_STAMP) $(SCAN_STAMP) chromium lint docs-build
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 # Tests by kind (tests/<kind>/, see docs/testing.md); make test runs them all.
 $(TEST_KINDS): $(STAMP) $(NODE_STAMP)

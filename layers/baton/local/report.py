@@ -201,27 +201,9 @@ class _Report:
             for i in range(len(self.sides))
         ]
         keys = set(before).union(*after)
-        most = max([0, *before.values(), *(n for counts in after for n in counts.values())])
-        width = max(1, math.ceil((most + 1) / MAX_BINS))
-        bins = range(0, most + 1, width)
-
-        def histogram(counts: Counter[tuple[str, date]]) -> list[int]:
-            spread = Counter(counts[key] // width for key in keys)
-            return [spread[i] for i in range(len(bins))]
-
-        series = [_series("requested", "before (as requested)", REQUESTED_COLOUR, histogram(before))]
-        for i, counts in enumerate(after):
-            series.append(_series(f"sent-{_key(i)}", self.label("after", i), SIDE_COLOURS[i], histogram(counts)))
-        return {
-            "id": "distribution",
-            "kind": "bars",
-            "title": "Messages per customer per day, before and after",
-            "x_label": "messages a customer got in a day",
-            "y_label": "customer-days",
-            "categories": [str(low) if width == 1 else f"{low}-{low + width - 1}" for low in bins],
-            "customer_days": len(keys),
-            "series": series,
-        }
+        # customer-days by how many messages they held, before and on each side (days without any count as 0)
+        spreads = [Counter(counts[key] for key in keys) for counts in (before, *after)]
+        return distribution_chart(spreads, self.label)
 
     def outcome_rows(self) -> list[dict[str, Any]]:
         counts: list[Counter[tuple[str, str]]] = [Counter() for _ in self.sides]
@@ -475,6 +457,34 @@ def per_day_chart(requested: Mapping[date, int], sent: Sequence[Mapping[date, in
         "y_label": "messages",
         "categories": [d.strftime("%a %d %b") for d in days],
         "days": [d.isoformat() for d in days],
+        "series": series,
+    }
+
+
+def distribution_chart(spreads: Sequence[Mapping[int, int]], label: Any) -> dict[str, Any]:
+    """Customer-days by the messages each held: ``spreads[0]`` as requested, then each side's sends (for each, how
+    many customer-days held that many messages), in at most MAX_BINS bars (the replay and whatif reports)."""
+    most = max([0, *(n for spread in spreads for n in spread)])
+    width = max(1, math.ceil((most + 1) / MAX_BINS))
+    bins = range(0, most + 1, width)
+
+    def histogram(spread: Mapping[int, int]) -> list[int]:
+        binned: Counter[int] = Counter()
+        for messages, customer_days in spread.items():
+            binned[messages // width] += customer_days
+        return [binned[i] for i in range(len(bins))]
+
+    series = [_series("requested", "before (as requested)", REQUESTED_COLOUR, histogram(spreads[0]))]
+    for i, spread in enumerate(spreads[1:]):
+        series.append(_series(f"sent-{_key(i)}", label("after", i), SIDE_COLOURS[i], histogram(spread)))
+    return {
+        "id": "distribution",
+        "kind": "bars",
+        "title": "Messages per customer per day, before and after",
+        "x_label": "messages a customer got in a day",
+        "y_label": "customer-days",
+        "categories": [str(low) if width == 1 else f"{low}-{low + width - 1}" for low in bins],
+        "customer_days": sum(spreads[0].values()),
         "series": series,
     }
 

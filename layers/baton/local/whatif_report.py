@@ -5,22 +5,19 @@ per-day, distribution and outcome charts and the outcome table; no customer time
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from baton.core.policy import Policy
 from baton.local.commands.common import UsageError
 from baton.local.report import (
-    MAX_BINS,
-    REQUESTED_COLOUR,
     SIDE_COLOURS,
     SIDE_NAMES,
     _key,
     _masked,
     _outcome_rank,
     _series,
+    distribution_chart,
     per_day_chart,
     render,
 )
@@ -76,30 +73,7 @@ def _per_day(tallies: list[Tally], label: Any) -> dict[str, Any]:
 
 
 def _distribution(tallies: list[Tally], label: Any) -> dict[str, Any]:
-    spreads: list[Counter[int]] = [tallies[0].before, *(t.after for t in tallies)]
-    most = max([0, *(n for spread in spreads for n in spread)])
-    width = max(1, math.ceil((most + 1) / MAX_BINS))
-    bins = range(0, most + 1, width)
-
-    def histogram(spread: Counter[int]) -> list[int]:
-        binned: Counter[int] = Counter()
-        for messages, customer_days in spread.items():
-            binned[messages // width] += customer_days
-        return [binned[i] for i in range(len(bins))]
-
-    series = [_series("requested", "before (as requested)", REQUESTED_COLOUR, histogram(tallies[0].before))]
-    for i, tally in enumerate(tallies):
-        series.append(_series(f"sent-{_key(i)}", label("after", i), SIDE_COLOURS[i], histogram(tally.after)))
-    return {
-        "id": "distribution",
-        "kind": "bars",
-        "title": "Messages per customer per day, before and after",
-        "x_label": "messages a customer got in a day",
-        "y_label": "customer-days",
-        "categories": [str(low) if width == 1 else f"{low}-{low + width - 1}" for low in bins],
-        "customer_days": sum(tallies[0].before.values()),
-        "series": series,
-    }
+    return distribution_chart([tallies[0].before, *(t.after for t in tallies)], label)
 
 
 def _outcome_rows(tallies: list[Tally]) -> list[dict[str, Any]]:

@@ -678,6 +678,29 @@ def test_a_request_waiting_for_quiet_hours_to_end_keeps_its_room_from_lower_prio
     assert outcome(when(p, second.ledger, [], waiting.release_at), "b") == SENT_OK
 
 
+
+def test_a_request_whose_window_ends_in_quiet_hours_keeps_its_room_in_the_same_call() -> None:
+    """Windows ending together: the SMS is due in quiet hours and waits for their end; the lower-priority email
+    decided in the same call must not take the room it holds (found by the staggered-windows property)."""
+    p = policy(
+        caps=[cap("daily", 1, "24h")],
+        quiet_hours={"sms": QUIET["sms"]},
+        categories={
+            "back_in_stock": {"priority": 80, "arbitration_window": "15m"},
+            "newsletter": {"priority": 10, "arbitration_window": "15m"},
+        },
+    )
+    night = T0 + 10 * H - 10 * M  # 21:50 in New York: both windows end at 22:05, in the SMS's quiet hours
+    arrivals = [req("b", channel="sms", category="back_in_stock", at=night), req("n", category="newsletter", at=night)]
+    first = when(p, given(), arrivals, night)
+    due = when(p, first.ledger, [], night + 15 * M)
+    waiting = due.for_request("b")
+    assert waiting is not None and (waiting.outcome, waiting.reason) == (Outcome.DEFERRED, "quiet_hours")
+    assert outcome(due, "n") == (Outcome.SUPPRESSED, "outranked:b")
+    assert "waiting for quiet hours to end" in due.for_request("n").detail  # type: ignore[union-attr]
+    assert waiting.release_at is not None
+    assert outcome(when(p, due.ledger, [], waiting.release_at), "b") == SENT_OK
+
 # -- contacts made outside Baton -------------------------------------------------------------------
 
 

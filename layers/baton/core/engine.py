@@ -377,7 +377,9 @@ class _Run:
         quiet_end = self._quiet_end(request.channel)
         if quiet_end is not None:
             local = quiet_end.astimezone(self.zone).strftime("%H:%M %Z")
-            self._defer(waiting, category, quiet_end, QUIET_HOURS, {}, f"quiet hours until {local}")
+            deferred = self._defer(waiting, category, quiet_end, QUIET_HOURS, {}, f"quiet hours until {local}")
+            if deferred is not None and deferred.due_at == quiet_end:  # sent then, unless a deadline comes first
+                self._claim(deferred)  # its room held against those ranked below it, in this call as in later ones
             return
         counts, blocking = self._caps(request, priority, self._counted())
         if not blocking:
@@ -548,7 +550,9 @@ class _Run:
         reason: str,
         counts: dict[str, CapCount],
         detail: str,
-    ) -> None:
+    ) -> Pending | None:
+        """Wait until ``until`` or the first deadline before it; expired if that is already past. Returns what
+        now waits (None when expired)."""
         request = waiting.request
         deadlines = [(request.requested_at + category.max_delay, "max_delay")]
         if request.not_after is not None:
@@ -561,9 +565,11 @@ class _Run:
             self._decide(
                 request, Outcome.EXPIRED, kind, counts=counts, detail=f"{detail}; {kind} reached while waiting"
             )
-            return
-        self.pending.append(Pending(request, waiting.priority, target, reason))
+            return None
+        deferred = Pending(request, waiting.priority, target, reason)
+        self.pending.append(deferred)
         self._decide(request, Outcome.DEFERRED, reason, counts=counts, release_at=target, detail=detail)
+        return deferred
 
     def _quiet_end(self, channel: str, at: datetime | None = None) -> datetime | None:
         """The end of the quiet hours (the policy's and the customer's) that ``at`` (default: now) falls in."""

@@ -678,7 +678,6 @@ def test_a_request_waiting_for_quiet_hours_to_end_keeps_its_room_from_lower_prio
     assert outcome(when(p, second.ledger, [], waiting.release_at), "b") == SENT_OK
 
 
-
 def test_a_request_whose_window_ends_in_quiet_hours_keeps_its_room_in_the_same_call() -> None:
     """Windows ending together: the SMS is due in quiet hours and waits for their end; the lower-priority email
     decided in the same call must not take the room it holds (found by the staggered-windows property)."""
@@ -700,6 +699,23 @@ def test_a_request_whose_window_ends_in_quiet_hours_keeps_its_room_in_the_same_c
     assert "waiting for quiet hours to end" in due.for_request("n").detail  # type: ignore[union-attr]
     assert waiting.release_at is not None
     assert outcome(when(p, due.ledger, [], waiting.release_at), "b") == SENT_OK
+
+
+def test_a_later_higher_priority_request_takes_the_room_a_waiting_one_claimed() -> None:
+    """The claim holds against lower priorities only: a send below the waiting request may take room left free of
+    claims, and a request ranked above it, arriving later, may take the claimed room; the waiting one then finds
+    the cap full (the second case the staggered-windows property leaves out)."""
+    p = policy(
+        caps=[cap("email_30m", 2, "30m", match={"channel": "email"})],
+        categories={"alert": {"priority": 20, "arbitration_window": "5m"}, "news": {"priority": 10}},
+    )
+    first = when(p, given(), [req("a", category="alert"), req("n", category="news")])
+    assert outcome(first, "a") == (Outcome.DEFERRED, "arbitration_window")
+    assert outcome(first, "n") == SENT_OK  # one of the two slots was free of the alert's claim
+    urgent = when(p, first.ledger, [req("u", category="news", at=T0 + M, priority=90)], T0 + M)
+    assert outcome(urgent, "u") == SENT_OK
+    assert outcome(when(p, urgent.ledger, [], T0 + 5 * M), "a") == (Outcome.SUPPRESSED, "cap:email_30m")
+
 
 # -- contacts made outside Baton -------------------------------------------------------------------
 

@@ -155,11 +155,7 @@ class Run:
     def record(self, now: datetime, verdict: Verdict) -> CustomerState:
         self.calls.append((now, verdict.decisions))
         self.waiting.append(
-            {
-                p.request.request_id: p
-                for p in verdict.ledger.pending
-                if p.reason in CLAIMING and p.due_at > now
-            }
+            {p.request.request_id: p for p in verdict.ledger.pending if p.reason in CLAIMING and p.due_at > now}
         )
         return verdict.ledger
 
@@ -379,6 +375,11 @@ def test_a_request_held_by_a_cap_found_it_full(policy: Policy, profile: Profile,
             )
 
 
+def _ranked_above(sent: Decision, waiting: Pending) -> bool:
+    """Whether ``sent`` ranks above ``waiting``: higher priority, or the same and requested before it."""
+    return (-sent.priority, sent.request.requested_at) < (-waiting.priority, waiting.request.requested_at)
+
+
 def _held_by_caps_decision(run: Run, after: int, request_id: str) -> tuple[int, int, Decision] | None:
     """The decision that ends a waiting request's wait after call ``after`` (past a deferral for quiet hours): its
     call, its place in that call, and the decision; None when it is not a hold by a cap."""
@@ -405,9 +406,11 @@ def test_no_send_takes_the_room_of_a_higher_priority_request_waiting_in_its_wind
     the same customer waits in its arbitration window, if that one is later held back by a cap only because of
     that send (it would have fitted every cap without it).
 
-    One case is outside the guarantee, and skipped: a request waiting above both that is cancelled between the
-    send and the hold. While it waited, its claim left the waiting one without room in some cap, so the send took
-    room that nothing could claim then; the cancellation gives room back only from then on."""
+    Two cases are outside the guarantee, and skipped. A request waiting above both that is cancelled between the
+    send and the hold: while it waited, its claim left the waiting one without room in some cap, so the send took
+    room that nothing could claim then; the cancellation gives room back only from then on. And a request ranked
+    above the waiting one that arrives after the send and is sent before the hold: it takes the room the waiting
+    one claimed, as ranking says, and the send took only room that was free of claims when it was made."""
     run = drive(policy, profile, requests)
     sends = [
         (n, index, at, d)
@@ -435,6 +438,8 @@ def test_no_send_takes_the_room_of_a_higher_priority_request_waiting_in_its_wind
                 if (-other.priority, other.request.requested_at) < (-waiting.priority, waiting.request.requested_at)
             ]
             if any(n < cancelled.get(other.request.request_id, -1) <= m for other in above):
+                continue
+            if any(n < k and (k < m or (k == m and i < place)) and _ranked_above(d, waiting) for k, i, _, d in sends):
                 continue
             at = run.calls[m][0]
             # the sends a cap counted when the waiting one was held: earlier calls, and those ranked above it in its

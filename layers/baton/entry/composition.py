@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # annotations only: each root imports what its function uses,
     from baton.app.keys import SigningKeys
     from baton.app.ports import Ledger, PolicySource
     from baton.app.release import ReleaseQueue
+    from baton.app.render import Renderer
     from baton.core.clock import Clock
     from baton.core.policy import Policy
 
@@ -51,6 +52,7 @@ class ProfileParts(NamedTuple):
 class PreviewParts(NamedTuple):
     ledger: Ledger
     policies: PolicySource
+    renderer: Renderer
 
 
 class SweeperParts(NamedTuple):
@@ -80,6 +82,20 @@ def _region() -> str:
 
         raise ConfigurationError("no AWS region (AWS_REGION is set by Lambda; set AWS_DEFAULT_REGION locally)")
     return region
+
+
+def renderer(bucket: str | None) -> Renderer:
+    """What renders a function's messages: the template store in ``bucket`` (read at the first render, then through
+    its 60 s cache; a refused set is counted as ``TemplatesRejected``), or without a bucket the set shipped in the
+    layer."""
+    from baton.app.render import Renderer
+
+    if bucket is None:
+        return Renderer()
+    from baton.adapters.template_store import StoreTemplates
+    from baton.entry.observability import record_templates_rejected
+
+    return Renderer(StoreTemplates(None, bucket, on_rejected=record_templates_rejected))
 
 
 def _ledger(table_name: str, retention_days: int, salt_secret: str) -> DynamoLedger:
@@ -114,6 +130,7 @@ def arbiter_service() -> Arbiter:
         policies=ParameterPolicy(settings.policy_parameter),
         clock=SystemClock(),
         observer=record_outcome,
+        renderer=renderer(settings.templates_bucket),
         # the signing keys are read at the first link made, not at the cold start (one secret read, as before)
         links=Links(
             url=settings.unsubscribe_url,
@@ -194,7 +211,7 @@ def preview_parts() -> PreviewParts:
     settings = load_settings(PreviewSettings)
     build(MessageRequested)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
-    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter))
+    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter), renderer(settings.templates_bucket))
 
 
 @_root

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from email import message_from_bytes, message_from_string
@@ -139,7 +140,7 @@ def a_copy(tmp_path: Path, subject: str, name: str = "set") -> Path:
 
 def expire_cache() -> None:
     """As 60 seconds passing would: the arbiter's cached manifest is forgotten, the next render reads it again."""
-    composition.arbiter_service().renderer.source._manifests.clear_cache()
+    composition.arbiter_service().renderer.source.store._manifests.clear_cache()
 
 
 def emitted(text: str) -> list[dict[str, Any]]:
@@ -150,18 +151,14 @@ def test_the_deployed_arbiter_renders_the_pushed_set_read_at_its_first_event(
     deployed: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     version = push(a_copy(tmp_path, "{{ headline }}: pushed copy\n"), capsys)
-    calls: list[str] = []
     customer("c1")
     source = composition.arbiter_service().renderer.source  # the container's start: settings, clients
-    assert "_s3" not in vars(source)  # no S3 client, no template read before the first event that renders
-    source._s3.meta.events.register(
-        "provide-client-params.s3.GetObject", lambda **kw: calls.append(kw["params"]["Key"])
-    )
+    assert source.store is None  # no store adapter, no S3 client, no template read before the first render
 
     assert request("r1", "c1", "sale") == {"batchItemFailures": []}
     assert subjects() == ["Doors open: pushed copy"]
     assert record("c1", "r1").rendered_with == f"{version}/default"
-    assert calls[0] == "manifest.json" and len(calls) > 1  # the manifest, then the set's files
+    assert "baton.adapters.template_store" in sys.modules and source.store is not None
 
 
 def test_a_template_the_current_set_lacks_is_rejected_naming_it_and_a_pushed_one_is_sent(

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # annotations only: each root imports what its function uses,
     from baton.app.ports import Ledger, PolicySource
     from baton.app.release import ReleaseQueue
     from baton.app.render import Renderer
+    from baton.app.templates import TemplateSet, TemplateSource
     from baton.core.clock import Clock
     from baton.core.policy import Policy
 
@@ -84,18 +85,30 @@ def _region() -> str:
     return region
 
 
+class TemplatesOnFirstUse:
+    """The template store in ``bucket``, built at the first render: the composition root (part of the cold start)
+    imports no store adapter, makes no S3 client and reads nothing. A refused set is counted as
+    ``TemplatesRejected``."""
+
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+        self.store: TemplateSource | None = None
+
+    def current(self) -> TemplateSet:
+        if self.store is None:
+            from baton.adapters.template_store import StoreTemplates
+            from baton.entry.observability import record_templates_rejected
+
+            self.store = StoreTemplates(None, self.bucket, on_rejected=record_templates_rejected)
+        return self.store.current()
+
+
 def renderer(bucket: str | None) -> Renderer:
     """What renders a function's messages: the template store in ``bucket`` (read at the first render, then through
-    its 60 s cache; a refused set is counted as ``TemplatesRejected``), or without a bucket the set shipped in the
-    layer."""
+    its 60 s cache), or without a bucket the set shipped in the layer."""
     from baton.app.render import Renderer
 
-    if bucket is None:
-        return Renderer()
-    from baton.adapters.template_store import StoreTemplates
-    from baton.entry.observability import record_templates_rejected
-
-    return Renderer(StoreTemplates(None, bucket, on_rejected=record_templates_rejected))
+    return Renderer(TemplatesOnFirstUse(bucket)) if bucket else Renderer()
 
 
 def _ledger(table_name: str, retention_days: int, salt_secret: str) -> DynamoLedger:

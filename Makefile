@@ -108,11 +108,13 @@ synth: $(STAMP) $(NODE_STAMP)
 
 # Needs AWS credentials and a bootstrapped account (`cdk bootstrap`). First creates Baton's two key secrets if they do
 # not exist yet (never changes an existing one: see infra/keys.py); after the deploy, with -c kms=true, puts them under
-# the stack's KMS key. Context from cdk.json, or CDK_ARGS='-c key=value' and STAGE=NAME.
+# the stack's KMS key, and pushes the shipped template set into the stack's template store (infra/push_templates.py).
+# Context from cdk.json, or CDK_ARGS='-c key=value' and STAGE=NAME.
 deploy: $(STAMP) $(NODE_STAMP)
 	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys
 	NODE_BIN="$$($(PY) -m infra.node)"; PATH="$${NODE_BIN:+$$NODE_BIN:}$$PATH" $(YOUR_REGION) cdk deploy $(CDK_ALL_ARGS)
 	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.keys --encrypt
+	CDK_ARGS='$(subst ','\'',$(CDK_ALL_ARGS))' $(YOUR_REGION) $(PY) -m infra.push_templates
 
 # The table, its log groups and the key secrets are kept (removal_policy=retain, deletion_protection): delete
 # them by hand only if you mean to forget every contact and suppression.

@@ -100,6 +100,7 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
         client("sesv2").create_email_identity(EmailIdentity=SENDER)
         client("sesv2").create_configuration_set(ConfigurationSetName=CONFIGURATION_SET)
         queue_url = client("sqs").create_queue(QueueName=ARBITER_QUEUE)["QueueUrl"]
+        templates_bucket = _template_store(client("s3"))
         create_table(client("dynamodb", ddb_endpoint), table)
         seed(lambda: client("dynamodb", ddb_endpoint), table, customers, 1, datetime.now(UTC), 1)
         env = {
@@ -124,6 +125,7 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
             "AWS_ENDPOINT_URL_SESV2": moto,
             "AWS_ENDPOINT_URL_SNS": moto,
             "AWS_ENDPOINT_URL_SQS": moto,
+            "AWS_ENDPOINT_URL_S3": moto,
             Env.POWERTOOLS_SERVICE_NAME: "baton",
             Env.POWERTOOLS_METRICS_NAMESPACE: "Baton",
             Env.POWERTOOLS_LOG_LEVEL: "INFO",
@@ -137,8 +139,21 @@ def lambda_world(ddb_endpoint: str, table: str, customers: list[str]) -> Iterato
             Env.SES_CONFIGURATION_SET: CONFIGURATION_SET,
             Env.UNSUBSCRIBE_URL: UNSUBSCRIBE_URL,
             Env.ARBITER_QUEUE_URL: queue_url,
+            Env.TEMPLATES_BUCKET: templates_bucket,
         }
         yield env
+
+
+def _template_store(s3: Any) -> str:
+    """The stack's template store with the shipped set pushed, as ``make deploy`` leaves it; its name."""
+    from baton.app.templates import SHIPPED, read_directory
+    from baton.ops.templates_push import push
+
+    bucket = "baton-bench-templates"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    push(s3, bucket, read_directory(SHIPPED), None)
+    return bucket
 
 
 def lambda_absent() -> list[str]:

@@ -25,6 +25,7 @@ from infra.delivery import Delivery
 from infra.function import SQS_FED_NO_FUNCTION_DLQ, BatonFunction
 from infra.ledger import LedgerTable
 from infra.skips import skip_checks
+from infra.templates import TemplateStore
 
 TIMEOUT = Duration.seconds(30)
 VISIBILITY_TIMEOUT = Duration.seconds(6 * 30)  # AWS's guidance for SQS event sources: 6x the function timeout
@@ -49,6 +50,7 @@ class Arbitration(Construct):
         ledger: LedgerTable,
         queue: sqs.IQueue,
         delivery: Delivery,
+        templates: TemplateStore,
         unsubscribe_url: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -64,6 +66,7 @@ class Arbitration(Construct):
         environment = {
             **ledger.environment(),
             **ledger.signing_environment(),
+            **templates.environment(),
             Env.POLICY_PARAMETER: self.parameter.parameter_name,
             Env.SENDER: config.sender,
             Env.SES_CONFIGURATION_SET: delivery.configuration_set.configuration_set_name,
@@ -90,6 +93,7 @@ class Arbitration(Construct):
             ledger.read_signing_keys(),
             self.read_policy(),
         )
+        templates.grant_read(self.function)
         delivery.grant_send(self.function)
         self.function.function.add_event_source(
             sources.SqsEventSource(

@@ -70,13 +70,18 @@ class Secrets:
     kms_alias: str | None
 
 
-def configured(cdk_args: str = "") -> Secrets:
-    """cdk.json's context with the CDK CLI's ``-c`` values over it, through ``infra.config``."""
+def deploy_context(cdk_args: str = "") -> dict[str, Any]:
+    """cdk.json's context with the CDK CLI's ``-c`` values over it: what the app of a ``make deploy`` sees."""
     try:
         context = json.loads((REPO / "cdk.json").read_text()).get("context", {})
     except (OSError, ValueError):
         context = {}
-    context = {**context, **cli_context(cdk_args)}
+    return {**context, **cli_context(cdk_args)}
+
+
+def configured(cdk_args: str = "") -> Secrets:
+    """The secrets' names in the deployment's context, through ``infra.config``."""
+    context = deploy_context(cdk_args)
     return Secrets(
         signing=secret_name(context, "signing_secret"),
         salt=secret_name(context, "salt_secret"),
@@ -141,13 +146,18 @@ def encrypt(client: Any, names: Secrets) -> list[str]:
     return done
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Create Baton's key secrets if they do not exist yet.")
+def add_cdk_args(parser: argparse.ArgumentParser) -> None:
+    """``--cdk-args``: the deployment's context as ``make deploy`` gives it to each of its steps."""
     parser.add_argument(
         "--cdk-args",
         default=os.environ.get("CDK_ARGS", ""),
         help="the CDK CLI's arguments (default: the CDK_ARGS environment variable, which make deploy exports)",
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Create Baton's key secrets if they do not exist yet.")
+    add_cdk_args(parser)
     parser.add_argument(
         "--encrypt",
         action="store_true",

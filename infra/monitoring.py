@@ -1,6 +1,7 @@
 """Monitoring: alarms when any dead-letter queue holds a message, when any function errs, when the arbitration
-queue backs up, when sends fail, when the account's bounce or complaint rate nears the level at which SES reviews
-it, and when suppressions jump; and one dashboard. Alarms notify the SNS topic named in context, if any."""
+queue backs up, when sends fail, when a function refuses the template store's set, when the account's bounce or
+complaint rate nears the level at which SES reviews it, and when suppressions jump; and one dashboard. Alarms
+notify the SNS topic named in context, if any."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from baton.core.domain import Outcome
-from baton.names import METRICS_NAMESPACE, SERVICE
+from baton.names import METRICS_NAMESPACE, SERVICE, TEMPLATES_REJECTED_METRIC
 from infra.config import Config
 from infra.function import BatonFunction
 
@@ -110,6 +111,19 @@ class Monitoring(Construct):
             FAILURE_RATE_LIMIT,
             "Baton: more than 5% of sends failed for good (a suspended sender, a bad template, a provider outage?)",
             periods=3,
+        )
+        alarm(
+            "TemplatesRejected",
+            cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=TEMPLATES_REJECTED_METRIC,
+                dimensions_map={"service": SERVICE},
+                statistic=cloudwatch.Stats.SUM,
+                period=Duration.minutes(5),
+            ),
+            0,
+            "Baton: the template store's set was refused (unreadable or broken); the functions keep the last good"
+            " set. See their logs (templates rejected), fix the set, push it again",
         )
         reputation = {
             name: cloudwatch.Metric(

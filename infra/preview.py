@@ -16,6 +16,7 @@ from infra.config import Config
 from infra.function import IAM_URL_NO_RESERVATION, URL_NO_FUNCTION_DLQ, BatonFunction
 from infra.ledger import LedgerTable
 from infra.skips import skip_checks
+from infra.templates import TemplateStore
 
 TIMEOUT = Duration.seconds(10)
 
@@ -30,20 +31,27 @@ class DecisionPreview(Construct):
         layer: lambda_.ILayerVersion,
         ledger: LedgerTable,
         arbitration: Arbitration,
+        templates: TemplateStore,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = BatonFunction(
             self,
             "Preview",
             settings=PreviewSettings,
-            environment={**ledger.environment(), Env.POLICY_PARAMETER: arbitration.parameter.parameter_name},
+            environment={
+                **ledger.environment(),
+                **templates.environment(),
+                Env.POLICY_PARAMETER: arbitration.parameter.parameter_name,
+            },
             layer=layer,
             config=config,
             description="Baton decision preview (IAM auth): would a request be sent now, and why not; records nothing",
             timeout=TIMEOUT,
         )
-        # one BatchGetItem reads the customer's state, the request and the address's standing
+        # one BatchGetItem reads the customer's state, the request and the address's standing; the request's
+        # template is rendered from the store, as the arbiter would
         self.function.allow(ledger.items("BatchGetItem"), ledger.read_salt(), arbitration.read_policy())
+        templates.grant_read(self.function)
         url = self.function.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         # the operators' and support tools' roles named in context, each by ARN
         for arn in config.operator_principals:

@@ -37,6 +37,7 @@ from infra.ingest import Ingest
 from infra.ledger import LedgerTable
 from infra.monitoring import Monitoring
 from infra.preview import DecisionPreview
+from infra.templates import TemplateStore
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -73,6 +74,7 @@ class BatonStack(Stack):
             profile_visibility=customers.PROFILE_VISIBILITY_TIMEOUT,
         )
         delivery = Delivery(self, "Delivery", config=config)
+        templates = TemplateStore(self, "TemplateStore", config=config)
         people = Customers(
             self, "Customers", config=config, layer=layer, ledger=ledger, profile_queue=ingest.profile.queue
         )
@@ -84,6 +86,7 @@ class BatonStack(Stack):
             ledger=ledger,
             queue=ingest.arbitration.queue,
             delivery=delivery,
+            templates=templates,
             unsubscribe_url=people.unsubscribe_url,
         )
         people.use_policy(arbiter.parameter, arbiter.read_policy())
@@ -101,7 +104,7 @@ class BatonStack(Stack):
             rule_target_dlq=ingest.rule_target_dlq,
         )
         preview = DecisionPreview(
-            self, "DecisionPreview", config=config, layer=layer, ledger=ledger, arbitration=arbiter
+            self, "DecisionPreview", config=config, layer=layer, ledger=ledger, arbitration=arbiter, templates=templates
         )
         self.functions = {
             FUNCTION_ARBITER: arbiter.function,

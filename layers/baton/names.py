@@ -11,6 +11,8 @@ from typing import Final
 
 SERVICE: Final = "baton"
 METRICS_NAMESPACE: Final = "Baton"
+# counted when a function refuses the template store's set (it keeps the last good one); an alarm watches it
+TEMPLATES_REJECTED_METRIC: Final = "TemplatesRejected"
 STACK_NAME: Final = "Baton"  # the CloudFormation stack
 
 # EventBridge contract
@@ -83,6 +85,7 @@ class Env:
     SALT_SECRET: Final = "BATON_SALT_SECRET"
     UNSUBSCRIBE_URL: Final = "BATON_UNSUBSCRIBE_URL"
     UNSUBSCRIBE_MAILTO: Final = "BATON_UNSUBSCRIBE_MAILTO"
+    TEMPLATES_BUCKET: Final = "BATON_TEMPLATES_BUCKET"  # the template store (without it: the shipped set)
     # Powertools' own
     POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
     POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -180,3 +183,14 @@ def stage_names(stage: str | None) -> StageNames:
         return UNSTAGED
     check_stage(stage)
     return StageNames(**{f.name: _staged(getattr(UNSTAGED, f.name), stage) for f in fields(StageNames)})
+
+
+def stage_of_table(table: str) -> str | None:
+    """The stage of the deployment whose ledger table is ``table``: None for ``baton-ledger`` (no stage), the stage
+    for ``baton-<stage>-ledger``; ValueError for a name no deployment gives its table."""
+    if table == UNSTAGED.table:
+        return None
+    found = re.fullmatch(f"{SERVICE}-(.+){re.escape(UNSTAGED.table.removeprefix(SERVICE))}", table)
+    if found is None or stage_names(found[1]).table != table:
+        raise ValueError(f"{table!r} is not a Baton ledger table name ({UNSTAGED.table} or {SERVICE}-<stage>-ledger)")
+    return found[1]

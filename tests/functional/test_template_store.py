@@ -118,3 +118,16 @@ def test_preview_prints_the_rendered_message_in_the_locale(tmp_path: Path, capsy
     out = capsys.readouterr().out
     assert "Subject: Portes ouvertes : les soldes" in out and out.startswith("rendered with: dir:")
     assert out.splitlines()[0].endswith("/fr")
+
+
+def test_an_unreadable_manifest_is_counted_and_not_read_again_until_max_age(s3: Any) -> None:
+    rejected: list[str] = []
+    calls: list[str] = []
+    s3.meta.events.register("provide-client-params.s3.GetObject", lambda **kw: calls.append(kw["params"]["Key"]))
+    source = StoreTemplates(s3, "no-such-bucket", max_age=60, on_rejected=rejected.append)
+    shipped = read_directory(SHIPPED).version
+    assert source.current().version == shipped and source.current().version == shipped
+    assert calls == [MANIFEST_KEY] and len(rejected) == 1 and "manifest unreadable" in rejected[0]
+    source._retry_at = 0.0  # as 60 s passing would
+    source.current()
+    assert calls == [MANIFEST_KEY, MANIFEST_KEY] and len(rejected) == 2

@@ -33,14 +33,20 @@ def test_suppressions_are_only_the_documented_ones(synth: Synthesized) -> None:
         for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
             assert len(rule["reason"]) >= 80, (logical_id, rule)
             found.append((rule["id"], tuple(rule.get("applies_to") or ()), resource["Type"]))
-    default_policies = [f for f in found if f[2] == "AWS::IAM::Policy" and "XRay" not in f[0]]
+    default_policies = [f for f in found if f[2] == "AWS::IAM::Policy" and f[1] == ("Resource::*",)]
+    bucket = synth.logical_id(synth.stack.node.find_child("TemplateStore").bucket)
+    template_files = (f"Resource::<{bucket}.Arn>/templates/*",)  # the store's files, read by who renders
     assert sorted(set(found)) == [
         ("AwsSolutions-IAM5", ("Resource::*",), "AWS::IAM::Policy"),
         ("AwsSolutions-IAM5", ("Resource::*",), "AWS::IAM::Role"),
+        ("AwsSolutions-IAM5", template_files, "AWS::IAM::Policy"),
+        ("AwsSolutions-IAM5", template_files, "AWS::IAM::Role"),
+        ("AwsSolutions-S1", (), "AWS::S3::Bucket"),  # no server access logs on the template store
         ("AwsSolutions-SQS3", (), "AWS::SQS::Queue"),
     ]
+    assert len([f for f in found if f[1] == template_files]) == 4  # the arbiter's and the preview's role and policy
     # every function's role and default policy (X-Ray), and the arbiter's SMS policy
-    assert len([f for f in found if f[2] == "AWS::IAM::Role"]) == len(ALL_SETTINGS)
+    assert len([f for f in found if f[2] == "AWS::IAM::Role" and f[1] == ("Resource::*",)]) == len(ALL_SETTINGS)
     assert len(default_policies) == len(ALL_SETTINGS) + 1
 
 

@@ -41,6 +41,7 @@ DRAWN = (
     "AWS::Events::Rule",
     "AWS::EventSchemas::Registry",
     "AWS::DynamoDB::Table",
+    "AWS::S3::Bucket",
     "AWS::SSM::Parameter",
     "AWS::SES::EmailIdentity",
     "AWS::SES::ConfigurationSet",

@@ -35,6 +35,9 @@ CONSUME = (
 SALT = ("secretsmanager:GetSecretValue", f"secret:{SALT_SECRET_NAME}")
 SIGNING = ("secretsmanager:GetSecretValue", f"secret:{SIGNING_SECRET_NAME}")  # only who signs or verifies tokens
 POLICY = ("ssm:GetParameter", f"parameter:{POLICY_PARAMETER}")
+# who renders reads the template store: its files and manifest, at a version; no listing, no write, no other key
+TEMPLATE_ACTIONS = {"s3:GetObject", "s3:GetObjectVersion"}
+TEMPLATES = {(a, f"template-bucket/{key}") for a in TEMPLATE_ACTIONS for key in ("templates/*", "manifest.json")}
 
 
 def base() -> set[Grant]:
@@ -56,6 +59,7 @@ EXPECTED: dict[str, set[Grant]] = {
     "arbiter": base()
     | table("BatchGetItem", "PutItem", "UpdateItem")
     | {SALT, SIGNING, POLICY}
+    | TEMPLATES
     | {(a, r) for a in ("ses:SendEmail", "ses:SendRawEmail") for r in ("ses-identity", "ses-configuration-set")}
     | {(a, "*") for a in SMS}
     | consume(ARBITER_QUEUE),
@@ -71,7 +75,7 @@ EXPECTED: dict[str, set[Grant]] = {
     },
     "unsubscribe": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT, SIGNING},
     "preferences": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT},
-    "preview": base() | table("BatchGetItem") | {SALT, POLICY},
+    "preview": base() | table("BatchGetItem") | {SALT, POLICY} | TEMPLATES,
     "feedback": base() | table("GetItem", "PutItem", "UpdateItem") | {SALT, POLICY} | consume(FEEDBACK_QUEUE),
 }
 
@@ -95,6 +99,8 @@ def label(synth: Synthesized, resource: Any, own_log_group: str) -> str:
         "AWS::SSM::Parameter": f"parameter:{props.get('Name')}",
         "AWS::Lambda::Function": f"function:{target}",
     }.get(kind, f"{kind}:{target}")
+    if kind == "AWS::S3::Bucket":  # an object key pattern: the Fn::Join's last part, after the bucket's ARN
+        name = "template-bucket" + resource["Fn::Join"][1][-1]
     if "/index/" in text:
         name += "/index/" + text.split("/index/", 1)[1].split('"', 1)[0]
     return name
@@ -124,14 +130,24 @@ def test_roles_use_no_aws_managed_policy(synth: Synthesized) -> None:
         assert "ManagedPolicyArns" not in role["Properties"], logical_id
 
 
-def test_no_wildcard_resource_but_xray_and_sms(synth: Synthesized) -> None:
-    """Across every policy of the stack: '*' (or a pattern with '*') only for X-Ray and the SNS SMS statement."""
+def is_template_read(statement: dict[str, Any]) -> bool:
+    """The template store's read statement: its one pattern is the objects under templates/ in its own bucket."""
+    text = json.dumps(statement["Resource"])
+    return text.count("*") == 1 and '"/templates/*"' in text and set(statement["Action"]) == TEMPLATE_ACTIONS
+
+
+def test_no_wildcard_resource_but_xray_sms_and_the_template_files(synth: Synthesized) -> None:
+    """Across every policy of the stack: '*' (or a pattern with '*') only for X-Ray and the SNS SMS statement, and
+    the key pattern of the template store's files (read only)."""
     found: dict[str, set[str]] = {}
+    template_readers = 0
     for logical_id, policy in synth.of_type("AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert not any("*" in a for a in actions), (logical_id, actions)
-            if "*" in json.dumps(statement["Resource"]):
+            if is_template_read(statement):
+                template_readers += 1
+            elif "*" in json.dumps(statement["Resource"]):
                 assert statement["Resource"] == "*", (logical_id, statement["Resource"])
                 found.setdefault(logical_id, set()).update(actions)
     sms_policies = [k for k, v in found.items() if v == SMS]
@@ -139,6 +155,7 @@ def test_no_wildcard_resource_but_xray_and_sms(synth: Synthesized) -> None:
     assert all(v == XRAY for k, v in found.items() if k not in sms_policies)
     (arbiter_role,) = references(synth.function("arbiter")["Properties"]["Role"])
     assert synth.resources[sms_policies[0]]["Properties"]["Roles"] == [{"Ref": arbiter_role}]
+    assert template_readers == 2  # the arbiter and the preview
 
 
 def test_no_resource_policy_opens_anything_to_everyone(synth: Synthesized) -> None:

@@ -9,13 +9,15 @@ A function reads the manifest on its first render (not at its start) and again o
 when the manifest names a new version it fetches that set's files, checks them as ``baton templates validate`` does
 (every sample renders), and only then uses the set. A set that fails to load or to check leaves the last good set in
 force (the shipped set, if none was read yet) and is reported to ``on_rejected`` (the functions count it as the
-``TemplatesRejected`` metric, which raises an alarm).
+``TemplatesRejected`` metric, which raises an alarm). A manifest that cannot be read is tried again after ``max_age``
+seconds, not at every render. The S3 client is made at the first render too (``client=None``, in Lambda).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
@@ -59,7 +61,7 @@ class StoreTemplates:
 
     def __init__(
         self,
-        client: Any,
+        client: Any | None,
         bucket: str,
         max_age: int = 60,
         on_rejected: Callable[[str], None] = lambda _: None,
@@ -72,17 +74,31 @@ class StoreTemplates:
         self._fallback = fallback or StaticTemplates()
         self._last: tuple[str, TemplateSet] | None = None  # manifest digest, its set
         self._rejected: str | None = None
+        self._retry_at = 0.0  # time.monotonic() before which an unreadable manifest is not read again
+
+    @cached_property
+    def _s3(self) -> Any:
+        """The S3 client given, or (None: in Lambda) one made at the first render, never at the cold start."""
+        if self._client is not None:
+            return self._client
+        from baton.adapters.aws import aws_client
+
+        return aws_client("s3")
 
     @cached_property
     def _manifests(self) -> Any:
-        return _provider(self._client, self._bucket)
+        return _provider(self._s3, self._bucket)
 
     def current(self) -> TemplateSet:
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
+        now = time.monotonic()
+        if now < self._retry_at:  # the manifest was unreadable a moment ago: no S3 call per render meanwhile
+            return self._last[1] if self._last else self._fallback.current()
         try:
             raw = self._manifests.get(MANIFEST_KEY, max_age=self._max_age)
         except GetParameterError as exc:
+            self._retry_at = now + self._max_age
             return self._keep(f"manifest unreadable: {exc}", None)
         if not raw:
             return self._last[1] if self._last else self._fallback.current()
@@ -120,7 +136,7 @@ class StoreTemplates:
         return templates
 
     def _fetch(self, version_ids: dict[str, str]) -> dict[str, str]:
-        return fetch_files(self._client, self._bucket, version_ids)
+        return fetch_files(self._s3, self._bucket, version_ids)
 
 
 def read_manifest(client: Any, bucket: str) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ import html
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response, content_types
 
@@ -29,6 +29,9 @@ from baton.contract import CustomerUpdated, parse_detail
 from baton.core.clock import Clock
 from baton.core.domain import Profile
 from baton.core.errors import InvalidRequest
+
+if TYPE_CHECKING:  # the preview renders; the unsubscribe and preference functions, which share this module, do not
+    from baton.app.render import Renderer
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -171,7 +174,7 @@ def _json_error(status: int, field: str, message: str) -> Response[str]:
     )
 
 
-def preview_app(parts: Callable[[], tuple[Ledger, PolicySource]], clock: Clock) -> Any:
+def preview_app(parts: Callable[[], tuple[Ledger, PolicySource, Renderer]], clock: Clock) -> Any:
     app = LambdaFunctionUrlResolver()
 
     @app.post("/preview")
@@ -184,9 +187,9 @@ def preview_app(parts: Callable[[], tuple[Ledger, PolicySource]], clock: Clock) 
             return _json_error(400, "body", "body must be JSON: a MessageRequested detail")
         if not isinstance(detail, dict):
             return _json_error(400, "body", "body must be a JSON object: a MessageRequested detail")
-        ledger, policies = parts()
+        ledger, policies, renderer = parts()
         try:
-            result = preview(ledger, policies.current(), detail, clock.now())
+            result = preview(ledger, policies.current(), detail, clock.now(), renderer)
         except InvalidRequest as exc:
             return _json_error(400, exc.field, exc.message)
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(result.as_json()))

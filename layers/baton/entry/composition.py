@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # annotations only: each root imports what its function uses,
     from baton.app.keys import SigningKeys
     from baton.app.ports import Ledger, PolicySource
     from baton.app.release import ReleaseQueue
+    from baton.app.render import Renderer
+    from baton.app.templates import TemplateSet, TemplateSource
     from baton.core.clock import Clock
     from baton.core.policy import Policy
 
@@ -51,6 +53,7 @@ class ProfileParts(NamedTuple):
 class PreviewParts(NamedTuple):
     ledger: Ledger
     policies: PolicySource
+    renderer: Renderer
 
 
 class SweeperParts(NamedTuple):
@@ -80,6 +83,32 @@ def _region() -> str:
 
         raise ConfigurationError("no AWS region (AWS_REGION is set by Lambda; set AWS_DEFAULT_REGION locally)")
     return region
+
+
+class TemplatesOnFirstUse:
+    """The template store in ``bucket``, built at the first render: the composition root (part of the cold start)
+    imports no store adapter, makes no S3 client and reads nothing. A refused set is counted as
+    ``TemplatesRejected``."""
+
+    def __init__(self, bucket: str):
+        self.bucket = bucket
+        self.store: TemplateSource | None = None
+
+    def current(self) -> TemplateSet:
+        if self.store is None:
+            from baton.adapters.template_store import StoreTemplates
+            from baton.entry.observability import record_templates_rejected
+
+            self.store = StoreTemplates(None, self.bucket, on_rejected=record_templates_rejected)
+        return self.store.current()
+
+
+def renderer(bucket: str | None) -> Renderer:
+    """What renders a function's messages: the template store in ``bucket`` (read at the first render, then through
+    its 60 s cache), or without a bucket the set shipped in the layer."""
+    from baton.app.render import Renderer
+
+    return Renderer(TemplatesOnFirstUse(bucket)) if bucket else Renderer()
 
 
 def _ledger(table_name: str, retention_days: int, salt_secret: str) -> DynamoLedger:
@@ -114,6 +143,7 @@ def arbiter_service() -> Arbiter:
         policies=ParameterPolicy(settings.policy_parameter),
         clock=SystemClock(),
         observer=record_outcome,
+        renderer=renderer(settings.templates_bucket),
         # the signing keys are read at the first link made, not at the cold start (one secret read, as before)
         links=Links(
             url=settings.unsubscribe_url,
@@ -194,7 +224,7 @@ def preview_parts() -> PreviewParts:
     settings = load_settings(PreviewSettings)
     build(MessageRequested)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
-    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter))
+    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter), renderer(settings.templates_bucket))
 
 
 @_root

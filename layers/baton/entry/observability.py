@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from baton.names import METRICS_NAMESPACE, SERVICE
+from baton.names import METRICS_NAMESPACE, SERVICE, TEMPLATES_REJECTED_METRIC
 
 if TYPE_CHECKING:  # the sweeper and the profile function log without loading the service
     from baton.app.arbiter import Report
@@ -36,3 +36,10 @@ def record_outcome(report: Report) -> None:
         category=report.category,
         release_at=report.release_at.isoformat() if report.release_at else None,
     )
+
+
+def record_templates_rejected(why: str) -> None:
+    """Count and log a template set the store offered and the function refused (it keeps the last good set). ``why``
+    names files and problems of the set, which holds templates and sample data, never a customer's."""
+    metrics.add_metric(name=TEMPLATES_REJECTED_METRIC, unit=MetricUnit.Count, value=1)
+    logger.warning("templates rejected", why=why)

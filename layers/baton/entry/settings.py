@@ -56,6 +56,8 @@ class ArbiterSettings(_LedgerSettings):
     unsubscribe_url: str = Field(alias=Env.UNSUBSCRIBE_URL, pattern=r"^https://")
     # optional: with it, List-Unsubscribe also offers a mailto target
     unsubscribe_mailto: str | None = Field(default=None, alias=Env.UNSUBSCRIBE_MAILTO)
+    # optional: the template store's bucket (the stack always sets it); without it, the set shipped in the layer
+    templates_bucket: str | None = Field(default=None, alias=Env.TEMPLATES_BUCKET, min_length=3)
 
     @field_validator("sender")
     @classmethod
@@ -88,6 +90,7 @@ class FeedbackSettings(_LedgerSettings):
 class PreviewSettings(_LedgerSettings):
     function = "preview"
     policy_parameter: str = Field(alias=Env.POLICY_PARAMETER, min_length=1)
+    templates_bucket: str | None = Field(default=None, alias=Env.TEMPLATES_BUCKET, min_length=3)  # as the arbiter's
 
 
 class SweeperSettings(_Settings):

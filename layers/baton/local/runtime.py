@@ -197,7 +197,8 @@ class LocalRuntime:
         from baton.entry.api import preview_app
         from functions.preview.handler import lambda_handler
 
-        app = preview_app(lambda: PreviewParts(self.ledger, StaticPolicy(self.policy)), self.clock)
+        parts = PreviewParts(self.ledger, StaticPolicy(self.policy), self.arbiter.renderer)  # the arbiter's set
+        app = preview_app(lambda: parts, self.clock)
         body = detail if isinstance(detail, str) else json.dumps(detail)
         event = function_url_event("POST", "/preview", None, body, caller)
         return _flushed(lambda_handler(event, LocalContext(), app=app))

@@ -85,6 +85,17 @@ def bucket_of_stack(stack: str) -> str:
     raise ConfigurationError(f"stack {stack} has no {BUCKET_OUTPUT} output: deploy it first, or give --bucket")
 
 
+def stack_of_table(table: str) -> str:
+    """The stack that made the ledger table ``table`` (``baton-ledger``: Baton; ``baton-<stage>-ledger``:
+    Baton-<stage>), whose output names the template bucket of the same deployment."""
+    from baton.names import stage_names, stage_of_table
+
+    try:
+        return stage_names(stage_of_table(table)).stack
+    except ValueError as exc:
+        raise ConfigurationError(f"--table {table}: {exc}") from None
+
+
 def read_live(s3: Any, bucket: str) -> Live | None:
     """The set the store's manifest names, or None when the store holds none yet."""
     from botocore.exceptions import BotoCoreError, ClientError

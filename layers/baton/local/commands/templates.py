@@ -32,6 +32,7 @@ def register(sub: Any) -> None:
         action.add_argument("dir", metavar="DIR", help="the template set")
         where = action.add_mutually_exclusive_group()
         where.add_argument("--bucket", metavar="NAME", help="the template bucket")
+        where.add_argument("--table", metavar="NAME", help="the bucket of the deployment of this ledger table")
         where.add_argument("--stack", default=STACK_NAME, help=f"the bucket of this stack (default {STACK_NAME})")
         action.set_defaults(func=run_push if name == "push" else run_diff)
 
@@ -74,9 +75,11 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> tuple[Any, str]:
-    from baton.ops.templates_push import bucket_of_stack, s3_client
+    from baton.ops.templates_push import bucket_of_stack, s3_client, stack_of_table
 
-    return s3_client(), args.bucket or bucket_of_stack(args.stack)
+    if args.bucket:
+        return s3_client(), args.bucket
+    return s3_client(), bucket_of_stack(stack_of_table(args.table) if args.table else args.stack)
 
 
 def run_diff(args: argparse.Namespace) -> int:

@@ -171,7 +171,7 @@ def _json_error(status: int, field: str, message: str) -> Response[str]:
     )
 
 
-def preview_app(parts: Callable[[], tuple[Ledger, PolicySource]], clock: Clock) -> Any:
+def preview_app(parts: Callable[[], tuple[Ledger, PolicySource, bytes | None]], clock: Clock) -> Any:
     app = LambdaFunctionUrlResolver()
 
     @app.post("/preview")
@@ -184,9 +184,9 @@ def preview_app(parts: Callable[[], tuple[Ledger, PolicySource]], clock: Clock) 
             return _json_error(400, "body", "body must be JSON: a MessageRequested detail")
         if not isinstance(detail, dict):
             return _json_error(400, "body", "body must be a JSON object: a MessageRequested detail")
-        ledger, policies = parts()
+        ledger, policies, holdout_key = parts()
         try:
-            result = preview(ledger, policies.current(), detail, clock.now())
+            result = preview(ledger, policies.current(), detail, clock.now(), holdout_key=holdout_key)
         except InvalidRequest as exc:
             return _json_error(400, exc.field, exc.message)
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(result.as_json()))

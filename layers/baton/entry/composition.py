@@ -51,6 +51,7 @@ class ProfileParts(NamedTuple):
 class PreviewParts(NamedTuple):
     ledger: Ledger
     policies: PolicySource
+    holdout_key: bytes | None  # the address salt, which assigns the holdout group (baton.app.holdout)
 
 
 class SweeperParts(NamedTuple):
@@ -103,8 +104,9 @@ def arbiter_service() -> Arbiter:
 
     settings = load_settings(ArbiterSettings)
     build(EventEnvelope, MessageRequested)
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
     return Arbiter(
-        ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret),
+        ledger=ledger,
         channels=AwsChannels(
             aws_client("sesv2"),
             aws_client("sns"),
@@ -120,6 +122,8 @@ def arbiter_service() -> Arbiter:
             keys=lambda: signing_keys_from_secret(settings.signing_secret),
             mailto=settings.unsubscribe_mailto,
         ),
+        # the holdout group is keyed by the address salt, never rotated (the ledger's read cached it just now)
+        holdout_key=address_salt_from_secret(settings.salt_secret),
     )
 
 
@@ -141,10 +145,10 @@ class PolicyOnFirstUse:
 
 @_root
 def profile_parts() -> ProfileParts:
-    from baton.contract import ContactRecorded, CustomerErased, CustomerUpdated, EventEnvelope, build
+    from baton.contract import ContactRecorded, CustomerEngaged, CustomerErased, CustomerUpdated, EventEnvelope, build
 
     settings = load_settings(ProfileSettings)
-    build(EventEnvelope, CustomerUpdated, CustomerErased, ContactRecorded)
+    build(EventEnvelope, CustomerUpdated, CustomerErased, ContactRecorded, CustomerEngaged)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
     return ProfileParts(ledger, PolicyOnFirstUse(settings.policy_parameter))
 
@@ -194,7 +198,9 @@ def preview_parts() -> PreviewParts:
     settings = load_settings(PreviewSettings)
     build(MessageRequested)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
-    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter))
+    # the salt's secret was read for the ledger just now: this is its cached value
+    salt = address_salt_from_secret(settings.salt_secret)
+    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter), salt)
 
 
 @_root

@@ -197,7 +197,7 @@ class LocalRuntime:
         from baton.entry.api import preview_app
         from functions.preview.handler import lambda_handler
 
-        app = preview_app(lambda: PreviewParts(self.ledger, StaticPolicy(self.policy)), self.clock)
+        app = preview_app(lambda: PreviewParts(self.ledger, StaticPolicy(self.policy), LOCAL_ADDRESS_SALT), self.clock)
         body = detail if isinstance(detail, str) else json.dumps(detail)
         event = function_url_event("POST", "/preview", None, body, caller)
         return _flushed(lambda_handler(event, LocalContext(), app=app))

@@ -503,6 +503,11 @@ class MemoryLedger:
             found = list(customer.engagements.values()) if customer is not None else []
         return sorted((e for e in found if kind is None or e.kind == kind), key=lambda e: (e.at, e.key))
 
+    def address_status(self, address: str) -> str | None:
+        with self._lock:
+            held = self._addresses.get(self.hash(address))
+            return held.feedback.status if held is not None else None
+
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         change = partial(unsubscribed, scope=scope)
         return self._change_profile(customer_id, change, now, {}, (actor, {"unsubscribe": scope}), create=False)

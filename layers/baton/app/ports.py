@@ -166,6 +166,10 @@ class Ledger(Protocol):
     def engagements(self, customer_id: str, kind: str | None = None) -> list[Engagement]:
         """The customer's stored engagements (of ``kind``), in time order."""
 
+    def address_status(self, address: str) -> str | None:
+        """The suppression an address carries (``hard_bounce``, ``complaint``, ``soft_bounce``), by its keyed hash;
+        None when it carries none."""
+
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         """Apply an unsubscribe ("category:<name>" or "channel:<name>"); False if the customer is unknown."""
 

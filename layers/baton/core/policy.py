@@ -272,17 +272,15 @@ class Policy(_Model):
     def category(self, name: str) -> CategoryPolicy:
         return self.categories.get(name, self.default_category)
 
+    def holdout_covers(self, category: str, transactional: bool) -> bool:
+        """Whether a request is one a holdout compares: marketing (neither it nor its category transactional) of a
+        category the holdout does not exempt."""
+        exempt = self.holdout.exempt_categories if self.holdout else ()
+        return not transactional and category not in exempt and not self.category(category).transactional
+
     def holds_out(self, category: str, transactional: bool) -> bool:
-        """Whether the holdout applies to a request: one is set, and the request is marketing (neither it nor its
-        category transactional) of a category not exempt."""
-        holdout = self.holdout
-        return (
-            holdout is not None
-            and holdout.percent > 0
-            and not transactional
-            and category not in holdout.exempt_categories
-            and not self.category(category).transactional
-        )
+        """Whether the holdout applies to a request: one is set (above 0 %) and covers the request."""
+        return self.holdout is not None and self.holdout.percent > 0 and self.holdout_covers(category, transactional)
 
     @cached_property
     def digest_id(self) -> str:

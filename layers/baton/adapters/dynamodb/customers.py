@@ -219,6 +219,16 @@ class Customers:
         ]
         return sorted(found, key=lambda e: (e.at, e.key))
 
+    def address_status(self, address: str) -> str | None:
+        m = self._m
+        try:
+            status: str | None = m.address.get(address_pk(self.hash(address)), ADDRESS_SK, consistent_read=True).status
+        except m.address.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise TransientFailure(f"address read failed: {exc}") from exc
+        return status
+
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         return self._change_profile(
             customer_id,

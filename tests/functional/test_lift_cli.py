@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -115,3 +116,33 @@ def test_lift_on_a_deployed_table_needs_the_salt_secret(
     _, policy = files
     assert cli.main(["lift", "--table", "baton-ledger", "--policy", str(policy)]) == 2
     assert "--salt-secret is required" in capsys.readouterr().err
+
+
+def test_the_replay_report_shows_the_same_figures_as_lift(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from baton.core.policy import load_policy_file
+    from baton.local.lift import DEFAULT_WINDOW, lift, lift_table
+    from baton.local.replay import read_lines, replay
+    from baton.local.report import Side, report_data
+
+    events, policy_file = files
+    policy = load_policy_file(str(policy_file))
+    with events.open() as handle:
+        lines = read_lines(handle)
+    run = replay(lines, policy)
+    assert run.lift_outcomes is not None
+    data = report_data(lines, [Side(policy.tag, policy_file.name, run)], ZoneInfo("UTC"))
+    (shown,) = data["lift"]
+    assert cli.main(["lift", "--replay", str(events), "--policy", str(policy_file), "--json"]) == 0
+    assert shown["figures"] == json.loads(capsys.readouterr().out)
+    rows, sentences = lift_table(lift(run.lift_outcomes, DEFAULT_WINDOW))
+    assert shown["rows"] == [list(row) for row in rows] and shown["sentences"] == sentences
+
+    page = tmp_path / "report.html"
+    assert cli.main(["replay", str(events), "--policy", str(policy_file), "--report", str(page)]) == 0
+    html = page.read_text()
+    assert 'id="lift"' in html
+    treated = shown["figures"]["treatment_customers"]
+    assert f'<td>customers</td><td class="n">{treated}</td>' in html
+    assert "95% confidence interval: not given" in html

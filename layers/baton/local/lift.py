@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from statistics import NormalDist
 from typing import Any
 
+DEFAULT_WINDOW = timedelta(days=7)
 MIN_PER_GROUP = 30
 MIN_EVENTS = 5  # conversions, and non-conversions, per group: the usual rule for the normal approximation
 Z95 = NormalDist().inv_cdf(0.975)
@@ -160,38 +161,47 @@ def lift(outcomes: Iterable[CustomerOutcome], window: timedelta) -> Lift:
     )
 
 
-def lift_lines(result: Lift) -> list[str]:
-    """The figures as ``baton lift`` prints them (and the replay report shows them)."""
+def lift_table(result: Lift) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The figures in words: (what, treatment, holdout) rows and the sentences on the uplift; what ``baton lift``
+    prints and the replay report shows."""
     figures = result.as_json()
 
-    def pct(value: float | None) -> str:
-        return "n/a" if value is None else f"{value * 100:.2f}%"
+    def pair(name: str, show: Any) -> tuple[str, str]:
+        return show(figures[f"treatment_{name}"]), show(figures[f"holdout_{name}"])
 
-    lines = [
-        f"attribution window: {figures['window']} after each customer's first marketing request",
-        f"{'':24}{'treatment':>12}{'holdout':>12}",
-        f"{'customers':24}{figures['treatment_customers']:>12}{figures['holdout_customers']:>12}",
-        f"{'converted':24}{figures['treatment_conversions']:>12}{figures['holdout_conversions']:>12}",
-        f"{'conversion rate':24}{pct(figures['treatment_conversion_rate']):>12}"
-        f"{pct(figures['holdout_conversion_rate']):>12}",
+    rows = [
+        ("customers", *pair("customers", str)),
+        ("converted", *pair("conversions", str)),
+        ("conversion rate", *pair("conversion_rate", _pct)),
     ]
     if result.values_given:
-        t, h = figures["treatment_revenue_per_customer"], figures["holdout_revenue_per_customer"]
-        lines.append(f"{'revenue per customer':24}{_money(t):>12}{_money(h):>12}")
-    lines += [
-        f"{'unsubscribe rate':24}{pct(figures['treatment_unsubscribe_rate']):>12}"
-        f"{pct(figures['holdout_unsubscribe_rate']):>12}",
-        f"{'complaint rate':24}{pct(figures['treatment_complaint_rate']):>12}"
-        f"{pct(figures['holdout_complaint_rate']):>12}",
-        f"absolute uplift: {pct(result.uplift_abs)} (percentage points)",
+        rows.append(("revenue per customer", *pair("revenue_per_customer", _money)))
+    rows += [
+        ("unsubscribe rate", *pair("unsubscribe_rate", _pct)),
+        ("complaint rate", *pair("complaint_rate", _pct)),
+    ]
+    sentences = [
+        f"attribution window: {figures['window']} after each customer's first marketing request",
+        f"absolute uplift: {_pct(result.uplift_abs)} (percentage points)",
     ]
     if result.uplift_ci95 is not None:
         low, high = result.uplift_ci95
-        lines.append(f"95% confidence interval: {pct(low)} to {pct(high)} ({figures['interval']})")
+        sentences.append(f"95% confidence interval: {_pct(low)} to {_pct(high)} ({figures['interval']})")
     else:
-        lines.append(f"95% confidence interval: not given: {result.enough}")
-    lines.append(f"relative uplift: {pct(result.uplift_rel)}")
-    return lines
+        sentences.append(f"95% confidence interval: not given: {result.enough}")
+    sentences.append(f"relative uplift: {_pct(result.uplift_rel)}")
+    return rows, sentences
+
+
+def lift_lines(result: Lift) -> list[str]:
+    """The figures as ``baton lift`` prints them."""
+    rows, sentences = lift_table(result)
+    table = [f"{'':24}{'treatment':>12}{'holdout':>12}"] + [f"{what:24}{t:>12}{h:>12}" for what, t, h in rows]
+    return [sentences[0], *table, *sentences[1:]]
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
 
 
 def _money(value: float | None) -> str:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from baton.app.ports import Ledger
     from baton.core.policy import Policy
 
-DEFAULT_WINDOW = "7d"
+DEFAULT_WINDOW = "7d"  # baton.local.lift.DEFAULT_WINDOW, as the replay report uses it
 
 
 def register(sub: Any) -> None:

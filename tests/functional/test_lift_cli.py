@@ -146,3 +146,24 @@ def test_the_replay_report_shows_the_same_figures_as_lift(
     treated = shown["figures"]["treatment_customers"]
     assert f'<td>customers</td><td class="n">{treated}</td>' in html
     assert "95% confidence interval: not given" in html
+
+
+def test_decide_dry_run_holds_out_the_customers_replay_held_out(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from baton.ops.explain import describe
+
+    events, policy = files
+    held = next(n for n in range(CUSTOMERS) if in_holdout(LOCAL_ADDRESS_SALT, f"shopper-{n}", PERCENT))
+    kept = next(n for n in range(CUSTOMERS) if not in_holdout(LOCAL_ADDRESS_SALT, f"shopper-{n}", PERCENT))
+    for n, reason in ((held, "holdout"), (kept, None)):
+        detail = {"request_id": f"again-{n}", "customer_id": f"shopper-{n}", "channel": "email",
+                  "category": "newsletter", "template": "newsletter", "data": {"headline": "h",
+                  "url": "https://shop.example"}}  # fmt: skip
+        event = tmp_path / f"event-{n}.json"
+        event.write_text(json.dumps(detail))
+        args = ["decide", "--dry-run", str(event), "--replay", str(events), "--policy", str(policy), "--json"]
+        assert cli.main(args) == 0
+        preview = json.loads(capsys.readouterr().out)
+        assert (preview["reason"] == "holdout") is (reason == "holdout"), preview
+    assert describe("holdout") == "the customer is in the policy's holdout group"

@@ -145,10 +145,11 @@ class PolicyOnFirstUse:
 
 @_root
 def profile_parts() -> ProfileParts:
-    from baton.contract import ContactRecorded, CustomerEngaged, CustomerErased, CustomerUpdated, EventEnvelope, build
+    from baton.contract import ContactRecorded, CustomerErased, CustomerUpdated, EventEnvelope, build
 
     settings = load_settings(ProfileSettings)
-    build(EventEnvelope, CustomerUpdated, CustomerErased, ContactRecorded, CustomerEngaged)
+    # CustomerEngaged is built at its first event (defer_build), not at the start: the start stays as it was
+    build(EventEnvelope, CustomerUpdated, CustomerErased, ContactRecorded)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
     return ProfileParts(ledger, PolicyOnFirstUse(settings.policy_parameter))
 

@@ -1,5 +1,5 @@
-"""Customers: the profile function (CustomerUpdated, CustomerErased, ContactRecorded from the profile queue), the
-public one-click
+"""Customers: the profile function (CustomerUpdated, CustomerErased, ContactRecorded, CustomerEngaged from the
+profile queue), the public one-click
 unsubscribe endpoint and the IAM-authorised preference API (Lambda function URLs)."""
 
 from __future__ import annotations
@@ -67,14 +67,14 @@ class Customers(Construct):
             environment={**ledger.environment(), Env.POLICY_PARAMETER: Lazy.string(self._policy)},
             layer=layer,
             config=config,
-            description="Baton profile: CustomerUpdated, CustomerErased and ContactRecorded in, profiles changed",
+            description="Baton profile: CustomerUpdated, CustomerErased, ContactRecorded, CustomerEngaged in",
             timeout=PROFILE_TIMEOUT,
         )
         self.profile.allow(
             # update: BatchGetItem (state and address items), TransactWriteItems of Updates; contact: GetItem and
-            # UpdateItem of the state;
+            # UpdateItem of the state; engagement: a conditional PutItem of its own item;
             # erase: Query the customer's items, GetItem/UpdateItem/DeleteItem address items, BatchWriteItem deletes
-            ledger.items("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem"),
+            ledger.items("BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"),
             ledger.read_salt(),
         )
         self.profile.function.add_event_source(

@@ -18,6 +18,7 @@ from constructs import Construct
 from baton.contract import json_schemas
 from baton.names import (
     DETAIL_CONTACT_RECORDED,
+    DETAIL_CUSTOMER_ENGAGED,
     DETAIL_CUSTOMER_ERASED,
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
@@ -116,9 +117,9 @@ class Ingest(Construct):
         )
         self.route(
             "CustomerChanged",
-            [DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED],
+            [DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED, DETAIL_CUSTOMER_ENGAGED],
             self.profile.queue,
-            "profile changes, erasures and contacts made outside Baton to the profile queue",
+            "profile changes, erasures, contacts made outside Baton and engagements to the profile queue",
         )
         self._schemas(names.schema_registry)
 

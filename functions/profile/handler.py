@@ -1,5 +1,6 @@
-"""Profile: CustomerUpdated (profile, consent, preferences; in force at once), CustomerErased (erasure) and
-ContactRecorded (a contact made outside Baton, counted in the customer's caps)."""
+"""Profile: CustomerUpdated (profile, consent, preferences; in force at once), CustomerErased (erasure),
+ContactRecorded (a contact made outside Baton, counted in the customer's caps) and CustomerEngaged (what the
+customer did, stored beside the state)."""
 
 from __future__ import annotations
 

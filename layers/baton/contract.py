@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -34,6 +34,7 @@ from baton.core.values import CategoryName, Channel, ChannelName, TimeZoneName
 from baton.names import (
     CONTRACT_VERSION,
     DETAIL_CONTACT_RECORDED,
+    DETAIL_CUSTOMER_ENGAGED,
     DETAIL_CUSTOMER_ERASED,
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
@@ -235,6 +236,37 @@ class ContactRecorded(BaseModel):
     campaign_id: Identifier | None = None
 
 
+EngagementKind = Literal["open", "click", "session", "purchase"]
+EngagementChannel = Literal["email", "sms", "push", "web", "app"]
+
+
+class CustomerEngaged(BaseModel):
+    """``detail`` of a ``CustomerEngaged`` event: something the customer did (an open, a click, a session, a
+    purchase). Stored apart from what decisions read, never on the decision path; purchases are the conversions
+    ``baton lift`` counts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="CustomerEngaged", defer_build=True)
+
+    customer_id: Identifier
+    kind: EngagementKind
+    at: AwareDatetime = Field(description="When the customer engaged (ISO-8601 with offset).")
+    channel: EngagementChannel | None = Field(default=None, description="Where: email, sms, push, web or app.")
+    request_id: Identifier | None = Field(default=None, description="The message it answers, when it answers one.")
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False, strict=False)] | None = Field(
+        default=None, description="A purchase's value (in the shop's currency)."
+    )
+    engagement_id: Identifier | None = Field(
+        default=None, description="The sender's idempotency key: the same id again counts once."
+    )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _a_number(cls, value: Any) -> Any:
+        if isinstance(value, bool) or (value is not None and not isinstance(value, int | float)):
+            raise ValueError("must be a number")
+        return value
+
+
 class EventEnvelope(BaseModel):
     """The EventBridge event around a detail (as delivered to SQS and as written in replay files)."""
 
@@ -252,6 +284,7 @@ DETAIL_MODELS: dict[str, type[BaseModel]] = {
     DETAIL_CUSTOMER_UPDATED: CustomerUpdated,
     DETAIL_CUSTOMER_ERASED: CustomerErased,
     DETAIL_CONTACT_RECORDED: ContactRecorded,
+    DETAIL_CUSTOMER_ENGAGED: CustomerEngaged,
 }
 
 

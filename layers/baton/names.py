@@ -21,6 +21,7 @@ DETAIL_MESSAGE_REQUESTED: Final = "MessageRequested"
 DETAIL_CUSTOMER_UPDATED: Final = "CustomerUpdated"
 DETAIL_CUSTOMER_ERASED: Final = "CustomerErased"
 DETAIL_CONTACT_RECORDED: Final = "ContactRecorded"  # a contact made outside Baton
+DETAIL_CUSTOMER_ENGAGED: Final = "CustomerEngaged"  # an open, click, session or purchase of the customer's
 DETAIL_RELEASE_DUE: Final = "ReleaseDue"  # internal: sweeper -> arbitration queue
 RELEASE_SOURCE: Final = "baton.sweeper"
 CONTRACT_VERSION: Final = "1"

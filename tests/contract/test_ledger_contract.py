@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from baton.app.engagements import Engagement, engagement_of
 from baton.app.ports import HISTORY_LIMIT, SEND_LEASE, Ledger, RequestRecord, Step
-from baton.contract import ContactRecorded, CustomerUpdated, parse_detail
+from baton.contract import ContactRecorded, CustomerEngaged, CustomerUpdated, parse_detail
 from baton.core.domain import AddressStanding, Outcome, RequestStatus
 from baton.core.errors import ConcurrentUpdate
 from tests.contract.shop import DAILY, HOLD, START, Shop, message
@@ -146,6 +147,47 @@ def test_a_recorded_contact_makes_a_decision_read_before_it_fail(shop: Shop) -> 
         shop.ledger.commit(*stale, shop.policy.tag, START)
     # read again, the contact fills the day's second slot
     assert shop.arrive(message(C, "r2"), START).outcome is Outcome.DEFERRED
+
+
+def _engaged(kind: str, at: Any, engagement_id: str | None = None, **extra: Any) -> Engagement:
+    detail = {"customer_id": C, "kind": kind, "at": at.isoformat(), **extra}
+    if engagement_id is not None:
+        detail["engagement_id"] = engagement_id
+    engaged: CustomerEngaged = parse_detail(CustomerEngaged, detail)
+    return engagement_of(engaged)
+
+
+def test_an_engagement_is_stored_once_by_its_id_and_moves_no_version(shop: Shop) -> None:
+    shop.customer(C)
+    assert shop.arrive(message(C, "r1"), START).outcome is Outcome.SENT
+    stale = shop.read(message(C, "r2"), START)  # a decision read before the engagements arrive
+    version = stale[0].ledger.version
+    bought = _engaged("purchase", START + MINUTE, "p1", value=42.5, channel="web", request_id="r1")
+    assert shop.ledger.record_engagement(bought, START + MINUTE)
+    assert not shop.ledger.record_engagement(bought, START + 2 * MINUTE)  # the same id again
+    # the same id with another value is still the same engagement: the sender's key decides
+    assert not shop.ledger.record_engagement(_engaged("purchase", START, "p1", value=1), START + 2 * MINUTE)
+    # without an id, the same fields again are the same engagement
+    opened = _engaged("open", START + 2 * MINUTE, channel="email")
+    assert shop.ledger.record_engagement(opened, START + 2 * MINUTE)
+    again = _engaged("open", START + 2 * MINUTE, channel="email")
+    assert not shop.ledger.record_engagement(again, START + 3 * MINUTE)
+    assert shop.ledger.load(C, None, None, consistent=True).ledger.version == version
+    shop.ledger.commit(*stale, shop.policy.tag, START)  # no retry: the state did not move
+    assert [(e.kind, e.value, e.channel, e.request_id) for e in shop.ledger.engagements(C, "purchase")] == [
+        ("purchase", 42.5, "web", "r1")
+    ]
+    assert [e.kind for e in shop.ledger.engagements(C)] == ["purchase", "open"]  # in time order
+    assert [e.at for e in shop.ledger.engagements(C, "purchase")] == [START + MINUTE]
+
+
+def test_engagements_of_an_unknown_customer_are_kept_and_erased_with_the_customer(ledger: Ledger) -> None:
+    assert ledger.record_engagement(_engaged("purchase", START, "p1"), START)
+    assert ledger.load(C, None, None, consistent=True).ledger.version == 0
+    assert [e.key for e in ledger.engagements(C)] == ["id:p1"]
+    assert ledger.engagements("someone-else") == []
+    assert ledger.erase(C) >= 1
+    assert ledger.engagements(C) == []
 
 
 def test_caps_hold_when_threads_commit_for_one_customer_at_once(shop: Shop) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from baton.core.policy import Policy
 from baton.local.runtime import LocalRuntime
 from baton.names import METRICS_NAMESPACE, SERVICE
-from tests.conftest import START
+from tests.conftest import START, without_windows
 
 
 def emitted(text: str) -> list[dict[str, Any]]:
@@ -52,3 +53,28 @@ def test_each_decision_is_counted_by_outcome_channel_and_reason(
     assert total(blob, "Reason_sent_email_within_policy") == 1.0
     assert total(blob, "Reason_suppressed_email_cap") == 1.0
     assert "m@example.com" not in json.dumps(blob)
+
+
+def test_a_held_out_request_is_counted_apart_from_suppressions(
+    local_aws: None, default_policy: Policy, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from baton.app.holdout import in_holdout
+    from baton.app.keys import LOCAL_ADDRESS_SALT
+
+    policy = Policy.model_validate(
+        without_windows(default_policy).model_dump(mode="json") | {"holdout": {"percent": 10}}
+    )
+    runtime = LocalRuntime(policy, START)
+    customer = next(c for c in (f"c-{n}" for n in range(500)) if in_holdout(LOCAL_ADDRESS_SALT, c, 10))
+    event = {"time": START.isoformat(), "source": "shop"}
+    profile = {"customer_id": customer, "email": "h@example.com", "consent": {"email": True}, "timezone": "UTC"}
+    runtime.invoke_profile([json.dumps({**event, "id": "u", "detail-type": "CustomerUpdated", "detail": profile})])
+    capsys.readouterr()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    detail = {"request_id": "s1", "customer_id": customer, "channel": "email", "category": "sale",
+              "template": "sale", "data": {"headline": "h", "url": "https://shop.example"}}  # fmt: skip
+    runtime.invoke_arbiter([json.dumps({**event, "id": "m1", "detail-type": "MessageRequested", "detail": detail})])
+    (blob,) = emitted(capsys.readouterr().out)
+    assert total(blob, "HeldOut") == 1.0
+    assert total(blob, "Outcome_suppressed") == 0.0
+    assert total(blob, "Reason_suppressed_email_holdout") == 1.0

@@ -64,7 +64,7 @@ EXPECTED: dict[str, set[Grant]] = {
     | {(a, "*") for a in SMS}
     | consume(ARBITER_QUEUE),
     "profile": base()
-    | table("BatchGetItem", "GetItem", "Query", "UpdateItem", "DeleteItem", "BatchWriteItem")
+    | table("BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem")
     | {SALT, POLICY}
     | consume(PROFILE_QUEUE),
     "sweeper": base()

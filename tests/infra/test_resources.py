@@ -16,6 +16,7 @@ from baton.names import (
     ARBITER_QUEUE,
     BUS_NAME,
     DETAIL_CONTACT_RECORDED,
+    DETAIL_CUSTOMER_ENGAGED,
     DETAIL_CUSTOMER_ERASED,
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
@@ -88,7 +89,10 @@ def test_the_bus_name_and_arn_are_outputs(synth: Synthesized) -> None:
     ("detail_types", "queue"),
     [
         ([DETAIL_MESSAGE_REQUESTED], ARBITER_QUEUE),
-        ([DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED], PROFILE_QUEUE),
+        (
+            [DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED, DETAIL_CUSTOMER_ENGAGED],
+            PROFILE_QUEUE,
+        ),
     ],
 )
 def test_rules_route_detail_types_to_their_queue_with_a_target_dlq(
@@ -169,7 +173,13 @@ def test_the_schema_registry_holds_the_contract_as_draft4(synth: Synthesized) ->
     }
     assert set(schemas) == {
         f"{d}.v1"
-        for d in (DETAIL_MESSAGE_REQUESTED, DETAIL_CUSTOMER_UPDATED, DETAIL_CUSTOMER_ERASED, DETAIL_CONTACT_RECORDED)
+        for d in (
+            DETAIL_MESSAGE_REQUESTED,
+            DETAIL_CUSTOMER_UPDATED,
+            DETAIL_CUSTOMER_ERASED,
+            DETAIL_CONTACT_RECORDED,
+            DETAIL_CUSTOMER_ENGAGED,
+        )
     }
     for props in schemas.values():
         assert props["Type"] == "JSONSchemaDraft4"

@@ -60,6 +60,7 @@ from baton.core.domain import (
 from baton.core.errors import ConcurrentUpdate
 
 if TYPE_CHECKING:
+    from baton.app.engagements import Engagement
     from baton.app.ports import Ledger
     from baton.contract import ContactRecorded, CustomerUpdated
     from baton.core.policy import Policy
@@ -113,6 +114,7 @@ class _Customer:
     state: _State | None = None
     requests: dict[str, _Request] = field(default_factory=dict)
     audits: list[tuple[datetime, str, Mapping[str, Any], datetime]] = field(default_factory=list)
+    engagements: dict[str, Engagement] = field(default_factory=dict)  # by key, apart from the state
 
 
 @dataclass(slots=True)
@@ -486,6 +488,26 @@ class MemoryLedger:
             state.version += 1
             return True
 
+    def record_engagement(self, engagement: Engagement, now: datetime) -> bool:
+        """Kept beside the customer's state, which it leaves alone (the version does not move)."""
+        with self._lock:
+            customer = self._customers.setdefault(engagement.customer_id, _Customer())
+            if engagement.key in customer.engagements:
+                return False
+            customer.engagements[engagement.key] = engagement
+            return True
+
+    def engagements(self, customer_id: str, kind: str | None = None) -> list[Engagement]:
+        with self._lock:
+            customer = self._customers.get(customer_id)
+            found = list(customer.engagements.values()) if customer is not None else []
+        return sorted((e for e in found if kind is None or e.kind == kind), key=lambda e: (e.at, e.key))
+
+    def address_status(self, address: str) -> str | None:
+        with self._lock:
+            held = self._addresses.get(self.hash(address))
+            return held.feedback.status if held is not None else None
+
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         change = partial(unsubscribed, scope=scope)
         return self._change_profile(customer_id, change, now, {}, (actor, {"unsubscribe": scope}), create=False)
@@ -565,7 +587,9 @@ class MemoryLedger:
                     del self._addresses[digest]
             for request_id in customer.requests:
                 self._due_entry.pop((customer_id, request_id), None)
-            return (customer.state is not None) + len(customer.requests) + len(customer.audits)
+            return (
+                (customer.state is not None) + len(customer.requests) + len(customer.audits) + len(customer.engagements)
+            )
 
     # retention ------------------------------------------------------------------------------------------------
     def expire(self, now: datetime) -> int:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from baton.app.holdout import held_out
 from baton.app.ports import Arrival, Channels, Envelope, Ledger, PolicySource, Rendered, RequestRecord, Snapshot
 from baton.app.render import Renderer
 from baton.app.unsubscribe import Links
@@ -78,8 +79,10 @@ class Arbiter:
         links: Links | None = None,
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        holdout_key: bytes | None = None,
     ):
         self.ledger = ledger
+        self.holdout_key = holdout_key  # the address salt: assigns the policy's holdout group (baton.app.holdout)
         self.channels = channels
         self.policies = policies
         self.clock = clock
@@ -125,6 +128,9 @@ class Arbiter:
     ) -> list[Report]:
         policy = self.policies.current()
         request_id = message.request_id if message else release_id
+        holdout = message is not None and held_out(
+            policy, self.holdout_key, message.customer_id, message.category, message.transactional
+        )
         for attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
             snapshot = self.ledger.load(
@@ -143,7 +149,7 @@ class Arbiter:
                 return self._again(existing)
             elif existing is not None and existing.status is not RequestStatus.PENDING:
                 return []  # settled already: a release that fired twice
-            verdict = arbitrate(policy, snapshot.ledger, arrivals, now)
+            verdict = arbitrate(policy, snapshot.ledger, arrivals, now, held_out=holdout)
             if not verdict.decisions:
                 return []
             try:

@@ -11,6 +11,7 @@ from baton.core.addresses import address_hash
 from baton.core.domain import AddressStanding, CustomerState, Decision, Outcome, RequestStatus, Verdict
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
+    from baton.app.engagements import Engagement
     from baton.contract import ContactRecorded, CustomerUpdated, MessageRequested
     from baton.core.policy import Policy
 
@@ -157,6 +158,17 @@ class Ledger(Protocol):
         ``baton.app.profiles``), under the version check: the version moves, so a decision read before it cannot
         commit after it. A customer not seen before gets a state holding it. False when nothing changed: the
         same ``contact_id`` again, or a contact older than any rule looks back."""
+
+    def record_engagement(self, engagement: Engagement, now: datetime) -> bool:
+        """Store what the customer did, apart from the state a decision reads (the version does not move), kept for
+        the audit retention. False when it is already stored (the same ``key``)."""
+
+    def engagements(self, customer_id: str, kind: str | None = None) -> list[Engagement]:
+        """The customer's stored engagements (of ``kind``), in time order."""
+
+    def address_status(self, address: str) -> str | None:
+        """The suppression an address carries (``hard_bounce``, ``complaint``, ``soft_bounce``), by its keyed hash;
+        None when it carries none."""
 
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         """Apply an unsubscribe ("category:<name>" or "channel:<name>"); False if the customer is unknown."""

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from baton.app.arbiter import domain_request
+from baton.app.holdout import held_out
 from baton.app.ports import Ledger, RequestRecord
 from baton.app.render import Renderer
 from baton.contract import MessageRequested, parse_detail
@@ -76,9 +77,17 @@ class Preview:
         }
 
 
-def preview(ledger: Ledger, policy: Policy, detail: Any, now: datetime, renderer: Renderer | None = None) -> Preview:
-    """Decide ``detail`` (a MessageRequested detail) as Baton would at ``now``, recording nothing.
-    Raises InvalidRequest, naming the field, for a request Baton would reject."""
+def preview(
+    ledger: Ledger,
+    policy: Policy,
+    detail: Any,
+    now: datetime,
+    renderer: Renderer | None = None,
+    holdout_key: bytes | None = None,
+) -> Preview:
+    """Decide ``detail`` (a MessageRequested detail) as Baton would at ``now``, recording nothing; the holdout
+    group assigned with ``holdout_key`` as the arbiter assigns it. Raises InvalidRequest, naming the field, for a
+    request Baton would reject."""
     message: MessageRequested = parse_detail(MessageRequested, detail)
     if message.template is not None:
         (renderer or Renderer()).render(message.template, message.channel.value, message.data)
@@ -89,9 +98,10 @@ def preview(ledger: Ledger, policy: Policy, detail: Any, now: datetime, renderer
     recipient = message.recipient or snapshot.addresses.get(message.channel.value)
     request = domain_request(message, now, recipient, snapshot)
     state, arrivals, at = snapshot.ledger, [request], now
+    holdout = held_out(policy, holdout_key, message.customer_id, message.category, message.transactional)
     steps: list[Step] = []
     for _ in range(MAX_STEPS):
-        verdict = arbitrate(policy, state, arrivals, at)
+        verdict = arbitrate(policy, state, arrivals, at, held_out=holdout)
         state, arrivals = verdict.ledger, []
         decision = verdict.for_request(request.request_id)
         if decision is not None:

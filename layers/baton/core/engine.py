@@ -45,6 +45,7 @@ QUIET_HOURS = "quiet_hours"
 # What a waiting request may be waiting for and still claim its room: a window or quiet hours, whose end is known.
 CLAIMING = frozenset({ARBITRATION_WINDOW, QUIET_HOURS})
 DIGEST = "digest"
+HOLDOUT = "holdout"  # the reason of a marketing request of a customer in the policy's holdout group
 # One call settles at most this many requests, so that its writes fit one DynamoDB transaction (100 items,
 # one of them the customer's ledger). The rest stay due and are settled, in rank order, by the next call.
 MAX_SETTLE = 90
@@ -58,10 +59,14 @@ def arbitrate(
     arrivals: Sequence[Request],
     now: datetime,
     max_settle: int = MAX_SETTLE,
+    *,
+    held_out: bool = False,
 ) -> Verdict:
     """Decide ``arrivals`` and the pending requests due at ``now`` (highest rank first, at most
-    ``max_settle`` of them) for one customer."""
-    run = _Run(policy, ledger, now)
+    ``max_settle`` of them) for one customer. ``held_out``: the customer is in the policy's holdout group (the
+    caller computes it, ``baton.app.holdout``): each arriving marketing request that passes the hard stops is
+    suppressed, reason ``holdout``."""
+    run = _Run(policy, ledger, now, held_out)
     for request in arrivals:
         run.arrive(request)
     run.settle_due(max_settle)
@@ -132,8 +137,9 @@ def _dimension(subject: Request | Contact, name: str) -> str | None:
 
 
 class _Run:
-    def __init__(self, policy: Policy, ledger: CustomerState, now: datetime):
+    def __init__(self, policy: Policy, ledger: CustomerState, now: datetime, held_out: bool = False):
         self.policy = policy
+        self.held_out = held_out
         self.ledger = ledger
         self.now = now
         since = horizon(policy, ledger.profile, now)
@@ -243,6 +249,9 @@ class _Run:
             return Outcome.SUPPRESSED, "repeat", f"repeats {repeat} ({request.category} {request.entity})"
         if len(self.pending) >= MAX_PENDING and category.arbitration_window > timedelta(0):
             return Outcome.SUPPRESSED, "pending_full", f"{MAX_PENDING} requests already waiting"
+        if self.held_out and self.policy.holds_out(request.category, request.transactional):
+            share = self.policy.holdout.percent if self.policy.holdout else 0
+            return Outcome.SUPPRESSED, HOLDOUT, f"the customer is in the {share:g}% holdout group"
         return None
 
     def _refused(self, request: Request) -> tuple[str, str] | None:

@@ -234,6 +234,15 @@ class Feedback(_Model):
     soft_bounce_suppression: Duration = timedelta(days=30)
 
 
+class Holdout(_Model):
+    """The global holdout: ``percent`` of customers (chosen by a keyed hash of the customer id, see
+    ``baton.app.holdout``) get no marketing message, so that ``baton lift`` can measure what the messages earn.
+    Transactional requests and the ``exempt_categories`` are never held out."""
+
+    percent: float = Field(ge=0, le=50, description="The share of customers held out, 0 to 50.")
+    exempt_categories: tuple[Category, ...] = ()
+
+
 class Policy(_Model):
     """A whole policy. A category named by a cap or an exclusion need not be listed: requests of a category that
     is not listed follow ``default_category`` (``check_policy`` warns of it, as it is most often a typo)."""
@@ -248,6 +257,7 @@ class Policy(_Model):
         default="category", description="What a one-click unsubscribe removes: the email's category, or all email."
     )
     feedback: Feedback = Feedback()
+    holdout: Holdout | None = Field(default=None, description="A global holdout group; none by default.")
 
     @field_validator("caps")
     @classmethod
@@ -262,10 +272,22 @@ class Policy(_Model):
     def category(self, name: str) -> CategoryPolicy:
         return self.categories.get(name, self.default_category)
 
+    def holdout_covers(self, category: str, transactional: bool) -> bool:
+        """Whether a request is one a holdout compares: marketing (neither it nor its category transactional) of a
+        category the holdout does not exempt."""
+        exempt = self.holdout.exempt_categories if self.holdout else ()
+        return not transactional and category not in exempt and not self.category(category).transactional
+
+    def holds_out(self, category: str, transactional: bool) -> bool:
+        """Whether the holdout applies to a request: one is set (above 0 %) and covers the request."""
+        return self.holdout is not None and self.holdout.percent > 0 and self.holdout_covers(category, transactional)
+
     @cached_property
     def digest_id(self) -> str:
-        """A short content hash: two policies with the same digest decide alike."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """A short content hash: two policies with the same digest decide alike. A policy without a holdout hashes
+        as it did before the holdout existed."""
+        unset = {"holdout"} if self.holdout is None else set()
+        canonical = json.dumps(self.model_dump(mode="json", exclude=unset), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     @property

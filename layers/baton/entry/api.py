@@ -174,7 +174,7 @@ def _json_error(status: int, field: str, message: str) -> Response[str]:
     )
 
 
-def preview_app(parts: Callable[[], tuple[Ledger, PolicySource, Renderer]], clock: Clock) -> Any:
+def preview_app(parts: Callable[[], tuple[Ledger, PolicySource, Renderer, bytes | None]], clock: Clock) -> Any:
     app = LambdaFunctionUrlResolver()
 
     @app.post("/preview")
@@ -187,9 +187,9 @@ def preview_app(parts: Callable[[], tuple[Ledger, PolicySource, Renderer]], cloc
             return _json_error(400, "body", "body must be JSON: a MessageRequested detail")
         if not isinstance(detail, dict):
             return _json_error(400, "body", "body must be a JSON object: a MessageRequested detail")
-        ledger, policies, renderer = parts()
+        ledger, policies, renderer, holdout_key = parts()
         try:
-            result = preview(ledger, policies.current(), detail, clock.now(), renderer)
+            result = preview(ledger, policies.current(), detail, clock.now(), renderer, holdout_key=holdout_key)
         except InvalidRequest as exc:
             return _json_error(400, exc.field, exc.message)
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(result.as_json()))

@@ -54,6 +54,7 @@ class PreviewParts(NamedTuple):
     ledger: Ledger
     policies: PolicySource
     renderer: Renderer
+    holdout_key: bytes | None  # the address salt, which assigns the holdout group (baton.app.holdout)
 
 
 class SweeperParts(NamedTuple):
@@ -132,8 +133,9 @@ def arbiter_service() -> Arbiter:
 
     settings = load_settings(ArbiterSettings)
     build(EventEnvelope, MessageRequested)
+    ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
     return Arbiter(
-        ledger=_ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret),
+        ledger=ledger,
         channels=AwsChannels(
             aws_client("sesv2"),
             aws_client("sns"),
@@ -150,6 +152,8 @@ def arbiter_service() -> Arbiter:
             keys=lambda: signing_keys_from_secret(settings.signing_secret),
             mailto=settings.unsubscribe_mailto,
         ),
+        # the holdout group is keyed by the address salt, never rotated (the ledger's read cached it just now)
+        holdout_key=address_salt_from_secret(settings.salt_secret),
     )
 
 
@@ -174,6 +178,7 @@ def profile_parts() -> ProfileParts:
     from baton.contract import ContactRecorded, CustomerErased, CustomerUpdated, EventEnvelope, build
 
     settings = load_settings(ProfileSettings)
+    # CustomerEngaged is built at its first event (defer_build), not at the start: the start stays as it was
     build(EventEnvelope, CustomerUpdated, CustomerErased, ContactRecorded)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
     return ProfileParts(ledger, PolicyOnFirstUse(settings.policy_parameter))
@@ -224,7 +229,9 @@ def preview_parts() -> PreviewParts:
     settings = load_settings(PreviewSettings)
     build(MessageRequested)
     ledger = _ledger(settings.table_name, settings.audit_retention_days, settings.salt_secret)
-    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter), renderer(settings.templates_bucket))
+    # the salt's secret was read for the ledger just now: this is its cached value
+    salt = address_salt_from_secret(settings.salt_secret)
+    return PreviewParts(ledger, ParameterPolicy(settings.policy_parameter), renderer(settings.templates_bucket), salt)
 
 
 @_root

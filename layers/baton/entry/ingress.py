@@ -10,11 +10,19 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from baton.app.feedback import apply_feedback
 from baton.app.ports import Ledger, PolicySource
-from baton.contract import ContactRecorded, CustomerErased, CustomerUpdated, parse_detail, parse_envelope
+from baton.contract import (
+    ContactRecorded,
+    CustomerEngaged,
+    CustomerErased,
+    CustomerUpdated,
+    parse_detail,
+    parse_envelope,
+)
 from baton.core.clock import Clock
 from baton.core.errors import InvalidRequest
 from baton.names import (
     DETAIL_CONTACT_RECORDED,
+    DETAIL_CUSTOMER_ENGAGED,
     DETAIL_CUSTOMER_ERASED,
     DETAIL_CUSTOMER_UPDATED,
     DETAIL_MESSAGE_REQUESTED,
@@ -55,12 +63,19 @@ def arbitration_record(arbiter: Arbiter, body: str | dict[str, Any]) -> list[Rep
 CONTACT_CLOCK_SKEW = timedelta(minutes=5)
 
 
-def profile_record(
-    ledger: Ledger, clock: Clock, body: str | dict[str, Any], policies: PolicySource
-) -> tuple[str, str]:
-    """One record of the profile queue: CustomerUpdated, CustomerErased or ContactRecorded. Returns (what was
-    done, customer id); raises InvalidRequest for bad input."""
+def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any], policies: PolicySource) -> tuple[str, str]:
+    """One record of the profile queue: CustomerUpdated, CustomerErased, ContactRecorded or CustomerEngaged.
+    Returns (what was done, customer id); raises InvalidRequest for bad input."""
     event = parse_envelope(body)
+    if event.detail_type == DETAIL_CUSTOMER_ENGAGED:
+        from baton.app.engagements import engagement_of
+
+        engaged: CustomerEngaged = parse_detail(CustomerEngaged, event.detail)
+        now = clock.now()
+        if engaged.at > now + CONTACT_CLOCK_SKEW:
+            raise InvalidRequest("at", "is in the future: an engagement is reported once it happened")
+        stored = ledger.record_engagement(engagement_of(engaged), now)
+        return ("engagement_recorded" if stored else "engagement_duplicate"), engaged.customer_id
     if event.detail_type == DETAIL_CONTACT_RECORDED:
         contact: ContactRecorded = parse_detail(ContactRecorded, event.detail)
         now = clock.now()

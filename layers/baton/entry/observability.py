@@ -20,9 +20,12 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
 
 def record_outcome(report: Report) -> None:
-    """Log and count one outcome: a metric per outcome, and per outcome, channel and reason kind."""
+    """Log and count one outcome: a metric per outcome, and per outcome, channel and reason kind. A request held
+    out by the policy's holdout counts as ``HeldOut`` rather than ``Outcome_suppressed``: switching a holdout on
+    is no jump in suppressions for the alarm that watches them."""
     reason_kind = report.reason.split(":", 1)[0]
-    metrics.add_metric(name=f"Outcome_{report.outcome.value}", unit=MetricUnit.Count, value=1)
+    outcome = "HeldOut" if reason_kind == "holdout" else f"Outcome_{report.outcome.value}"
+    metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
     metrics.add_metric(
         name=f"Reason_{report.outcome.value}_{report.channel or 'none'}_{reason_kind}", unit=MetricUnit.Count, value=1
     )

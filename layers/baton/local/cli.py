@@ -21,6 +21,7 @@ COMMANDS = [
     "dlq",
     "explain",
     "decide",
+    "lift",
     "policy",
     "templates",
     "keys",

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from baton.app.arbiter import Arbiter, Report
-from baton.app.keys import LOCAL_SIGNING_KEYS
+from baton.app.keys import LOCAL_ADDRESS_SALT, LOCAL_SIGNING_KEYS
 from baton.app.ports import Channels, Ledger
 from baton.app.render import Renderer
 from baton.app.unsubscribe import Links
@@ -39,6 +39,7 @@ def local_arbiter(
         observer=observer,
         renderer=renderer,
         links=Links(url=UNSUBSCRIBE_URL, keys=lambda: LOCAL_SIGNING_KEYS, mailto="unsubscribe@shop.example"),
+        holdout_key=LOCAL_ADDRESS_SALT,  # the holdout group as a deployment keyed by the local salt assigns it
     )
 
 

@@ -23,10 +23,16 @@ from baton.contract import PUSH_ARN_RE, EventEnvelope, parse_envelope, sent_at_i
 from baton.core.domain import Outcome
 from baton.core.errors import InvalidRequest
 from baton.core.policy import Policy
-from baton.names import DETAIL_CONTACT_RECORDED, DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
+from baton.local.lift import CustomerOutcome
+from baton.names import (
+    DETAIL_CONTACT_RECORDED,
+    DETAIL_CUSTOMER_ENGAGED,
+    DETAIL_CUSTOMER_UPDATED,
+    DETAIL_MESSAGE_REQUESTED,
+)
 
 # The events a replay file may hold besides MessageRequested: each goes to the profile function.
-PROFILE_EVENTS = (DETAIL_CUSTOMER_UPDATED, DETAIL_CONTACT_RECORDED)
+PROFILE_EVENTS = (DETAIL_CUSTOMER_UPDATED, DETAIL_CONTACT_RECORDED, DETAIL_CUSTOMER_ENGAGED)
 
 PROGRESS_EVERY_S = 0.25
 
@@ -75,6 +81,8 @@ class ReplayRun:
     results: list[Result]
     problems: list[str] = field(default_factory=list)
     trail: list[Report] = field(default_factory=list)  # every report in order, for timelines
+    # with a holdout in the policy: the customers ``baton lift`` compares, read from the run's ledger at its end
+    lift_outcomes: list[CustomerOutcome] | None = None
 
     def summary(self) -> dict[str, Any]:
         outcomes = Counter(r.outcome for r in self.results)
@@ -174,7 +182,7 @@ def replay(
     if stderr is not None:
         for problem in run.problems:
             print(problem, file=stderr)
-    return ReplayRun(results=results, problems=run.problems, trail=run.trail)
+    return ReplayRun(results=results, problems=run.problems, trail=run.trail, lift_outcomes=run.lift_outcomes)
 
 
 class _Replay:
@@ -196,6 +204,7 @@ class _Replay:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._told = 0.0  # when on_progress was last called (monotonic seconds)
+        self.lift_outcomes: list[CustomerOutcome] | None = None
 
     # -- the run -------------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -218,6 +227,11 @@ class _Replay:
                 act(runtime)
             runtime.run_until(None)
             self._tell(runtime.clock.now(), force=True)
+            if self.policy.holdout is not None:
+                from baton.app.keys import LOCAL_ADDRESS_SALT
+                from baton.local.lift_source import customer_outcomes
+
+                self.lift_outcomes = customer_outcomes(runtime.ledger, self.policy, LOCAL_ADDRESS_SALT)
             if o.inspect is not None:
                 o.inspect(runtime)
 
@@ -356,8 +370,8 @@ def problems_and_duplicates(lines: list[Line]) -> tuple[list[str], set[int]]:
 
 
 def profile_problem(line: Line) -> str | None:
-    """A CustomerUpdated or ContactRecorded line the contract refuses, as a problem (the profile function would
-    drop it)."""
+    """A CustomerUpdated, ContactRecorded or CustomerEngaged line the contract refuses, as a problem (the profile
+    function would drop it)."""
     from baton.contract import DETAIL_MODELS, parse_detail
 
     assert line.event is not None

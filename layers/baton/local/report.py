@@ -403,9 +403,19 @@ def report_data(
             "more": max(0, per_customer.get(customer, 0) - MAX_ROWS),
         },
         "compare": report.comparison(),
+        "lift": [_lift_of(SIDE_NAMES[i], side) for i, side in enumerate(sides) if side.run.lift_outcomes is not None],
     }
     masked: dict[str, Any] = _masked(data)
     return masked
+
+
+def _lift_of(name: str, side: Side) -> dict[str, Any]:
+    """The lift of one side's replay (its policy has a holdout), as ``baton lift --replay`` gives it."""
+    from baton.local.lift import DEFAULT_WINDOW, lift, lift_table
+
+    result = lift(side.run.lift_outcomes or [], DEFAULT_WINDOW)
+    rows, sentences = lift_table(result)
+    return {"name": name, "policy": side.policy, "figures": result.as_json(), "rows": rows, "sentences": sentences}
 
 
 def render(data: dict[str, Any]) -> str:

@@ -197,7 +197,8 @@ class LocalRuntime:
         from baton.entry.api import preview_app
         from functions.preview.handler import lambda_handler
 
-        parts = PreviewParts(self.ledger, StaticPolicy(self.policy), self.arbiter.renderer)  # the arbiter's set
+        # the arbiter's template set, and the local key's holdout groups
+        parts = PreviewParts(self.ledger, StaticPolicy(self.policy), self.arbiter.renderer, LOCAL_ADDRESS_SALT)
         app = preview_app(lambda: parts, self.clock)
         body = detail if isinstance(detail, str) else json.dumps(detail)
         event = function_url_event("POST", "/preview", None, body, caller)

@@ -37,6 +37,7 @@ REASONS: Mapping[str, str] = {
     "max_age": "older than the category allows",
     "not_after": "past the request's not_after",
     "pending_full": "too many requests already waiting",
+    "holdout": "the customer is in the policy's holdout group",
     "provider": "the provider refused it for good",
     "render": "the message could not be made from its template and data",
 }

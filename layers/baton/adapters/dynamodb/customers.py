@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -32,7 +32,9 @@ from baton.adapters.dynamodb.items import (
     _Models,
     address_pk,
     customer_pk,
+    engagement_sk,
 )
+from baton.app.engagements import Engagement
 from baton.app.profiles import (
     AddressFeedback,
     after_feedback,
@@ -49,7 +51,6 @@ from baton.core.errors import ConcurrentUpdate, TransientFailure
 if TYPE_CHECKING:  # annotations only (the sweeper loads the ledger and no contract or policy model)
     from baton.contract import ContactRecorded, CustomerUpdated
     from baton.core.policy import Policy
-
 
 
 class Customers:
@@ -174,6 +175,59 @@ class Customers:
                 if exc.cause_response_code != "ConditionalCheckFailedException":
                     raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
         raise ConcurrentUpdate(f"contacts of {recorded.customer_id} kept changing")
+
+    def record_engagement(self, engagement: Engagement, now: datetime) -> bool:
+        """One PutItem of an item of its own beside the state (which it leaves alone: no decision retries for it),
+        on the condition that its key is new."""
+        m = self._m
+        item = m.engagement(
+            customer_pk(engagement.customer_id),
+            engagement_sk(engagement.kind, engagement.key),
+            engaged=engagement.kind,
+            at=iso(engagement.at),
+            channel=engagement.channel,
+            request_id=engagement.request_id,
+            value=engagement.value,
+            expires_at=now + self._retention,
+        )
+        try:
+            item.save(condition=m.engagement.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise TransientFailure(f"engagement write failed: {exc.cause_response_code}") from exc
+        return True
+
+    def engagements(self, customer_id: str, kind: str | None = None) -> list[Engagement]:
+        m = self._m
+        prefix = engagement_sk(kind, "") if kind else "E#"
+        try:
+            items = list(m.engagement.query(customer_pk(customer_id), m.engagement.sk.startswith(prefix)))
+        except PynamoDBException as exc:
+            raise TransientFailure(f"engagement read failed: {exc}") from exc
+        found = [
+            Engagement(
+                key=item.sk.split("#", 2)[2],
+                customer_id=customer_id,
+                kind=item.engaged,
+                at=datetime.fromisoformat(item.at.replace("Z", "+00:00")),
+                channel=item.channel,
+                request_id=item.request_id,
+                value=item.value,
+            )
+            for item in items
+        ]
+        return sorted(found, key=lambda e: (e.at, e.key))
+
+    def address_status(self, address: str) -> str | None:
+        m = self._m
+        try:
+            status: str | None = m.address.get(address_pk(self.hash(address)), ADDRESS_SK, consistent_read=True).status
+        except m.address.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise TransientFailure(f"address read failed: {exc}") from exc
+        return status
 
     def unsubscribe(self, customer_id: str, scope: str, now: datetime, actor: str) -> bool:
         return self._change_profile(

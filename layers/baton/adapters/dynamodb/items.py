@@ -26,13 +26,17 @@ STATE_SK = "STATE"
 ADDRESS_SK = "ADDR"
 
 
-
 def customer_pk(customer_id: str) -> str:
     return f"C#{customer_id}"
 
 
 def request_sk(request_id: str) -> str:
     return f"R#{request_id}"
+
+
+def engagement_sk(kind: str, key: str) -> str:
+    """An engagement of the customer's, beside (never in) the state item: ``E#<kind>#<key>``."""
+    return f"E#{kind}#{key}"
 
 
 def address_pk(digest: str) -> str:
@@ -50,6 +54,7 @@ class _Models:
     request: Any
     address: Any
     audit: Any
+    engagement: Any
     connection: Connection
 
 
@@ -142,6 +147,13 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         change = UnicodeAttribute()
         at = UnicodeAttribute()
 
+    class EngagementItem(LedgerItem, discriminator="engagement"):
+        engaged = UnicodeAttribute()  # open | click | session | purchase (``kind`` is the item's discriminator)
+        at = UnicodeAttribute()
+        channel = UnicodeAttribute(null=True)
+        request_id = UnicodeAttribute(null=True)
+        value = NumberAttribute(null=True)
+
     # transactions go through the models' own connection: one botocore session and client per container, not
     # two (each pynamodb Connection builds its own session and loads the DynamoDB service model again)
     connection = LedgerItem._get_connection().connection
@@ -151,4 +163,4 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         # Lambda; a client first built on another thread gets a session of its own (tests/bench holds the
         # functions to one session)
         connection._local.session = session
-    return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, connection)
+    return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, EngagementItem, connection)

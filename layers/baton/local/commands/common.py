@@ -67,6 +67,27 @@ def add_ledger_source(parser: Any) -> None:
     )
 
 
+def address_salt(args: Any) -> bytes:
+    """The address salt of the source ``add_ledger_source`` parsed: the deployment's (``--salt-secret``), else the
+    local one (a replay, DynamoDB Local). It keys address hashes and assigns the holdout group."""
+    if getattr(args, "salt_secret", None):
+        from baton.adapters.secrets import address_salt_from_secret
+
+        return address_salt_from_secret(args.salt_secret)
+    from baton.app.keys import LOCAL_ADDRESS_SALT
+
+    return LOCAL_ADDRESS_SALT
+
+
+def holdout_key(args: Any, policy: Policy) -> bytes:
+    """The key that assigns ``policy``'s holdout group as the deployment does: against a deployed table, the
+    deployment's salt is required (the local one would put other customers in the group)."""
+    on_aws = getattr(args, "table", None) and not getattr(args, "dynamodb_endpoint", None)
+    if policy.holdout is not None and on_aws and not getattr(args, "salt_secret", None):
+        raise UsageError("--salt-secret is required with --table when the policy has a holdout: it assigns the group")
+    return address_salt(args)
+
+
 def with_ledger(args: Any, work: LedgerWork) -> int:
     """Run ``work(ledger, policy, now)`` on the source ``add_ledger_source`` parsed: after a local replay (``now``
     is the replay's end), or on a table (``now`` is the wall clock)."""
@@ -75,8 +96,6 @@ def with_ledger(args: Any, work: LedgerWork) -> int:
     from datetime import UTC, timedelta
 
     from baton.adapters.dynamodb.ledger import DynamoLedger
-    from baton.adapters.secrets import address_salt_from_secret
-    from baton.app.keys import LOCAL_ADDRESS_SALT
 
     policy = load_policy_arg(args.policy)
     if args.replay:
@@ -95,7 +114,7 @@ def with_ledger(args: Any, work: LedgerWork) -> int:
             inspect=lambda runtime: status.append(work(runtime.ledger, policy, runtime.clock.now())),
         )
         return status[0]
-    salt = address_salt_from_secret(args.salt_secret) if args.salt_secret else LOCAL_ADDRESS_SALT
+    salt = address_salt(args)
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     ledger = DynamoLedger(
         args.table, retention=timedelta(days=1), host=args.dynamodb_endpoint, region=region, salt=salt

@@ -15,6 +15,7 @@ from baton.local.commands.common import (
     UsageError,
     add_ledger_source,
     customer_zone,
+    holdout_key,
     policy_label,
     with_ledger,
 )
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         from baton.ops.explain import preview_lines
 
         try:
-            result = preview(ledger, policy, detail, _at(args.at, now))
+            result = preview(ledger, policy, detail, _at(args.at, now), holdout_key=holdout_key(args, policy))
         except InvalidRequest as exc:
             print(f"baton decide: would be rejected: {exc.field}: {exc.message}", file=sys.stderr)
             return EXIT_FAILED

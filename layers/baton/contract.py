@@ -114,7 +114,14 @@ class MessageRequested(BaseModel):
 
     request_id: Identifier = Field(description="The sender's idempotency key: the same id again is the same request.")
     customer_id: Identifier
-    channel: Channel
+    channel: Channel | None = Field(default=None, description="The channel. Exactly one of channel and channels.")
+    channels: list[Channel] | None = Field(
+        default=None,
+        description="Channels Baton may choose from, in order: it sends by the first the customer consented to, can"
+        " be reached on and that has room in every cap now. Exactly one of channel and channels; each listed once,"
+        " each a form of the template; the profile's addresses are used.",
+        json_schema_extra={"minItems": 1, "uniqueItems": True},
+    )
     category: CategoryName = Field(description="The kind of message, e.g. cart_abandoned, newsletter.")
     campaign_id: Identifier | None = None
     entity: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = Field(
@@ -151,10 +158,20 @@ class MessageRequested(BaseModel):
             raise ValueError(f"data is {size} bytes as JSON, more than {MAX_DATA_BYTES}")
         return value
 
+    @property
+    def listed(self) -> list[Channel]:
+        """The channels the request may go by, in order: ``channels``, or ``channel`` alone."""
+        return self.channels if self.channels is not None else [self.channel] if self.channel is not None else []
+
     @model_validator(mode="after")
     def _recipient_fits_channel(self) -> MessageRequested:
         if (self.template is None) == (self.content is None):
             raise InvalidRequest("template", "exactly one of template and content is required")
+        if self.channel is not None and self.channels is not None:
+            raise InvalidRequest("channels", "not allowed alongside channel: exactly one of channel and channels")
+        if self.channel is None:
+            _check_channels(self)
+            return self
         if self.content is not None:
             if self.data:
                 raise InvalidRequest("data", "data goes with a template, not with content")
@@ -165,6 +182,22 @@ class MessageRequested(BaseModel):
             except ValueError as exc:
                 raise InvalidRequest("recipient", str(exc)) from None
         return self
+
+
+def _check_channels(message: MessageRequested) -> None:
+    """A request without ``channel``: ``channels`` lists each channel once, with a template and no recipient."""
+    listed = message.channels
+    if listed is None:
+        raise InvalidRequest("channel", "field required")  # or channels
+    if not listed:
+        raise InvalidRequest("channels", "must list at least one channel")
+    repeated = sorted({c.value for c in listed if listed.count(c) > 1})
+    if repeated:
+        raise InvalidRequest("channels", f"each channel at most once: {', '.join(repeated)} is listed again")
+    if message.content is not None:
+        raise InvalidRequest("content", "not allowed with channels: a template with a form for each listed channel")
+    if message.recipient is not None:
+        raise InvalidRequest("recipient", "not allowed with channels: each channel goes to the profile's address")
 
 
 class ClockWindow(BaseModel):

@@ -34,7 +34,17 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from baton.app.ports import HISTORY_LIMIT, SEND_LEASE, Arrival, Rendered, RequestRecord, Snapshot, Step, status_after
+from baton.app.ports import (
+    HISTORY_LIMIT,
+    SEND_LEASE,
+    Arrival,
+    Rendered,
+    RequestRecord,
+    Snapshot,
+    Step,
+    failed_on,
+    status_after,
+)
 from baton.app.profiles import (
     SUPPRESSING,
     AddressFeedback,
@@ -106,7 +116,8 @@ class _Request:
         return status
 
     def record(self) -> RequestRecord:
-        return RequestRecord(**self.fields, history=tuple(self.history), in_due_index=self.due_at is not None)
+        record = RequestRecord(**self.fields, history=tuple(self.history), in_due_index=self.due_at is not None)
+        return record.on_chosen()  # a request that lists channels: the address of the one chosen
 
 
 @dataclass(slots=True)
@@ -297,7 +308,7 @@ class MemoryLedger:
         fields: dict[str, Any] = {
             "customer_id": message.customer_id,
             "request_id": message.request_id,
-            "channel": message.channel.value,
+            "channel": decision.request.channel or None,
             "category": message.category,
             "campaign_id": message.campaign_id,
             "entity": message.entity,
@@ -309,11 +320,13 @@ class MemoryLedger:
             "data": message.data,
             "content": _rendered(message.content),
             "locale": arrival.locale,
-            "recipient": arrival.recipient,
+            "recipient": arrival.recipient_on(decision.request.channel),
             "message_id": None,
             "attempts": 0,
             "history_dropped": 0,
         }
+        if arrival.candidates:
+            fields.update(candidates=arrival.candidates, not_after=message.not_after)
         request = _Request(fields, [Step(decision.request.requested_at, "arrived")], now)
         # an arrival's send lease stays out of the due index: its queue record comes back for it instead
         status = self._decided(request, decision, now, lease_indexed=False)
@@ -351,6 +364,8 @@ class MemoryLedger:
             members=tuple(decision.digest_of),
             carrier=decision.carrier,
         )
+        if decision.request.options:  # the channel chosen (none: "")
+            request.fields["channel"] = decision.request.channel or None
         request.expires_at = (due_at or now) + self._retention
         self._index(decision.request.customer_id, decision.request.request_id, request, due_at)
         return status
@@ -446,6 +461,25 @@ class MemoryLedger:
             if state is None:
                 state = customer.state = _State()
             state.void = state.void | {record.request_id}
+
+    def fall_back(self, record: RequestRecord, now: datetime, reason: str) -> bool:
+        with self._lock:
+            request = self._sending(record)
+            if request is None or request.fields["attempts"] != record.attempts:
+                return False  # settled, or taken over, since
+            request.fields.update(
+                status=RequestStatus.PENDING,
+                reason=reason,
+                release_at=now,
+                lease_until=None,
+                candidates=failed_on(record, reason),
+            )
+            self._index(record.customer_id, record.request_id, request, now)
+            request.history.append(Step(now, "deferred", f"fallback:{reason}", now))
+            state = self._customers[record.customer_id].state
+            if state is not None:
+                state.void = state.void | {record.request_id}
+            return True
 
     def record_rejected(self, customer_id: str, request_id: str, reason: str, detail: str, now: datetime) -> bool:
         with self._lock:

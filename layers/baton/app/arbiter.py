@@ -18,26 +18,40 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from baton.app.holdout import held_out
-from baton.app.ports import Arrival, Channels, Envelope, Ledger, PolicySource, Rendered, RequestRecord, Snapshot
+from baton.app.ports import (
+    Arrival,
+    Candidate,
+    Channels,
+    Envelope,
+    Ledger,
+    PolicySource,
+    Rendered,
+    RequestRecord,
+    Snapshot,
+)
 from baton.app.render import Renderer
 from baton.app.unsubscribe import Links
 from baton.contract import MessageRequested, parse_detail
 from baton.core.clock import Clock
-from baton.core.domain import AddressStanding, Decision, Outcome, Request, RequestStatus
-from baton.core.engine import DIGEST, arbitrate
+from baton.core.domain import AddressStanding, ChannelOption, Decision, Outcome, Pending, Request, RequestStatus
+from baton.core.engine import DIGEST, arbitrate, priority_of
 from baton.core.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
+
+if TYPE_CHECKING:
+    from baton.core.policy import Policy
 
 MAX_ATTEMPTS = 10
 SEND_ATTEMPTS = 5  # each on top of botocore's own standard-mode retries
 SAFETY_SECONDS = 5.0  # stop retrying while this much of the invocation is left, so the record goes back cleanly
 IDENTIFIER_CHARS = 128
 T = TypeVar("T")
+FALLBACK = "fallback"  # what a request that failed for good on its channel waits for: a decision on another
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +122,8 @@ class Arbiter:
         try:
             message: MessageRequested = parse_detail(MessageRequested, detail)
             if message.template is not None:  # its default locale: the customer's is known once the ledger is read
-                self.renderer.render(message.template, message.channel.value, message.data)
+                for channel in message.listed:  # a form for every channel it may go by
+                    self.renderer.render(message.template, channel.value, message.data)
         except InvalidRequest as exc:
             return self.emit([self._reject(detail, exc)])
         return self.emit(self._arbitrate(message.customer_id, message=message, event_id=event_id))
@@ -125,6 +140,7 @@ class Arbiter:
         message: MessageRequested | None = None,
         event_id: str = "",
         release_id: str | None = None,
+        fresh: bool = False,
     ) -> list[Report]:
         policy = self.policies.current()
         request_id = message.request_id if message else release_id
@@ -134,7 +150,7 @@ class Arbiter:
         for attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
             snapshot = self.ledger.load(
-                customer_id, request_id, message.recipient if message else None, consistent=attempt > 0
+                customer_id, request_id, message.recipient if message else None, consistent=fresh or attempt > 0
             )
             arrival: Arrival | None = None
             arrivals: list[Request] = []
@@ -142,13 +158,14 @@ class Arbiter:
             if message is not None:
                 if existing is not None:
                     return self._again(existing)
-                recipient = message.recipient or snapshot.addresses.get(message.channel.value)
-                arrivals = [domain_request(message, now, recipient, snapshot)]
-                arrival = Arrival(message, recipient, event_id, snapshot.ledger.profile.locale)
+                arrival = arrival_of(message, event_id, snapshot)
+                arrivals = [domain_request(message, now, arrival.recipient, snapshot, arrival.candidates)]
             elif existing is not None and existing.status is RequestStatus.SENDING:
                 return self._again(existing)
             elif existing is not None and existing.status is not RequestStatus.PENDING:
                 return []  # settled already: a release that fired twice
+            elif existing is not None and existing.candidates:
+                snapshot = fallen_back(snapshot, existing, policy, now)
             verdict = arbitrate(policy, snapshot.ledger, arrivals, now, held_out=holdout)
             if not verdict.decisions:
                 return []
@@ -252,8 +269,11 @@ class Arbiter:
         the others: a carrier left ``sending`` by a crash is resumed with the members still ``sending``. A
         carrier the template cannot show fails the digest whole, as a template that cannot render at all does:
         its members end as it ends (``_again_member``), and it carries the digest's one contact in the caps."""
+        record = record.on_chosen()
         everyone = [record, *self._members(record)]
         if snapshot is not None and _refused(record, snapshot.standing(record.recipient, decided)):
+            if self._falls_back(record, "suppressed_address"):
+                return self._arbitrate(record.customer_id, release_id=record.request_id, fresh=True)
             return self._suppressed_address(everyone, decided)
         unfit: list[Report] = []  # digest members failed before the send
         listed = everyone  # the requests the message lists
@@ -267,6 +287,8 @@ class Arbiter:
             except InvalidRequest as exc:
                 return unfit + self._render_failed(listed, exc)
             except PermanentDeliveryFailure as exc:
+                if self._falls_back(record, exc.reason):
+                    return unfit + self._arbitrate(record.customer_id, release_id=record.request_id, fresh=True)
                 return unfit + self._failed_for_good(listed, exc)
             except TransientFailure:
                 if raise_transient:  # back to the queue
@@ -275,6 +297,17 @@ class Arbiter:
                 # the send lease is in the due index: the sweeper takes this over when it runs out
                 return unfit + [_record_report(each, Outcome.DEFERRED, "delivery_retry", decided) for each in listed]
             return unfit + self._confirmed(listed, decided, message_id, content.rendered_with)
+
+    def _falls_back(self, record: RequestRecord, reason: str) -> bool:
+        """Whether a request that lists channels, refused for good on its channel for ``reason``, is left to be
+        decided again on another (recorded so: ``fall_back``). Not a digest's one message, and not when no
+        other listed channel is left untried."""
+        if record.members or record.carrier is not None:
+            return False
+        if not any(c.failed is None and c.channel != record.channel for c in record.candidates):
+            return False
+        fall_back = partial(self.ledger.fall_back, record, self.clock.now(), reason)
+        return self._retrying(fall_back, MAX_ATTEMPTS, self._backoff)
 
     def _suppressed_address(self, everyone: list[RequestRecord], decided: datetime) -> list[Report]:
         """The address hard-bounced or complained (or soft-bounced, for marketing) since the decision."""
@@ -454,12 +487,29 @@ def _identifiers(detail: Any) -> tuple[str | None, str | None]:
     return ok(detail.get("customer_id")), ok(detail.get("request_id"))
 
 
-def domain_request(message: MessageRequested, now: datetime, recipient: str | None, snapshot: Snapshot) -> Request:
+def arrival_of(message: MessageRequested, event_id: str, snapshot: Snapshot) -> Arrival:
+    """What the ledger stores of an arriving request beside its decision: the address (the request's own, or the
+    profile's), or for a request that lists channels the profile's address for each."""
+    locale = snapshot.ledger.profile.locale
+    if message.channels is None:
+        recipient = message.recipient or snapshot.addresses.get(message.listed[0].value)
+        return Arrival(message, recipient, event_id, locale)
+    candidates = tuple(Candidate(c.value, snapshot.addresses.get(c.value)) for c in message.channels)
+    return Arrival(message, None, event_id, locale, candidates)
+
+
+def domain_request(
+    message: MessageRequested,
+    now: datetime,
+    recipient: str | None,
+    snapshot: Snapshot,
+    candidates: tuple[Candidate, ...] = (),
+) -> Request:
     standing = snapshot.standing(recipient, now)
     return Request(
         request_id=message.request_id,
         customer_id=message.customer_id,
-        channel=message.channel.value,
+        channel=message.listed[0].value,
         category=message.category,
         requested_at=now,
         campaign_id=message.campaign_id,
@@ -468,7 +518,35 @@ def domain_request(message: MessageRequested, now: datetime, recipient: str | No
         transactional=message.transactional,
         not_after=message.not_after,
         address_standing=standing,
+        options=_options(candidates, snapshot, now),
     )
+
+
+def _options(candidates: tuple[Candidate, ...], snapshot: Snapshot, now: datetime) -> tuple[ChannelOption, ...]:
+    return tuple(ChannelOption(c.channel, snapshot.standing(c.recipient, now), c.failed) for c in candidates)
+
+
+def fallen_back(snapshot: Snapshot, record: RequestRecord, policy: Policy, now: datetime) -> Snapshot:
+    """The snapshot with a request that fell back (``Ledger.fall_back``: ``pending``, yet not among the customer's
+    waiting requests) waiting again, due now, to be decided on the channels it has not failed on."""
+    if any(p.request.request_id == record.request_id for p in snapshot.ledger.pending):
+        return snapshot
+    request = Request(
+        request_id=record.request_id,
+        customer_id=record.customer_id,
+        channel=record.channel or record.candidates[0].channel,
+        category=record.category or "",
+        requested_at=record.requested_at or now,
+        campaign_id=record.campaign_id,
+        entity=record.entity,
+        priority=record.priority,
+        transactional=record.transactional,
+        not_after=record.not_after,
+        options=_options(record.candidates, snapshot, now),
+    )
+    waiting = Pending(request, priority_of(policy, request), now, FALLBACK)
+    ledger = replace(snapshot.ledger, pending=(*snapshot.ledger.pending, waiting))
+    return replace(snapshot, ledger=ledger, steps={**snapshot.steps, record.request_id: len(record.history)})
 
 
 def _record_of_arrival(arrival: Arrival, decision: Decision, now: datetime) -> RequestRecord:
@@ -478,7 +556,7 @@ def _record_of_arrival(arrival: Arrival, decision: Decision, now: datetime) -> R
         request_id=message.request_id,
         status=RequestStatus.SENDING,
         reason=decision.reason,
-        channel=message.channel.value,
+        channel=decision.request.channel,
         category=message.category,
         campaign_id=message.campaign_id,
         entity=message.entity,
@@ -491,8 +569,10 @@ def _record_of_arrival(arrival: Arrival, decision: Decision, now: datetime) -> R
         data=message.data,
         content=_content_of(message),
         locale=arrival.locale,
-        recipient=arrival.recipient,
+        recipient=arrival.recipient_on(decision.request.channel),
         members=decision.digest_of,
+        candidates=arrival.candidates,
+        not_after=message.not_after,
     )
 
 
@@ -556,7 +636,7 @@ def _report(decision: Decision, now: datetime) -> Report:
         outcome=decision.outcome,
         reason=decision.reason,
         at=now,
-        channel=request.channel,
+        channel=request.channel or None,  # "": a request that lists channels and may use none
         category=request.category,
         release_at=decision.release_at,
         detail=decision.detail,

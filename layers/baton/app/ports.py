@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -48,6 +48,16 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """A channel a request that lists ``channels`` may go by: the profile's address for it when the request
+    arrived, and why a send by it failed for good, if one did."""
+
+    channel: str
+    recipient: str | None
+    failed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request as the ledger holds it: its state, its audit, and what to send."""
 
@@ -82,6 +92,14 @@ class RequestRecord:
     history_dropped: int = 0  # steps past the bound, not kept
     members: tuple[str, ...] = ()  # a digest carrier: the requests its one message lists (itself first)
     carrier: str | None = None  # a request listed in a digest: the request that carries the one message
+    candidates: tuple[Candidate, ...] = ()  # a request that lists channels: each, in order (``channel``: the chosen)
+    not_after: datetime | None = None  # kept for a request that lists channels, which may be decided again
+
+    def on_chosen(self) -> RequestRecord:
+        """The record with the address of the channel chosen, for a request that lists channels."""
+        if not self.candidates:
+            return self
+        return replace(self, recipient=next((c.recipient for c in self.candidates if c.channel == self.channel), None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +110,13 @@ class Arrival:
     recipient: str | None
     event_id: str
     locale: str | None = None  # the customer's profile locale
+    candidates: tuple[Candidate, ...] = ()  # a request that lists channels: each with the profile's address
+
+    def recipient_on(self, channel: str) -> str | None:
+        """The address a send by ``channel`` goes to."""
+        if not self.candidates:
+            return self.recipient
+        return next((c.recipient for c in self.candidates if c.channel == channel), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +143,11 @@ class Snapshot:
         if until is not None and until > now:
             return AddressStanding.SOFT_BLOCKED
         return AddressStanding.OK
+
+
+def failed_on(record: RequestRecord, reason: str) -> tuple[Candidate, ...]:
+    """The candidates of ``record`` with the one it was sent by marked failed for ``reason``."""
+    return tuple(replace(c, failed=reason) if c.channel == record.channel else c for c in record.candidates)
 
 
 class Ledger(Protocol):
@@ -148,6 +178,12 @@ class Ledger(Protocol):
     def confirm_failed(
         self, record: RequestRecord, now: datetime, reason: str, status: str = "failed", detail: str | None = None
     ) -> None: ...
+
+    def fall_back(self, record: RequestRecord, now: datetime, reason: str) -> bool:
+        """A ``sending`` request that lists channels failed for good on its channel (``reason``): mark that
+        candidate failed, void its contact and leave the request ``pending``, due now (in the due index), to be
+        decided again on the others (``Arbiter`` puts it back among the customer's waiting requests). False when
+        it was settled or taken over since ``record`` was read."""
 
     def record_rejected(self, customer_id: str, request_id: str, reason: str, detail: str, now: datetime) -> bool: ...
 

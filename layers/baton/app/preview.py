@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from baton.app.arbiter import domain_request
+from baton.app.arbiter import arrival_of, domain_request
 from baton.app.holdout import held_out
 from baton.app.ports import Ledger, RequestRecord
 from baton.app.render import Renderer
@@ -90,13 +90,14 @@ def preview(
     request Baton would reject."""
     message: MessageRequested = parse_detail(MessageRequested, detail)
     if message.template is not None:
-        (renderer or Renderer()).render(message.template, message.channel.value, message.data)
+        for channel in message.listed:
+            (renderer or Renderer()).render(message.template, channel.value, message.data)
     snapshot = ledger.load(message.customer_id, message.request_id, message.recipient, consistent=True)
     base = Preview(request_id=message.request_id, customer_id=message.customer_id, policy=policy.tag, at=now)
     if snapshot.existing is not None:
         return replace(base, known=snapshot.existing)
-    recipient = message.recipient or snapshot.addresses.get(message.channel.value)
-    request = domain_request(message, now, recipient, snapshot)
+    arrival = arrival_of(message, "", snapshot)
+    request = domain_request(message, now, arrival.recipient, snapshot, arrival.candidates)
     state, arrivals, at = snapshot.ledger, [request], now
     holdout = held_out(policy, holdout_key, message.customer_id, message.category, message.transactional)
     steps: list[Step] = []

@@ -46,8 +46,19 @@ class RequestStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelOption:
+    """One channel a request may go by (``channels``, in the sender's order): where its address stands, and why
+    a send on it failed for good, if one did (the request then falls back to the next)."""
+
+    channel: str
+    address_standing: AddressStanding = AddressStanding.OK
+    failed: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
-    """A message request as the engine sees it (no template, data or address)."""
+    """A message request as the engine sees it (no template, data or address). A request with ``options`` lets
+    the engine choose its channel: ``channel`` is then the one chosen (or the one it is ranked and waits on)."""
 
     request_id: str
     customer_id: str
@@ -60,6 +71,7 @@ class Request:
     transactional: bool = False
     not_after: datetime | None = None
     address_standing: AddressStanding = AddressStanding.OK
+    options: tuple[ChannelOption, ...] = ()  # empty: ``channel`` is fixed
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,12 @@ How a call goes:
    its room and keeps waiting for the end of its window: a lower-ranked due request cannot take that room. A
    request that would have fitted but for one ranked above it (sent now, or waiting with its room claimed) is
    ``outranked:<that request>``.
+
+A request that lists ``channels`` (``Request.options``) arrives on the first listed channel it may use at all
+(reachable, consented, not opted out) and is ranked and waits on it; when it is settled, it goes by the first
+listed channel it may use now (outside quiet hours, with room in every cap it touches), or, if none has room,
+is deferred or suppressed on the first it may use at all. Its reason then names the channel chosen and why each
+one listed before it was passed over: ``channel:email (sms: no_consent, push: no_address)``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from baton.core.domain import (
     AddressStanding,
     CapCount,
+    ChannelOption,
     Contact,
     CustomerState,
     Decision,
@@ -159,6 +166,7 @@ class _Run:
         # besides the contacts, and who claimed it
         self.claimed: list[Contact] = []
         self.held: dict[str, Pending] = {}
+        self.notes: dict[str, str] = {}  # request -> how its channel was chosen, for its decision's detail
 
     def _counted(self) -> list[Contact]:
         """What caps count now: the contacts in the window, and the room claimed by waiting requests."""
@@ -186,6 +194,9 @@ class _Run:
         digest_of: tuple[str, ...] = (),
         carrier: str | None = None,
     ) -> None:
+        if self.notes and request.request_id in self.notes:
+            note = self.notes.pop(request.request_id)
+            detail = f"{note}; {detail}" if detail else note
         self.decisions.append(
             Decision(
                 request=request,
@@ -202,6 +213,8 @@ class _Run:
 
     # -- arrival -----------------------------------------------------------------------------------
     def arrive(self, request: Request) -> None:
+        if request.options:
+            request = self._on_first_open(request)
         category = self.policy.category(request.category)
         priority = priority_of(self.policy, request)
         stop = self._hard_stop(request, category)
@@ -227,6 +240,8 @@ class _Run:
             self._exclude(request, category)
 
     def _hard_stop(self, request: Request, category: CategoryPolicy) -> tuple[Outcome, str, str] | None:
+        if request.options and not request.channel:
+            return Outcome.SUPPRESSED, _chose("", self._passed_over(request)), "no listed channel may be used"
         if request.address_standing is AddressStanding.BLOCKED:
             return Outcome.SUPPRESSED, "suppressed_address", "the address hard-bounced or complained"
         if request.address_standing is AddressStanding.SOFT_BLOCKED and not request.transactional:
@@ -375,6 +390,11 @@ class _Run:
         if stale:
             self._decide(request, Outcome.EXPIRED, stale, detail=f"was waiting: {waiting.reason}")
             return
+        if request.options:
+            later = self._choose(waiting, sent_here)
+            if later is None:
+                return
+            waiting, request = later, later.request
         if request.transactional:
             self._send(request, priority, {}, sent_here)
             return
@@ -447,6 +467,70 @@ class _Run:
                 self._defer(waiting, category, frees, reason, counts, detail)
         else:
             self._decide(request, Outcome.SUPPRESSED, reason, counts=counts, detail=detail)
+
+    # -- channel choice ----------------------------------------------------------------------------
+    def _on_first_open(self, request: Request) -> Request:
+        """The request on the first listed channel it may use at all (``channel`` "" when there is none)."""
+        for option in request.options:
+            on = _on(request, option)
+            if self._closed(on, option) is None:
+                return on
+        return replace(request, channel="")
+
+    def _passed_over(self, request: Request) -> list[str]:
+        """``<channel>: <why>`` for each listed channel the request may not use at all."""
+        out = []
+        for option in request.options:
+            why = self._closed(_on(request, option), option)
+            if why is not None:
+                out.append(f"{option.channel}: {why}")
+        return out
+
+    def _closed(self, on: Request, option: ChannelOption) -> str | None:
+        """Why ``on`` (a request on ``option``'s channel) may not go by it at all, or None."""
+        if option.failed:
+            return option.failed
+        standing = on.address_standing
+        if standing is AddressStanding.BLOCKED or (standing is AddressStanding.SOFT_BLOCKED and not on.transactional):
+            return "suppressed_address"
+        if standing is AddressStanding.MISSING:
+            return "no_address"
+        refused = self._refused(on)
+        return refused[0] if refused else None
+
+    def _room_now(self, on: Request, priority: int) -> tuple[dict[str, CapCount], str | None]:
+        """The caps' counts for ``on`` now, and why it cannot be sent by its channel now (quiet hours, a full
+        cap), or None."""
+        if on.transactional:
+            return {}, None
+        if self._quiet_end(on.channel) is not None:
+            return {}, QUIET_HOURS
+        counts, blocking = self._caps(on, priority, self._counted())
+        return counts, f"cap:{blocking[0].name}" if blocking else None
+
+    def _choose(self, waiting: Pending, sent_here: list[Contact]) -> Pending | None:
+        """Send ``waiting`` by the first listed channel it may use now, or suppress it when it may use none at
+        all (None: settled). Otherwise: the request on the first channel it may use at all, for the usual path
+        to rank, defer or suppress it there."""
+        request, priority = waiting.request, waiting.priority
+        passed: list[str] = []
+        later: Pending | None = None
+        for option in request.options:
+            on = _on(request, option)
+            why = self._closed(on, option)
+            if why is None:
+                counts, why = self._room_now(on, priority)
+                if why is None:
+                    self._send(on, priority, counts, sent_here, reason=_chose(option.channel, passed))
+                    return None
+                later = later or replace(waiting, request=on)
+            passed.append(f"{option.channel}: {why}")
+        if later is None:
+            gone = replace(request, channel="")
+            self._decide(gone, Outcome.SUPPRESSED, _chose("", passed), detail=f"was waiting: {waiting.reason}")
+            return None
+        self.notes[request.request_id] = f"no listed channel has room now ({', '.join(passed)})"
+        return later
 
     # -- digests -----------------------------------------------------------------------------------
     def _gather(
@@ -680,6 +764,16 @@ def _contact(request: Request, priority: int, at: datetime) -> Contact:
         priority=priority,
         transactional=request.transactional,
     )
+
+
+def _on(request: Request, option: ChannelOption) -> Request:
+    return replace(request, channel=option.channel, address_standing=option.address_standing)
+
+
+def _chose(channel: str, passed: list[str]) -> str:
+    """The reason of a request whose channel Baton chose: ``channel:<chosen or none> (<channel>: <why>, ...)``."""
+    named = f"channel:{channel or 'none'}"
+    return f"{named} ({', '.join(passed)})" if passed else named
 
 
 def _rank(waiting: Pending) -> tuple[int, datetime, str]:

@@ -203,6 +203,22 @@ class Digest(_Model):
     max_items: int = Field(default=10, ge=2, le=50)
 
 
+# How a request that lists channels orders them. ``engagement`` orders by the shopper's engagement per channel
+# once Baton keeps an engagement profile; until then it decides as ``order`` does (the list order).
+ChannelChoice = Literal["order", "engagement"]
+
+
+def _unset_choice(dump: dict[str, Any]) -> dict[str, Any]:
+    """A policy dump without ``channel_choice`` where it is not set, so that a policy digests as it did before
+    the option existed (both settings decide alike for now)."""
+    if dump.get("channel_choice") == "order":
+        del dump["channel_choice"]
+    for category in [*dump.get("categories", {}).values(), dump.get("default_category", {})]:
+        if category.get("channel_choice") is None:
+            category.pop("channel_choice", None)
+    return dump
+
+
 class CategoryPolicy(_Model):
     priority: int = Field(default=50, ge=0, le=100)
     over_cap: Literal["suppress", "defer"] = "suppress"
@@ -212,6 +228,9 @@ class CategoryPolicy(_Model):
     repeat_window: Duration | None = None
     excludes: tuple[Exclusion, ...] = ()
     digest: Digest | None = None
+    channel_choice: ChannelChoice | None = Field(
+        default=None, description="How a request listing channels orders them; default: the policy's."
+    )
     transactional: bool = Field(
         default=False,
         description="A contact of this category recorded outside Baton (ContactRecorded) is transactional: no cap"
@@ -258,6 +277,11 @@ class Policy(_Model):
     )
     feedback: Feedback = Feedback()
     holdout: Holdout | None = Field(default=None, description="A global holdout group; none by default.")
+    channel_choice: ChannelChoice = Field(
+        default="order",
+        description="How a request listing channels orders them: as listed, or by the shopper's engagement per"
+        " channel (which falls back to the listed order while Baton keeps no engagement profile).",
+    )
 
     @field_validator("caps")
     @classmethod
@@ -284,10 +308,11 @@ class Policy(_Model):
 
     @cached_property
     def digest_id(self) -> str:
-        """A short content hash: two policies with the same digest decide alike. A policy without a holdout hashes
-        as it did before the holdout existed."""
+        """A short content hash: two policies with the same digest decide alike. A policy that sets neither a
+        holdout nor a channel choice hashes as it did before those options existed."""
         unset = {"holdout"} if self.holdout is None else set()
-        canonical = json.dumps(self.model_dump(mode="json", exclude=unset), sort_keys=True, separators=(",", ":"))
+        dump = _unset_choice(self.model_dump(mode="json", exclude=unset))
+        canonical = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     @property

@@ -52,7 +52,19 @@ def phrase(reason: str, names: dict[str, str]) -> str:
         "opted_out": f"opted out of {rest}",
         "digest": f"listed in digest {rest}" if rest else "one digest message for everything gathered",
     }
+    if kind == "channel":
+        return _chose(rest, names)
     return words.get(kind, reason)
+
+
+def _chose(rest: str, names: dict[str, str]) -> str:
+    """``email (sms: quiet_hours)`` in words: the channel Baton chose, and why it passed over those before it."""
+    chosen, _, passed = rest.partition(" (")
+    text = f"Baton chose {chosen}" if chosen != "none" else "no listed channel may be used"
+    reasons = [part.split(": ", 1) for part in passed.rstrip(")").split(", ") if ": " in part]
+    if reasons:
+        text += "; passed over " + ", ".join(f"{ch} ({phrase(why, names)})" for ch, why in reasons)
+    return text
 
 
 def explain(result: Result, names: dict[str, str], waits: list[str]) -> str:

@@ -343,6 +343,8 @@ def result_of(
         problems.append(f"line {line.number}: {report.reason}: {report.detail}")
         return _result(*fields, report)
     chosen = final or report
+    if chosen is not None and isinstance(detail, dict) and "channels" in detail and "channel" not in detail:
+        fields = (*fields[:3], chosen.channel, fields[4])  # the channel Baton chose (None: none)
     if chosen is not None:
         return _result(*fields, chosen)
     why = f"dead_letter: failed {MAX_RECEIVE_COUNT} receives" if dead_letter else "no outcome"

@@ -182,6 +182,10 @@ def item_event(item: dict[str, Any]) -> dict[str, Any] | None:
         "transactional": bool(item.get("transactional")),
         **{k: item[k] for k in ("campaign_id", "entity", "recipient") if item.get(k)},
     }
+    if item.get("channels"):  # a request that lists channels: Baton chooses again, by the profile's addresses
+        del detail["channel"]
+        detail.pop("recipient", None)
+        detail["channels"] = [candidate[0] for candidate in json.loads(item["channels"])["c"]]
     return {"id": item.get("event_id") or f"export:{customer}:{detail['request_id']}", "time": item["requested_at"],
             "source": SOURCE, "detail-type": DETAIL_MESSAGE_REQUESTED, "detail": detail}  # fmt: skip
 

@@ -40,6 +40,8 @@ REASONS: Mapping[str, str] = {
     "holdout": "the customer is in the policy's holdout group",
     "provider": "the provider refused it for good",
     "render": "the message could not be made from its template and data",
+    "channel": "Baton chose the first listed channel it could use now; those before it: why each was passed over",
+    "fallback": "refused for good on its channel: decided again on the next listed",
 }
 
 
@@ -49,7 +51,7 @@ def describe(reason: str) -> str:
     text = REASONS.get(kind)
     if text is None:
         return reason
-    return f"{text} ({subject})" if subject else text
+    return f"{text} ({subject})" if subject and kind != "channel" else text
 
 
 def _when(value: datetime | None, zone: tzinfo = UTC) -> str:
@@ -143,6 +145,9 @@ def _record_lines(record: RequestRecord, zone: tzinfo) -> list[str]:
     lines.append(f"    {record.status}: {record.reason} - {describe(record.reason)}")
     if record.detail:
         lines.append(f"    why: {record.detail}")
+    if record.candidates:
+        listed = (f"{c.channel} (failed: {c.failed})" if c.failed else c.channel for c in record.candidates)
+        lines.append(f"    channels listed: {', '.join(listed)}")
     if record.counts:
         lines.append(f"    caps at the decision: {_counts(record.counts)}")
     if record.sent_at:

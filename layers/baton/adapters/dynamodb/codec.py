@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.expressions.update import Action
 
-from baton.app.ports import HISTORY_LIMIT, Rendered, RequestRecord, Step
+from baton.app.ports import HISTORY_LIMIT, Candidate, Rendered, RequestRecord, Step
 from baton.app.ports import status_after as _status
 from baton.core.domain import (
     AddressStanding,
+    ChannelOption,
     Contact,
     CustomerState,
     Decision,
@@ -88,6 +90,7 @@ def encode_ledger(ledger: CustomerState, steps: Mapping[str, int] | None = None)
     counts = steps or {}
     pending = [
         [*_request_row(p.request), p.priority, _ts(p.due_at), p.reason, counts.get(p.request.request_id, 0)]
+        + ([[[o.channel, o.address_standing.value, o.failed] for o in p.request.options]] if p.request.options else [])
         for p in ledger.pending
     ]
     marks = [[m.request_id, m.category, m.entity, _ts(m.at)] for m in ledger.marks]
@@ -139,7 +142,7 @@ def decode_ledger(customer_id: str, item: Any | None) -> CustomerState:
         if rid not in void
     )
     pending = tuple(
-        Pending(_request_from(row[:10], customer_id), row[10], _dt(row[11]), row[12])
+        Pending(_with_options(_request_from(row[:10], customer_id), row), row[10], _dt(row[11]), row[12])
         for row in json.loads(item.pending or "[]")
     )
     marks = tuple(Mark(rid, cat, ent, _dt(at)) for rid, cat, ent, at in json.loads(item.marks or "[]"))
@@ -153,7 +156,27 @@ def decode_ledger(customer_id: str, item: Any | None) -> CustomerState:
     )
 
 
+def _with_options(request: Request, row: list[Any]) -> Request:
+    """A waiting request that lists channels: its options, after the row's other fields."""
+    if len(row) <= 14:
+        return request
+    options = tuple(ChannelOption(ch, AddressStanding(standing), failed) for ch, standing, failed in row[14])
+    return replace(request, options=options)
+
+
+def encode_candidates(candidates: Iterable[Candidate], not_after: datetime | None) -> str:
+    return _dumps({"c": [[c.channel, c.recipient, c.failed] for c in candidates], "na": iso(not_after)})
+
+
+def _candidates(text: str | None) -> tuple[tuple[Candidate, ...], datetime | None]:
+    if not text:
+        return (), None
+    raw = json.loads(text)
+    return tuple(Candidate(ch, address, failed) for ch, address, failed in raw["c"]), _from_iso(raw.get("na"))
+
+
 def decode_record(customer_id: str, item: Any) -> RequestRecord:
+    candidates, not_after = _candidates(item.channels)
     return RequestRecord(
         customer_id=customer_id,
         request_id=item.sk[2:],
@@ -186,7 +209,9 @@ def decode_record(customer_id: str, item: Any) -> RequestRecord:
         history_dropped=int(item.steps_dropped or 0),
         members=tuple(json.loads(item.members or "[]")),
         carrier=item.carrier or _legacy_carrier(item),
-    )
+        candidates=candidates,
+        not_after=not_after,
+    ).on_chosen()  # a request that lists channels: the address of the one chosen
 
 
 def _content(text: str | None) -> Rendered | None:

@@ -21,6 +21,7 @@ from baton.adapters.dynamodb.codec import (
     decode_ledger,
     decode_record,
     decode_steps,
+    encode_candidates,
     encode_ledger,
     iso,
     step,
@@ -229,7 +230,7 @@ class Decisions:
         return self._m.request(
             pk,
             request_sk(msg.request_id),
-            channel=msg.channel.value,
+            channel=decision.request.channel or None,
             category=msg.category,
             campaign_id=msg.campaign_id,
             entity=msg.entity,
@@ -241,7 +242,8 @@ class Decisions:
             data=_dumps(msg.data),
             content=_dumps(msg.content.model_dump(exclude_none=True)) if msg.content else None,
             locale=arrival.locale,
-            recipient=arrival.recipient,
+            recipient=arrival.recipient_on(decision.request.channel),
+            channels=encode_candidates(arrival.candidates, msg.not_after) if arrival.candidates else None,
             event_id=arrival.event_id,
             steps=[step(decision.request.requested_at, "arrived"), decision_step(decision, now)],
             **fields,
@@ -257,6 +259,8 @@ class Decisions:
         for name, value in self._lifecycle(decision, now).items():
             attr = getattr(r, name)
             actions.append(attr.remove() if value is None else attr.set(value))
+        if decision.request.options:  # the channel chosen (none: "")
+            actions.append(r.channel.set(decision.request.channel) if decision.request.channel else r.channel.remove())
         new = [decision_step(decision, now)]
         if waited is not None and waited.due_at <= now:
             new.insert(0, step(now, "released", waited.reason))

@@ -11,6 +11,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from baton.adapters.dynamodb.codec import (
+    encode_candidates,
     iso,
     step,
 )
@@ -21,7 +22,7 @@ from baton.adapters.dynamodb.items import (
     due_shard,
     request_sk,
 )
-from baton.app.ports import SEND_LEASE, RequestRecord
+from baton.app.ports import SEND_LEASE, RequestRecord, failed_on
 from baton.core.addresses import address_hash
 from baton.core.errors import TransientFailure
 
@@ -162,6 +163,36 @@ class Delivery:
             if "ConditionalCheckFailed" in reasons:
                 return  # already ended by another delivery of the same request
             raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
+
+    def fall_back(self, record: RequestRecord, now: datetime, reason: str) -> bool:
+        """As ``confirm_failed``, in one transaction that voids the contact, but the request is left ``pending``,
+        due now, with the candidate it was sent by marked failed."""
+        m = self._m
+        pk = customer_pk(record.customer_id)
+        r = m.request
+        actions = [
+            r.status.set("pending"),
+            r.reason.set(reason),
+            r.release_at.set(iso(now)),
+            r.lease_until.remove(),
+            r.channels.set(encode_candidates(failed_on(record, reason), record.not_after)),
+            *self._due_at(record, now),
+            self._append(step(now, "deferred", f"fallback:{reason}", now)),
+        ]
+        try:
+            with TransactWrite(connection=m.connection) as tx:
+                tx.update(
+                    r(pk, request_sk(record.request_id)),
+                    actions=actions,
+                    condition=(r.status == "sending") & (r.attempts == record.attempts),
+                )
+                tx.update(m.state(pk, STATE_SK), actions=[m.state.void.add({record.request_id})])
+        except TransactWriteError as exc:
+            reasons = [getattr(c, "code", None) for c in (exc.cancellation_reasons or []) if c is not None]
+            if "ConditionalCheckFailed" in reasons:
+                return False  # settled, or taken over, since
+            raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
+        return True
 
     def record_rejected(self, customer_id: str, request_id: str, reason: str, detail: str, now: datetime) -> bool:
         r = self._m.request

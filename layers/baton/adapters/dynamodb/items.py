@@ -134,6 +134,8 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         steps_dropped = NumberAttribute(null=True)
         members = UnicodeAttribute(null=True)
         carrier = UnicodeAttribute(null=True)  # a digest member: the request that carries the digest
+        # a request that lists channels: JSON {"c": [[channel, address, failed], ...], "na": not_after}
+        channels = UnicodeAttribute(null=True)
 
     class AddressItem(LedgerItem, discriminator="address"):
         status = UnicodeAttribute(null=True)  # hard_bounce | complaint | soft_bounce (suppressed) | None

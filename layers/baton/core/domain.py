@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from baton.core.engagement import EngagementProfile
+
 
 class Outcome(StrEnum):
     SENT = "sent"
@@ -147,6 +149,8 @@ class CustomerState:
     contacts: tuple[Contact, ...] = ()
     pending: tuple[Pending, ...] = ()
     marks: tuple[Mark, ...] = ()
+    # read with the state; decisions never write it
+    engagement: EngagementProfile = field(default_factory=EngagementProfile)
 
 
 @dataclass(frozen=True, slots=True)

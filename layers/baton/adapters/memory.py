@@ -170,9 +170,13 @@ class MemoryLedger:
         self._due_heap: list[tuple[datetime, int, str, str]] = []
         self._due_entry: dict[tuple[str, str], int] = {}
         self._entries = itertools.count()
+        self._hashes: dict[str, str] = {}  # address -> keyed hash, as each load of a request hashes its recipient
 
     def hash(self, address: str) -> str:
-        return address_hash(address, self._salt)
+        digest = self._hashes.get(address)
+        if digest is None:
+            digest = self._hashes[address] = address_hash(address, self._salt)
+        return digest
 
     # reads ---------------------------------------------------------------------------------------------------
     def load(self, customer_id: str, request_id: str | None, recipient: str | None, consistent: bool) -> Snapshot:

@@ -26,9 +26,12 @@ def local_arbiter(
     clock: Clock,
     observer: Callable[[Report], None],
     renderer: Renderer | None = None,
+    *,
+    unsubscribe_links: bool = True,
 ) -> Arbiter:
     """The arbiter as local runs compose it: the fixed ``policy``, the local unsubscribe links and keys, over the
-    ``ledger`` and ``channels`` given (DynamoDB and SES/SNS on local AWS for replay; in memory for whatif)."""
+    ``ledger`` and ``channels`` given (DynamoDB and SES/SNS on local AWS for replay; in memory for whatif).
+    ``unsubscribe_links=False``: marketing email goes without them (whatif sends nothing anyone could click)."""
     from baton.adapters.policy_source import StaticPolicy
 
     return Arbiter(
@@ -38,7 +41,11 @@ def local_arbiter(
         clock=clock,
         observer=observer,
         renderer=renderer,
-        links=Links(url=UNSUBSCRIBE_URL, keys=lambda: LOCAL_SIGNING_KEYS, mailto="unsubscribe@shop.example"),
+        links=(
+            Links(url=UNSUBSCRIBE_URL, keys=lambda: LOCAL_SIGNING_KEYS, mailto="unsubscribe@shop.example")
+            if unsubscribe_links
+            else None
+        ),
         holdout_key=LOCAL_ADDRESS_SALT,  # the holdout group as a deployment keyed by the local salt assigns it
     )
 

@@ -87,7 +87,7 @@ def decide_customer(
             if known is None or report.outcome.final or not known.outcome.final:
                 final[report.request_id] = report
 
-    arbiter = local_arbiter(ledger, AcceptingChannels(), policy, clock, observe, renderer)
+    arbiter = local_arbiter(ledger, AcceptingChannels(), policy, clock, observe, renderer, unsubscribe_links=False)
     policies = StaticPolicy(policy)
     queue = _Releases(arbiter)
     due = DueTimes(clock, ledger, lambda: sweep(ledger, queue, clock))

@@ -559,11 +559,36 @@ def overhead(endpoint: str, table: str, policy: Any, decisions: int, warmup: int
             "floor_cpu_ms": round(floor_series.median_cpu() * 1000, 3),
             "channel_ms": round(statistics.median(s.recording.channel_seconds for s in mine.samples) * 1000, 3),
         }
+    result["engagement"] = engagement_updates(arbiter, policy, [f"b{i:05d}" for i in range(warmup, total)], now)
     _progress(
         "overhead: "
         + ", ".join(f"{p} {r['baton_ms']} ms vs floor {r['floor_ms']} ms" for p, r in result["paths"].items())
     )
     return result
+
+
+def engagement_updates(arbiter: Arbiter, policy: Any, customers: list[str], now: datetime) -> dict[str, Any]:
+    """What adding one engagement to a customer's profile costs (the profile function's write, never on the
+    decision path), on the customers the decisions were measured on: round trips, units, the attribute's size."""
+    from baton.app.engagements import Engagement
+
+    samples: list[Recording] = []
+    for n, customer in enumerate(customers):
+        opened = Engagement(key=f"bench-{n}", customer_id=customer, kind="open", at=now, channel="email")
+        with RECORDER.recording() as recording:
+            if not arbiter.ledger.record_engagement(opened, now, policy):
+                raise RuntimeError(f"the engagement of {customer} was taken for a duplicate")
+        samples.append(recording)
+    sizes = [len(arbiter.ledger._m.state.get(f"C#{c}", "STATE").engagement.encode()) for c in customers]
+    return {
+        "updates": len(samples),
+        "operations": samples[0].operations if samples else [],
+        "round_trips": max((r.round_trips for r in samples), default=0),
+        "rcu": round(statistics.mean(r.read_units for r in samples), 3) if samples else 0.0,
+        "wcu": round(statistics.mean(r.write_units for r in samples), 3) if samples else 0.0,
+        "billed_wcu": round(statistics.mean(r.billed_write_units for r in samples), 3) if samples else 0.0,
+        "profile_bytes": max(sizes, default=0),
+    }
 
 
 # -- scale ---------------------------------------------------------------------------------------------

@@ -216,6 +216,13 @@ def details(figures: dict[str, Any]) -> str:
             f" model layer, powertools' handler) {p['library_ms']} ms ({p['library_ratio']} x floor; Baton is"
             f" {p['baton_over_library']} x theirs)"
         )
+    g = b["overhead"].get("engagement")
+    if g:
+        lines.append(
+            "engagement update (profile and feedback functions, not on the decision path):"
+            f" {' + '.join(g['operations'])}; RCU {g['rcu']} WCU {g['wcu']} ({g['billed_wcu']} billed at the least);"
+            f" profile {g['profile_bytes']} bytes"
+        )
     costs = figures["cost_per_million_requests_usd"]
     lines.append(
         "cost per million (all sent): "

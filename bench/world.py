@@ -16,11 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
-from baton.adapters.dynamodb.codec import encode_ledger, encode_profile, iso
+from baton.adapters.dynamodb.codec import encode_engagement, encode_ledger, encode_profile, iso
 from baton.adapters.dynamodb.items import STATE_SK, customer_pk
 from baton.core.domain import Contact, CustomerState, Profile, Request
+from baton.core.engagement import HOURS_OF_WEEK, EngagementProfile
 from baton.core.policy import Policy, policy_from_mapping
 
+ENGAGED_CHANNELS = ("email", "sms", "push", "web", "app")
 CATEGORY = "promo"  # not listed in the policy: the default category (no arbitration window, suppress over cap)
 CAMPAIGN = "bench"
 TEMPLATE = "sale"
@@ -78,11 +80,24 @@ def customer_ledger(customer_id: str, contacts: int, now: datetime) -> CustomerS
     return CustomerState(customer_id=customer_id, version=1, profile=profile, contacts=history(contacts, now))
 
 
+def engagement_profile(now: datetime) -> EngagementProfile:
+    """A profile as large as one gets: every hour of the week and every channel of the contract holding weight."""
+    return EngagementProfile(
+        as_of=now,
+        hours=tuple(1.0 + (h * 37 % 101) / 10 for h in range(HOURS_OF_WEEK)),
+        sends={c: 12.5 + i for i, c in enumerate(ENGAGED_CHANNELS)},
+        engagements={c: 3.25 + i for i, c in enumerate(ENGAGED_CHANNELS)},
+        count=12_345,
+    )
+
+
 def state_item(customer_id: str, contacts: int, now: datetime) -> dict[str, Any]:
-    """The customer's STATE item in DynamoDB's attribute-value form, as ``DynamoLedger`` stores it."""
+    """The customer's STATE item in DynamoDB's attribute-value form, as ``DynamoLedger`` stores it, with a full
+    engagement profile (what the profile and feedback functions write beside the decisions)."""
     ledger = customer_ledger(customer_id, contacts, now)
     encoded = encode_ledger(ledger)
     return {
+        "engagement": {"S": encode_engagement(engagement_profile(now)) or ""},
         "pk": {"S": customer_pk(customer_id)},
         "sk": {"S": STATE_SK},
         "kind": {"S": "state"},

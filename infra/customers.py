@@ -72,7 +72,8 @@ class Customers(Construct):
         )
         self.profile.allow(
             # update: BatchGetItem (state and address items), TransactWriteItems of Updates; contact: GetItem and
-            # UpdateItem of the state; engagement: a conditional PutItem of its own item;
+            # UpdateItem of the state; engagement: GetItem of the state, a TransactWriteItems of a conditional Put
+            # of its own item and a conditional Update of the state's engagement profile;
             # erase: Query the customer's items, GetItem/UpdateItem/DeleteItem address items, BatchWriteItem deletes
             ledger.items("BatchGetItem", "GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"),
             ledger.read_salt(),

@@ -1,6 +1,7 @@
-"""Delivery feedback: the SES configuration set publishes bounces and complaints to the account's default
-EventBridge bus (the only bus SES can publish to); a rule there, matching this configuration set only, routes
-them through a queue to the feedback function, which puts the addresses on the suppression list."""
+"""Delivery feedback: the SES configuration set publishes bounces, complaints, deliveries, opens and clicks to the
+account's default EventBridge bus (the only bus SES can publish to); a rule there, matching this configuration set
+only, routes them through a queue to the feedback function, which puts bounced and complaining addresses on the
+suppression list and adds deliveries, opens and clicks to their owners' engagement profiles."""
 
 from __future__ import annotations
 
@@ -53,12 +54,19 @@ class Feedback(Construct):
         delivery.configuration_set.add_event_destination(
             "BouncesAndComplaints",
             destination=ses.EventDestination.event_bus(default_bus),
-            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+            events=[
+                ses.EmailSendingEvent.BOUNCE,
+                ses.EmailSendingEvent.COMPLAINT,
+                ses.EmailSendingEvent.DELIVERY,
+                ses.EmailSendingEvent.OPEN,
+                ses.EmailSendingEvent.CLICK,
+            ],
         )
         rule = events.Rule(
             self,
             "SesFeedback",
-            description="Baton: SES bounces and complaints of Baton's configuration set to the feedback queue",
+            description="Baton: SES bounces, complaints, deliveries, opens and clicks of Baton's configuration set to"
+            " the feedback queue",
             event_pattern=events.EventPattern(
                 source=[SES_SOURCE],
                 detail_type=list(SES_FEEDBACK_DETAIL_TYPES),
@@ -82,11 +90,14 @@ class Feedback(Construct):
             environment={**ledger.environment(), Env.POLICY_PARAMETER: arbitration.parameter.parameter_name},
             layer=layer,
             config=config,
-            description="Baton feedback: SES bounces and complaints in, addresses suppressed",
+            description="Baton feedback: SES bounces and complaints in, addresses suppressed; deliveries, opens and"
+            " clicks in, engagement profiles updated",
             timeout=TIMEOUT,
         )
         self.function.allow(
-            # suppress_address: GetItem and PutItem the address item, UpdateItem each owner's state
+            # suppress_address: GetItem and PutItem the address item, UpdateItem each owner's state; an engagement:
+            # GetItem the address item and each owner's state, then a TransactWriteItems of a conditional Put of
+            # the engagement's own item and a conditional Update of the state's engagement profile
             ledger.items("GetItem", "PutItem", "UpdateItem"),
             ledger.read_salt(),
             arbitration.read_policy(),

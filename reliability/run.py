@@ -46,7 +46,7 @@ GOALS["duplicates_double_sends"] = 0
 # minutes on two cores (their rate is printed).
 FULL: dict[str, dict[str, Any]] = {
     "duplicates": {"count": 2_000, "customers": 200, "workers": 4},
-    "concurrency": {"runs": 20, "workers": 32, "per_customer": 200},
+    "concurrency": {"runs": 20, "workers": 32, "per_customer": 200, "engagements": 100},
     "faults": {"count": 1_000, "customers": 100, "probability": 0.2, "seed": 20261127},
     "bad_input": {"events": 10_000},
     "load": {"count": 100_000, "customers": 10_000, "workers": 16},
@@ -54,7 +54,7 @@ FULL: dict[str, dict[str, Any]] = {
 # The sizes of tests/reliability: the same code in seconds, for a look at the run's output.
 SMALL: dict[str, dict[str, Any]] = {
     "duplicates": {"count": 60, "customers": 10, "workers": 1},
-    "concurrency": {"runs": 2, "workers": 8, "per_customer": 40},
+    "concurrency": {"runs": 2, "workers": 8, "per_customer": 40, "engagements": 20},
     "faults": {"count": 80, "customers": 8, "probability": 0.2, "seed": 5},
     "bad_input": {"events": 140},
     "load": {"count": 200, "customers": 20, "workers": 1},

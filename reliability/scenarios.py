@@ -26,6 +26,7 @@ from reliability.world import (
     START,
     Req,
     cap_violations,
+    engaged,
     local_world,
     provider_sends,
     reliability_policy,
@@ -116,14 +117,21 @@ def _environment_handler(world: Any) -> Callable[[dict[str, Any], Any], Any]:
 
 
 # -- concurrency -----------------------------------------------------------------------------------------------
-def concurrency(runs: int, workers: int, per_customer: int, *, endpoint: str | None, customers: int = 1) -> Figures:
+def concurrency(
+    runs: int, workers: int, per_customer: int, *, endpoint: str | None, customers: int = 1, engagements: int = 0
+) -> Figures:
     """``runs`` times: ``workers`` threads, released together, submit ``per_customer`` simultaneous requests for
     each customer, one record per invocation; failed records are redelivered until none fail. Caps are then
-    recounted from the provider's sends."""
+    recounted from the provider's sends. With ``engagements``, one more thread, released with them, sends that
+    many CustomerEngaged per customer through the profile function meanwhile (each folded into the customer's
+    engagement profile, beside the state the decisions write). ``decision_retries`` counts the decisions' commits
+    refused for a concurrent write (each one a retry inside the arbiter)."""
     violations = 0
     lost = 0
     redeliveries = 0
+    retries = Counter[str]()
     statuses: Counter[str] = Counter()
+    profiles_short = 0
     for run in range(runs):
         reqs = [
             Req(f"k{run:02d}-{c:02d}-{n:04d}", f"cust-{c:02d}", CATEGORIES[n % len(CATEGORIES)])
@@ -131,13 +139,16 @@ def concurrency(runs: int, workers: int, per_customer: int, *, endpoint: str | N
             for n in range(per_customer)
         ]
         names = sorted({r.customer_id for r in reqs})
+        side = [engaged(c, n) for c in names for n in range(engagements)]
         with local_world(reliability_policy(), endpoint, names, real_sleep=True) as world:
+            _count_refused_commits(world.runtime.arbiter, retries)
             pending = [r.body() for r in reqs]
             random.Random(run).shuffle(pending)
             for _ in range(50):
                 if not pending:
                     break
-                pending = _all_at_once(world, pending, workers)
+                pending = _all_at_once(world, pending, workers, side)
+                side = []
                 redeliveries += len(pending)
             if pending:
                 raise RuntimeError(f"{len(pending)} records still failing after 50 redeliveries")
@@ -148,6 +159,8 @@ def concurrency(runs: int, workers: int, per_customer: int, *, endpoint: str | N
             run_lost, run_statuses = _outcomes(reqs, records, sends)
             lost += run_lost
             statuses.update(run_statuses)
+            counted = [world.runtime.ledger.load(c, None, None, True).ledger.engagement.count for c in names]
+            profiles_short += sum(1 for n in counted if n != engagements)
     return {
         "concurrency_runs": runs,
         "concurrency_cap_violations": violations,
@@ -158,12 +171,49 @@ def concurrency(runs: int, workers: int, per_customer: int, *, endpoint: str | N
             "lost": lost,
             "redelivered": redeliveries,
             "statuses": dict(statuses),
+            "engagements_per_customer": engagements,
+            "decision_commits": retries.pop("commits", 0),
+            "decision_retries": retries.pop("refused", 0),
+            # why each was refused: ConditionalCheckFailed (another decision moved the version first) or
+            # TransactionConflict (another write to the state item at the same moment: an engagement's would show
+            # here, since it never moves the version)
+            "decision_retries_by_reason": dict(retries),
+            "profiles_miscounted": profiles_short,  # customers whose profile does not count every engagement once
         },
     }
 
 
-def _all_at_once(world: Any, bodies: list[str], workers: int) -> list[str]:
-    gate = threading.Barrier(workers)
+def _count_refused_commits(arbiter: Any, counts: Counter[str]) -> None:
+    """Count the arbiter's commits (``commits``), those the ledger refused for a concurrent write (``refused``:
+    ConcurrentUpdate, after which the arbiter reads again and retries) and the cancellation reasons behind them.
+    The real commit runs; only its outcome is tallied."""
+    from baton.core.errors import ConcurrentUpdate
+
+    ledger = arbiter.ledger
+    commit = ledger.commit
+    lock = threading.Lock()
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return commit(*args, **kwargs)
+        except ConcurrentUpdate as exc:
+            with lock:
+                counts["refused"] += 1
+                for reason in getattr(exc.__cause__, "cancellation_reasons", None) or []:
+                    if reason is not None and getattr(reason, "code", None) not in (None, "None"):
+                        counts[reason.code] += 1
+            raise
+        finally:
+            with lock:
+                counts["commits"] += 1
+
+    ledger.commit = counted
+
+
+def _all_at_once(world: Any, bodies: list[str], workers: int, side: list[str] | None = None) -> list[str]:
+    """``bodies`` through the arbiter from ``workers`` threads, and ``side`` (if any) through the profile function
+    from one more, all released at once. Returns the arbiter records that failed (to redeliver)."""
+    gate = threading.Barrier(workers + (1 if side else 0))
     failed: list[str] = []
     lock = threading.Lock()
 
@@ -176,8 +226,21 @@ def _all_at_once(world: Any, bodies: list[str], workers: int) -> list[str]:
                 with lock:
                     failed.append(body)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(work, [bodies[i::workers] for i in range(workers)]))
+    def engage(bodies: list[str]) -> None:
+        gate.wait()
+        for body in bodies:
+            for _ in range(50):  # a record the profile function fails comes back, as SQS would bring it
+                if not world.runtime.invoke_profile([body])["batchItemFailures"]:
+                    break
+            else:
+                raise RuntimeError("an engagement still failing after 50 redeliveries")
+
+    with ThreadPoolExecutor(max_workers=workers + 1) as pool:
+        futures = [pool.submit(work, bodies[i::workers]) for i in range(workers)]
+        if side:
+            futures.append(pool.submit(engage, side))
+        for future in futures:
+            future.result()
     return failed
 
 

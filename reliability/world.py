@@ -73,6 +73,14 @@ def profile(customer_id: str) -> str:
     return event("CustomerUpdated", detail)
 
 
+def engaged(customer_id: str, n: int) -> str:
+    """A CustomerEngaged (an email open an hour before START, its own id): what the profile function folds into the
+    customer's engagement profile while decisions for the customer run."""
+    detail = {"customer_id": customer_id, "kind": "open", "channel": "email", "engagement_id": f"open-{n}",
+              "at": (START - timedelta(hours=1)).isoformat()}  # fmt: skip
+    return event("CustomerEngaged", detail)
+
+
 @dataclass(frozen=True)
 class Req:
     request_id: str

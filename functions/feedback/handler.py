@@ -1,4 +1,5 @@
-"""Feedback: SES bounce and complaint events in, addresses on the suppression list."""
+"""Feedback: SES bounce and complaint events in, addresses on the suppression list; delivery, open and click
+events in, the owners' engagement profiles updated."""
 
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: Feedbac
 
     def record_handler(record: SQSRecord) -> None:
         try:
-            for kind, standing in feedback_record(ledger, policies, clock, record.body):
+            for kind, outcome in feedback_record(ledger, policies, clock, record.body):
                 metrics.add_metric(name=f"Feedback_{kind}", unit=MetricUnit.Count, value=1)
-                logger.info("feedback", kind=kind, standing=standing)
+                logger.info("feedback", kind=kind, outcome=outcome)  # a standing, or what became of an engagement
         except InvalidRequest as exc:  # poison input: reported, never retried
             logger.warning("feedback event rejected", reason=exc.reason, problem=exc.message)
 

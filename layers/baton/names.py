@@ -60,7 +60,13 @@ FUNCTION_PREVIEW: Final = "preview"
 
 # Delivery feedback: SES publishes configuration-set events to the default bus with these detail types
 SES_SOURCE: Final = "aws.ses"
-SES_FEEDBACK_DETAIL_TYPES: Final = ("Email Bounced", "Email Complaint Received")
+SES_FEEDBACK_DETAIL_TYPES: Final = (
+    "Email Bounced",
+    "Email Complaint Received",
+    "Email Delivered",
+    "Email Opened",
+    "Email Clicked",
+)
 FEEDBACK_QUEUE: Final = "baton-feedback"
 FEEDBACK_DLQ: Final = "baton-feedback-dlq"
 # Keys (baton.app.keys): the unsubscribe signing keys and the address salt, each in a secret of its own

@@ -7,15 +7,17 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from baton.app.engagements import Engagement, engagement_of
+from baton.app.engagements import DELIVERY, Engagement, engagement_of
 from baton.app.ports import HISTORY_LIMIT, SEND_LEASE, Ledger, RequestRecord, Step
 from baton.contract import ContactRecorded, CustomerEngaged, CustomerUpdated, parse_detail
 from baton.core.domain import AddressStanding, Outcome, RequestStatus
+from baton.core.engagement import EngagementProfile, hour_of_week
 from baton.core.errors import ConcurrentUpdate
-from tests.contract.shop import DAILY, HOLD, START, Shop, message
+from tests.contract.shop import DAILY, HOLD, START, Shop, contract_policy, message
 
 C = "shopper-1"
 MINUTE = timedelta(minutes=1)
@@ -163,15 +165,16 @@ def test_an_engagement_is_stored_once_by_its_id_and_moves_no_version(shop: Shop)
     stale = shop.read(message(C, "r2"), START)  # a decision read before the engagements arrive
     version = stale[0].ledger.version
     bought = _engaged("purchase", START + MINUTE, "p1", value=42.5, channel="web", request_id="r1")
-    assert shop.ledger.record_engagement(bought, START + MINUTE)
-    assert not shop.ledger.record_engagement(bought, START + 2 * MINUTE)  # the same id again
+    assert shop.ledger.record_engagement(bought, START + MINUTE, shop.policy)
+    assert not shop.ledger.record_engagement(bought, START + 2 * MINUTE, shop.policy)  # the same id again
     # the same id with another value is still the same engagement: the sender's key decides
-    assert not shop.ledger.record_engagement(_engaged("purchase", START, "p1", value=1), START + 2 * MINUTE)
+    same_id = _engaged("purchase", START, "p1", value=1)
+    assert not shop.ledger.record_engagement(same_id, START + 2 * MINUTE, shop.policy)
     # without an id, the same fields again are the same engagement
     opened = _engaged("open", START + 2 * MINUTE, channel="email")
-    assert shop.ledger.record_engagement(opened, START + 2 * MINUTE)
+    assert shop.ledger.record_engagement(opened, START + 2 * MINUTE, shop.policy)
     again = _engaged("open", START + 2 * MINUTE, channel="email")
-    assert not shop.ledger.record_engagement(again, START + 3 * MINUTE)
+    assert not shop.ledger.record_engagement(again, START + 3 * MINUTE, shop.policy)
     assert shop.ledger.load(C, None, None, consistent=True).ledger.version == version
     shop.ledger.commit(*stale, shop.policy.tag, START)  # no retry: the state did not move
     assert [(e.kind, e.value, e.channel, e.request_id) for e in shop.ledger.engagements(C, "purchase")] == [
@@ -182,12 +185,46 @@ def test_an_engagement_is_stored_once_by_its_id_and_moves_no_version(shop: Shop)
 
 
 def test_engagements_of_an_unknown_customer_are_kept_and_erased_with_the_customer(ledger: Ledger) -> None:
-    assert ledger.record_engagement(_engaged("purchase", START, "p1"), START)
+    assert ledger.record_engagement(_engaged("purchase", START, "p1"), START, contract_policy())
     assert ledger.load(C, None, None, consistent=True).ledger.version == 0
     assert [e.key for e in ledger.engagements(C)] == ["id:p1"]
     assert ledger.engagements("someone-else") == []
     assert ledger.erase(C) >= 1
     assert ledger.engagements(C) == []
+
+
+def test_an_engagement_is_added_to_the_profile_a_decision_reads_once(shop: Shop) -> None:
+    shop.customer(C, timezone="Asia/Tokyo")
+    stale = shop.read(message(C, "r1"), START)
+    opened = _engaged("open", START, "o1", channel="email")
+    assert shop.ledger.record_engagement(opened, START + MINUTE, shop.policy)
+    delivered = Engagement(key="ses:m1", customer_id=C, kind=DELIVERY, at=START, channel="email")
+    assert shop.ledger.record_engagement(delivered, START + MINUTE, shop.policy)
+    profile = shop.ledger.load(C, None, None, consistent=True).ledger.engagement
+    assert profile.count == 1
+    assert max(range(168), key=lambda h: profile.hours[h]) == hour_of_week(START, ZoneInfo("Asia/Tokyo"))
+    assert profile.rate("email") == pytest.approx(1.0, rel=1e-3)
+    # the same engagement and the same delivery again: nothing added
+    assert not shop.ledger.record_engagement(opened, START + 2 * MINUTE, shop.policy)
+    assert not shop.ledger.record_engagement(delivered, START + 2 * MINUTE, shop.policy)
+    assert shop.ledger.load(C, None, None, consistent=True).ledger.engagement == profile
+    # a decision read before them commits without a retry, and leaves the profile as it was
+    shop.ledger.commit(*stale, shop.policy.tag, START)
+    assert shop.ledger.load(C, None, None, consistent=True).ledger.engagement == profile
+
+
+def test_the_profile_is_kept_for_an_unknown_customer_and_erased_with_the_customer(ledger: Ledger) -> None:
+    assert ledger.record_engagement(_engaged("click", START, "k1", channel="sms"), START, contract_policy())
+    assert ledger.load(C, None, None, consistent=True).ledger.engagement.engagements == {"sms": 2.0}
+    ledger.erase(C)
+    assert ledger.load(C, None, None, consistent=True).ledger.engagement == EngagementProfile()
+
+
+def test_an_address_lists_its_owners(shop: Shop) -> None:
+    shop.customer(C)
+    shop.customer("c2", email=f"{C}@example.com")
+    assert shop.ledger.address_owners(f"{C}@example.com") == sorted([C, "c2"])
+    assert shop.ledger.address_owners("nobody@example.com") == []
 
 
 def test_caps_hold_when_threads_commit_for_one_customer_at_once(shop: Shop) -> None:

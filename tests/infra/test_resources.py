@@ -243,7 +243,7 @@ def test_ses_identity_configuration_set_and_feedback_destination(synth: Synthesi
     )
     (destination,) = synth.of_type("AWS::SES::ConfigurationSetEventDestination").values()
     event_destination = destination["Properties"]["EventDestination"]
-    assert sorted(event_destination["MatchingEventTypes"]) == ["bounce", "complaint"]
+    assert sorted(event_destination["MatchingEventTypes"]) == ["bounce", "click", "complaint", "delivery", "open"]
     assert "event-bus/default" in json.dumps(event_destination["EventBridgeDestination"])
     assert {k for k in synth.document["Outputs"] if k.startswith("DkimRecord")} == {
         "DkimRecord1",
@@ -252,13 +252,14 @@ def test_ses_identity_configuration_set_and_feedback_destination(synth: Synthesi
     }
 
 
-def test_the_feedback_rule_takes_only_this_configuration_sets_bounces_and_complaints(synth: Synthesized) -> None:
+def test_the_feedback_rule_takes_only_this_configuration_sets_events(synth: Synthesized) -> None:
     (rule,) = [
         r["Properties"] for r in synth.of_type("AWS::Events::Rule").values() if "EventBusName" not in r["Properties"]
     ]
     pattern = rule["EventPattern"]
     assert pattern["source"] == ["aws.ses"]
     assert pattern["detail-type"] == list(SES_FEEDBACK_DETAIL_TYPES)
+    assert {"Email Delivered", "Email Opened", "Email Clicked"} < set(pattern["detail-type"])
     (config_set,) = synth.of_type("AWS::SES::ConfigurationSet")
     assert references(pattern["detail"]) == [config_set]
     (target,) = rule["Targets"]

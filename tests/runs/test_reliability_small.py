@@ -73,10 +73,16 @@ def test_load_accounts_for_every_request() -> None:
 
 @pytest.mark.dynamodb
 def test_concurrency_keeps_caps_on_dynamodb_local(dynamodb_endpoint: str) -> None:
-    figures = scenarios.concurrency(2, 8, 40, endpoint=dynamodb_endpoint)
+    figures = scenarios.concurrency(2, 8, 40, endpoint=dynamodb_endpoint, engagements=20)
     assert figures["concurrency_runs"] == 2
     assert figures["concurrency_cap_violations"] == 0
-    assert figures["detail"]["lost"] == 0
+    detail = figures["detail"]
+    assert detail["lost"] == 0
+    # the engagements, folded in while the decisions ran: each counted once, in every customer's profile
+    assert detail["engagements_per_customer"] == 20 and detail["profiles_miscounted"] == 0
+    assert detail["decision_commits"] >= 2 * 40
+    # no decision's commit was refused for an engagement's write (which never moves the version)
+    assert detail["decision_retries_by_reason"].get("TransactionConflict", 0) == 0
 
 
 @pytest.mark.dynamodb

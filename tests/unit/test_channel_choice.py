@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from baton.core.domain import AddressStanding, ChannelOption, CustomerState, Outcome, Request
+from baton.core.domain import AddressStanding, ChannelOption, CustomerState, Outcome, Profile, Request
+from baton.core.engagement import EngagementProfile
 from baton.core.engine import arbitrate
-from baton.core.policy import policy_from_mapping
 from tests.unit.test_engine import ALL, T0, H, cap, given, policy, sent
 
 EMAIL, SMS, PUSH = "email", "sms", "push"
@@ -135,11 +135,45 @@ def test_a_request_waiting_in_its_window_is_chosen_for_when_released() -> None:
     assert (released.outcome, released.request.channel, released.reason) == (Outcome.SENT, EMAIL, "channel:email")
 
 
-def test_engagement_ordering_falls_back_to_the_listed_order() -> None:
-    p = policy_from_mapping(
-        {"version": "t", "timezone": "UTC", "channel_choice": "engagement", "categories": {"sale": {}}}, "t.yaml"
+def _engaged(ledger: CustomerState, **rates: tuple[float, float]) -> CustomerState:
+    """The ledger with an engagement profile holding, per channel, (sends, engagements)."""
+    profile = EngagementProfile(
+        as_of=T0 - H,
+        sends={c: sends for c, (sends, _) in rates.items()},
+        engagements={c: engaged for c, (_, engaged) in rates.items()},
     )
-    assert decide(given(), listing("r1", SMS, EMAIL), p) == (Outcome.SENT, SMS, "channel:sms")
+    return replace(ledger, engagement=profile)
+
+
+def by_engagement(category: str | None = None) -> Any:
+    if category is None:
+        return policy(channel_choice="engagement")
+    return policy(categories={category: {"channel_choice": "engagement"}})
+
+
+def test_engagement_ordering_without_data_keeps_the_listed_order() -> None:
+    assert decide(given(), listing("r1", SMS, EMAIL), by_engagement()) == (Outcome.SENT, SMS, "channel:sms")
+
+
+def test_engagement_ordering_tries_the_channel_the_shopper_engages_with_most_first() -> None:
+    ledger = _engaged(given(), email=(10.0, 4.0), sms=(10.0, 1.0))
+    assert decide(ledger, listing("r1", SMS, EMAIL), by_engagement()) == (Outcome.SENT, EMAIL, "channel:email")
+    # the same shopper under the listed order, and under a category setting of its own
+    assert decide(ledger, listing("r1", SMS, EMAIL)) == (Outcome.SENT, SMS, "channel:sms")
+    assert decide(ledger, listing("r1", SMS, EMAIL), by_engagement("sale"))[1] == EMAIL
+    assert decide(ledger, listing("r1", SMS, EMAIL, category="news"), by_engagement("sale"))[1] == SMS
+
+
+def test_engagement_ordering_keeps_the_listed_order_between_equal_rates() -> None:
+    ledger = _engaged(given(), email=(4.0, 1.0), push=(8.0, 2.0), sms=(4.0, 0.0))
+    outcome, channel, _ = decide(ledger, listing("r1", SMS, PUSH, EMAIL), by_engagement())
+    assert (outcome, channel) == (Outcome.SENT, PUSH)  # push and email both engage at 0.25: push is listed first
+
+
+def test_engagement_ordering_still_passes_over_a_channel_that_may_not_be_used() -> None:
+    ledger = replace(_engaged(given(), email=(2.0, 2.0)), profile=Profile(consent={EMAIL: False, SMS: True}))
+    expected = (Outcome.SENT, SMS, "channel:sms (email: no_consent)")
+    assert decide(ledger, listing("r1", SMS, EMAIL), by_engagement()) == expected
 
 
 def test_channel_choice_does_not_change_the_digest_of_a_policy_that_does_not_set_it() -> None:

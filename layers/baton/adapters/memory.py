@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from baton.app.engagements import profile_after
 from baton.app.ports import (
     HISTORY_LIMIT,
     SEND_LEASE,
@@ -67,6 +68,7 @@ from baton.core.domain import (
     RequestStatus,
     Verdict,
 )
+from baton.core.engagement import EngagementProfile
 from baton.core.errors import ConcurrentUpdate
 
 if TYPE_CHECKING:
@@ -125,7 +127,9 @@ class _Customer:
     state: _State | None = None
     requests: dict[str, _Request] = field(default_factory=dict)
     audits: list[tuple[datetime, str, Mapping[str, Any], datetime]] = field(default_factory=list)
-    engagements: dict[str, Engagement] = field(default_factory=dict)  # by key, apart from the state
+    engagements: dict[str, Engagement] = field(default_factory=dict)  # by kind and key, apart from the state
+    # the engagement profile: read with the state, written apart from it (the version never moves for it)
+    profile: EngagementProfile = field(default_factory=EngagementProfile)
 
 
 @dataclass(slots=True)
@@ -197,7 +201,7 @@ class MemoryLedger:
             if recipient:
                 blocked, soft = self._recipient_standing(self.hash(recipient), blocked, soft)
             return Snapshot(
-                ledger=self._customer_state(customer_id, state),
+                ledger=self._customer_state(customer_id, state, customer.profile if customer else EngagementProfile()),
                 existing=existing,
                 addresses=state.addresses,
                 blocked=blocked,
@@ -208,7 +212,7 @@ class MemoryLedger:
             )
 
     @staticmethod
-    def _customer_state(customer_id: str, state: _State) -> CustomerState:
+    def _customer_state(customer_id: str, state: _State, engagement: EngagementProfile | None = None) -> CustomerState:
         contacts = state.contacts
         if state.void:
             contacts = tuple(c for c in contacts if c.request_id not in state.void)
@@ -219,6 +223,7 @@ class MemoryLedger:
             contacts=contacts,
             pending=state.pending,
             marks=state.marks,
+            engagement=engagement if engagement is not None else EngagementProfile(),
         )
 
     def _recipient_standing(
@@ -526,13 +531,17 @@ class MemoryLedger:
             state.version += 1
             return True
 
-    def record_engagement(self, engagement: Engagement, now: datetime) -> bool:
-        """Kept beside the customer's state, which it leaves alone (the version does not move)."""
+    def record_engagement(self, engagement: Engagement, now: datetime, policy: Policy) -> bool:
+        """Kept beside the customer's state, which it leaves alone (the version does not move), and added to the
+        customer's engagement profile once."""
         with self._lock:
             customer = self._customers.setdefault(engagement.customer_id, _Customer())
-            if engagement.key in customer.engagements:
+            key = f"{engagement.kind}#{engagement.key}"
+            if key in customer.engagements:
                 return False
-            customer.engagements[engagement.key] = engagement
+            customer.engagements[key] = engagement
+            timezone = customer.state.profile.timezone if customer.state is not None else None
+            customer.profile = profile_after(customer.profile, timezone, engagement, now, policy)
             return True
 
     def engagements(self, customer_id: str, kind: str | None = None) -> list[Engagement]:
@@ -540,6 +549,11 @@ class MemoryLedger:
             customer = self._customers.get(customer_id)
             found = list(customer.engagements.values()) if customer is not None else []
         return sorted((e for e in found if kind is None or e.kind == kind), key=lambda e: (e.at, e.key))
+
+    def address_owners(self, address: str) -> list[str]:
+        with self._lock:
+            held = self._addresses.get(self.hash(address))
+            return sorted(held.owners) if held is not None else []
 
     def address_status(self, address: str) -> str | None:
         with self._lock:

@@ -1,6 +1,7 @@
-"""What a customer did (CustomerEngaged), as the ledger stores it: apart from the state a decision reads, so that
-recording one never moves the customer's version nor makes a concurrent decision retry. Purchases are the
-conversions ``baton lift`` counts."""
+"""What a customer did (CustomerEngaged, and SES deliveries, opens and clicks), as the ledger stores it: each as an
+item of its own, apart from the state a decision reads, and folded once into the engagement profile the state
+carries (``baton.core.engagement``), so that recording one never moves the customer's version nor makes a
+concurrent decision retry. Purchases are the conversions ``baton lift`` counts."""
 
 from __future__ import annotations
 
@@ -10,8 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from baton.core.engagement import KIND_WEIGHTS, EngagementProfile
+
 if TYPE_CHECKING:
     from baton.contract import CustomerEngaged
+    from baton.core.policy import Policy
+
+# A message delivered (SES Delivery): counted among the channel's sends, not as an engagement.
+DELIVERY = "delivery"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +30,7 @@ class Engagement:
     channel: str | None = None
     request_id: str | None = None
     value: float | None = None
+    weight: float | None = None  # how much it says about the shopper (None: its kind's weight, KIND_WEIGHTS)
 
 
 def engagement_of(engaged: CustomerEngaged) -> Engagement:
@@ -41,4 +49,26 @@ def engagement_of(engaged: CustomerEngaged) -> Engagement:
         channel=engaged.channel,
         request_id=engaged.request_id,
         value=engaged.value,
+    )
+
+
+def profile_after(
+    held: EngagementProfile, timezone: str | None, engagement: Engagement, now: datetime, policy: Policy
+) -> EngagementProfile:
+    """The profile with ``engagement`` added: a delivery among its channel's sends, anything else in the hour of
+    the week it happened (in the shopper's zone, the policy's when the profile names none) and among its
+    channel's engagements, by its weight."""
+    from baton.core.engine import zone_for  # the sweeper loads this module and no policy model
+
+    half_life = policy.engagement.half_life
+    if engagement.kind == DELIVERY:
+        return held.with_send(engagement.at, channel=engagement.channel or "email", now=now, half_life=half_life)
+    weight = engagement.weight if engagement.weight is not None else KIND_WEIGHTS.get(engagement.kind, 1.0)
+    return held.with_engagement(
+        engagement.at,
+        zone_for(policy, timezone),
+        channel=engagement.channel,
+        weight=weight,
+        now=now,
+        half_life=half_life,
     )

@@ -195,12 +195,17 @@ class Ledger(Protocol):
         commit after it. A customer not seen before gets a state holding it. False when nothing changed: the
         same ``contact_id`` again, or a contact older than any rule looks back."""
 
-    def record_engagement(self, engagement: Engagement, now: datetime) -> bool:
-        """Store what the customer did, apart from the state a decision reads (the version does not move), kept for
-        the audit retention. False when it is already stored (the same ``key``)."""
+    def record_engagement(self, engagement: Engagement, now: datetime, policy: Policy) -> bool:
+        """Store what the customer did, apart from the state a decision reads, kept for the audit retention, and
+        add it to the engagement profile the state carries (``profile_after`` in ``baton.app.engagements``), both
+        at once or neither; the version does not move. False when it is already stored (the same ``kind`` and
+        ``key``): the profile is left as it was."""
 
     def engagements(self, customer_id: str, kind: str | None = None) -> list[Engagement]:
         """The customer's stored engagements (of ``kind``), in time order."""
+
+    def address_owners(self, address: str) -> list[str]:
+        """The customers whose profile holds ``address`` (found by its keyed hash), sorted; none when unknown."""
 
     def address_status(self, address: str) -> str | None:
         """The suppression an address carries (``hard_bounce``, ``complaint``, ``soft_bounce``), by its keyed hash;

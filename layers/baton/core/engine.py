@@ -469,9 +469,19 @@ class _Run:
             self._decide(request, Outcome.SUPPRESSED, reason, counts=counts, detail=detail)
 
     # -- channel choice ----------------------------------------------------------------------------
+    def _options(self, request: Request) -> tuple[ChannelOption, ...]:
+        """The request's channels in the order they are tried: as listed, or with ``channel_choice: engagement``
+        by the shopper's engagement rate per channel, highest first (ties, and channels with no data: as
+        listed; the sort is stable)."""
+        choice = self.policy.category(request.category).channel_choice or self.policy.channel_choice
+        if choice != "engagement" or len(request.options) < 2:
+            return request.options
+        profile = self.ledger.engagement
+        return tuple(sorted(request.options, key=lambda option: -profile.rate(option.channel)))
+
     def _on_first_open(self, request: Request) -> Request:
         """The request on the first listed channel it may use at all (``channel`` "" when there is none)."""
-        for option in request.options:
+        for option in self._options(request):
             on = _on(request, option)
             if self._closed(on, option) is None:
                 return on
@@ -480,7 +490,7 @@ class _Run:
     def _passed_over(self, request: Request) -> list[str]:
         """``<channel>: <why>`` for each listed channel the request may not use at all."""
         out = []
-        for option in request.options:
+        for option in self._options(request):
             why = self._closed(_on(request, option), option)
             if why is not None:
                 out.append(f"{option.channel}: {why}")
@@ -515,7 +525,7 @@ class _Run:
         request, priority = waiting.request, waiting.priority
         passed: list[str] = []
         later: Pending | None = None
-        for option in request.options:
+        for option in self._options(request):
             on = _on(request, option)
             why = self._closed(on, option)
             if why is None:

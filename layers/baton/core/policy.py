@@ -203,8 +203,9 @@ class Digest(_Model):
     max_items: int = Field(default=10, ge=2, le=50)
 
 
-# How a request that lists channels orders them. ``engagement`` orders by the shopper's engagement per channel
-# once Baton keeps an engagement profile; until then it decides as ``order`` does (the list order).
+# How a request that lists channels orders them. ``engagement`` orders by the shopper's engagement rate per channel
+# (engagements per send, from the engagement profile), highest first; ties and channels with no data keep the list
+# order.
 ChannelChoice = Literal["order", "engagement"]
 
 
@@ -253,6 +254,20 @@ class Feedback(_Model):
     soft_bounce_suppression: Duration = timedelta(days=30)
 
 
+class EngagementTerms(_Model):
+    """How the engagement profile (``baton.core.engagement``) weighs the past: an engagement or a send counts half
+    as much ``half_life`` later."""
+
+    half_life: Duration = Field(default=timedelta(days=30), description="How fast past engagement fades.")
+
+    @field_validator("half_life")
+    @classmethod
+    def _half_life_positive(cls, half_life: timedelta) -> timedelta:
+        if half_life < timedelta(hours=1):
+            raise ValueError("must be at least 1h")
+        return half_life
+
+
 class Holdout(_Model):
     """The global holdout: ``percent`` of customers (chosen by a keyed hash of the customer id, see
     ``baton.app.holdout``) get no marketing message, so that ``baton lift`` can measure what the messages earn.
@@ -277,10 +292,11 @@ class Policy(_Model):
     )
     feedback: Feedback = Feedback()
     holdout: Holdout | None = Field(default=None, description="A global holdout group; none by default.")
+    engagement: EngagementTerms = EngagementTerms()
     channel_choice: ChannelChoice = Field(
         default="order",
-        description="How a request listing channels orders them: as listed, or by the shopper's engagement per"
-        " channel (which falls back to the listed order while Baton keeps no engagement profile).",
+        description="How a request listing channels orders them: as listed, or by the shopper's engagement rate per"
+        " channel (engagements per send; ties and channels with no data in the listed order).",
     )
 
     @field_validator("caps")
@@ -309,8 +325,10 @@ class Policy(_Model):
     @cached_property
     def digest_id(self) -> str:
         """A short content hash: two policies with the same digest decide alike. A policy that sets neither a
-        holdout nor a channel choice hashes as it did before those options existed."""
+        holdout, a channel choice nor an engagement half-life hashes as it did before those options existed."""
         unset = {"holdout"} if self.holdout is None else set()
+        if self.engagement == EngagementTerms():  # the default: digested as before the setting existed
+            unset.add("engagement")
         dump = _unset_choice(self.model_dump(mode="json", exclude=unset))
         canonical = json.dumps(dump, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]

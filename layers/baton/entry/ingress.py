@@ -74,7 +74,7 @@ def profile_record(ledger: Ledger, clock: Clock, body: str | dict[str, Any], pol
         now = clock.now()
         if engaged.at > now + CONTACT_CLOCK_SKEW:
             raise InvalidRequest("at", "is in the future: an engagement is reported once it happened")
-        stored = ledger.record_engagement(engagement_of(engaged), now)
+        stored = ledger.record_engagement(engagement_of(engaged), now, policies.current())
         return ("engagement_recorded" if stored else "engagement_duplicate"), engaged.customer_id
     if event.detail_type == DETAIL_CONTACT_RECORDED:
         contact: ContactRecorded = parse_detail(ContactRecorded, event.detail)

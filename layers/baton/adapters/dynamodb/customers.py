@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -20,9 +20,11 @@ from baton.adapters.dynamodb.codec import (
     _dumps,
     _from_iso,
     _ts,
+    decode_engagement,
     decode_ledger,
     decode_profile,
     encode_contacts,
+    encode_engagement,
     encode_profile,
     iso,
 )
@@ -34,7 +36,7 @@ from baton.adapters.dynamodb.items import (
     customer_pk,
     engagement_sk,
 )
-from baton.app.engagements import Engagement
+from baton.app.engagements import Engagement, profile_after
 from baton.app.profiles import (
     AddressFeedback,
     after_feedback,
@@ -144,18 +146,22 @@ class Customers:
             audit=audit,
         )
 
+    def _state(self, pk: str) -> Any:
+        """The customer's state item, read consistently (None when there is none)."""
+        try:
+            return self._m.state.get(pk, STATE_SK, consistent_read=True)
+        except self._m.state.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise TransientFailure(f"ledger read failed: {exc}") from exc
+
     def record_contact(self, recorded: ContactRecorded, now: datetime, policy: Policy) -> bool:
         """Read-modify-write of the state's contacts under the version check, as a profile change is: one
         UpdateItem, retried on a concurrent write (a decision's commit, a profile change)."""
         m = self._m
         pk = customer_pk(recorded.customer_id)
         for _ in range(8):
-            try:
-                state = m.state.get(pk, STATE_SK, consistent_read=True)
-            except m.state.DoesNotExist:
-                state = None
-            except PynamoDBException as exc:
-                raise TransientFailure(f"ledger read failed: {exc}") from exc
+            state = self._state(pk)
             current = decode_ledger(recorded.customer_id, state)
             contacts = with_contact(current, recorded, policy, now)
             if contacts is None:
@@ -176,11 +182,39 @@ class Customers:
                     raise TransientFailure(f"ledger write failed: {exc.cause_response_code}") from exc
         raise ConcurrentUpdate(f"contacts of {recorded.customer_id} kept changing")
 
-    def record_engagement(self, engagement: Engagement, now: datetime) -> bool:
-        """One PutItem of an item of its own beside the state (which it leaves alone: no decision retries for it),
-        on the condition that its key is new."""
+    def record_engagement(self, engagement: Engagement, now: datetime, policy: Policy) -> bool:
+        """One TransactWriteItems: the engagement's own item, on the condition that its key is new, and the state's
+        ``engagement`` attribute with it added, on the condition that the attribute is as read (the version is
+        neither checked nor moved, so no decision retries for it). A duplicate changes nothing; a concurrent
+        profile update makes this read again and retry."""
         m = self._m
-        item = m.engagement(
+        pk = customer_pk(engagement.customer_id)
+        for _ in range(8):
+            state = self._state(pk)
+            held_text = state.engagement if state is not None else None
+            timezone = decode_profile(state.profile if state is not None else None).timezone
+            after = profile_after(decode_engagement(held_text), timezone, engagement, now, policy)
+            held = m.state.engagement
+            try:
+                with TransactWrite(connection=m.connection) as tx:
+                    tx.save(self._engagement_item(engagement, now), condition=m.engagement.pk.does_not_exist())
+                    tx.update(
+                        m.state(pk, STATE_SK),
+                        actions=[m.state.kind.set(m.state), m.state.engagement.set(encode_engagement(after))],
+                        condition=held.does_not_exist() if held_text is None else held == held_text,
+                    )
+                return True
+            except TransactWriteError as exc:
+                reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":  # the put, first: stored before
+                    return False
+                if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                    continue
+                raise TransientFailure(f"engagement write failed: {exc.cause_response_code}") from exc
+        raise ConcurrentUpdate(f"engagement profile of {engagement.customer_id} kept changing")
+
+    def _engagement_item(self, engagement: Engagement, now: datetime) -> Any:
+        return self._m.engagement(
             customer_pk(engagement.customer_id),
             engagement_sk(engagement.kind, engagement.key),
             engaged=engagement.kind,
@@ -190,13 +224,15 @@ class Customers:
             value=engagement.value,
             expires_at=now + self._retention,
         )
+
+    def address_owners(self, address: str) -> list[str]:
         try:
-            item.save(condition=m.engagement.pk.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise TransientFailure(f"engagement write failed: {exc.cause_response_code}") from exc
-        return True
+            item = self._m.address.get(address_pk(self.hash(address)), ADDRESS_SK, consistent_read=True)
+        except self._m.address.DoesNotExist:
+            return []
+        except PynamoDBException as exc:
+            raise TransientFailure(f"address read failed: {exc}") from exc
+        return sorted(item.owners or ())
 
     def engagements(self, customer_id: str, kind: str | None = None) -> list[Engagement]:
         m = self._m

@@ -150,9 +150,7 @@ class Decisions:
                 steps[rid] = 2  # arrived, and this decision
                 writes.append((decision, None))
             else:
-                actions, steps[rid] = self._settle_actions(
-                    decision, policy, now, waited.get(rid), steps.get(rid, 1)
-                )
+                actions, steps[rid] = self._settle_actions(decision, policy, now, waited.get(rid), steps.get(rid, 1))
                 writes.append((decision, actions))
         encoded = encode_ledger(ledger, steps)
         state_actions: list[Action] = [

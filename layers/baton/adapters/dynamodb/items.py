@@ -99,6 +99,9 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         soft_blocked = UnicodeSetAttribute(null=True)
         void = UnicodeSetAttribute(null=True)  # contacts whose send failed for good: not counted by caps
         updated_at = UnicodeAttribute(null=True)
+        # the engagement profile (codec.encode_engagement): written by the profile and feedback functions only,
+        # under a condition on its own value, never with the version (a decision's commit leaves it alone)
+        engagement = UnicodeAttribute(null=True)
 
     class RequestItem(LedgerItem, discriminator="request"):
         due = DueIndex()

@@ -304,3 +304,31 @@ def _candidates(table: Any, arguments: dict[str, Any]) -> list[Any] | None:
         return None
     values = tuple(conditions[a] for a in attributes)
     return list(membership.members[index_name].get(values, {}).values())
+
+
+# -- what a GSI query would find, without the query --------------------------------------------------------------
+
+
+def partitions_at_most(region: str, table_name: str, index_name: str, bound: str) -> set[str] | None:
+    """The hash key values of ``index_name`` (a GSI with a string sort key) under which some item's sort key is
+    at most ``bound``: the partitions where ``Query(<value>, sort key <= bound)`` on embedded moto finds anything
+    (an item without the sort key counts as found, to be safe). None when the patch is not installed (no
+    membership kept) or the table or index is not moto's."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    with _lock:
+        if not _installed:
+            return None
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(table_name)
+        index = next((i for i in (table.global_indexes or ()) if i.name == index_name), None) if table else None
+        if index is None:
+            return None
+        sort_key = next(k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE")
+        limit = DynamoType({"S": bound})
+        found: set[str] = set()
+        for (value, *_), items in _membership(table).members[index_name].items():
+            if any(sort_key not in item.attrs or item.attrs[sort_key] <= limit for item in items.values()):
+                found.add(value.value)
+        return found

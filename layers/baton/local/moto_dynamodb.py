@@ -20,9 +20,17 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
   for a GSI query the items whose index key has the queried value, from a membership map kept up to date on every
   write. moto's own query code then filters, sorts, pages and projects them as before.
 
+It also takes off four costs paid on every call, none of which changes a response: an attribute value in wire
+form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
+update expression is parsed once per string, and its checks that depend on nothing but the expression, its names
+and the table's keys pass once per such triple; moto's list of a response class's methods is made once. And
+``partitions_at_most`` tells the local runtime, from the membership map, which due-index shards a sweep would
+find anything in, so that its sweep queries those alone.
+
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
 several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to
-the behaviour of the original on random writes, transactions (cancelled ones included) and queries.
+the behaviour of the original on random writes, transactions (cancelled ones included) and queries, and its
+responses to moto's own serializer on random attribute values.
 """
 
 from __future__ import annotations
@@ -76,6 +84,7 @@ def install() -> None:
         Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
         _serialize_attribute_values_directly()
         _parse_each_update_expression_once()
+        _list_response_methods_once()
         _installed = True
 
 
@@ -469,3 +478,20 @@ def _parse_each_update_expression_once() -> None:
         return found
 
     DepthFirstTraverser.nodes_to_be_processed = nodes_once
+
+
+def _list_response_methods_once() -> None:
+    """moto lists a response class's methods (``inspect.getmembers``) on every call it dispatches, to find the
+    action's; a class's methods do not change while a run lasts, so each class's list is made once."""
+    import moto.core.responses as responses
+
+    listed: dict[type, list[str]] = {}
+    method_names = responses.method_names_from_class
+
+    def method_names_once(clazz: type) -> list[str]:
+        found = listed.get(clazz)
+        if found is None:
+            found = listed[clazz] = method_names(clazz)
+        return list(found)
+
+    responses.method_names_from_class = method_names_once  # type: ignore[assignment]

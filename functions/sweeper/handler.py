@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from baton.app.release import sweep
+from baton.app.release import shards_of, sweep
 from baton.entry.composition import SweeperParts, sweeper_parts
 from baton.entry.observability import logger, metrics, tracer
 
@@ -21,7 +21,7 @@ from baton.entry.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: SweeperParts | None = None) -> dict[str, int]:
     ledger, queue, clock = parts or sweeper_parts()
-    released = sweep(ledger, queue, clock)
+    released = sweep(ledger, queue, clock, shards=shards_of(event))
     metrics.add_metric(name="Released", unit=MetricUnit.Count, value=released)
     logger.info("sweep", released=released)
     return {"released": released}

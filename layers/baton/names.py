@@ -37,6 +37,12 @@ DUE_INDEX_PK: Final = "due_pk"
 DUE_INDEX_SK: Final = "due_sk"
 DUE_SHARDS: Final = 8  # spreads the sweep over partitions; sweeper queries each
 
+
+def due_shard_of(customer_id: str) -> int:
+    """The due-index shard (0 to DUE_SHARDS - 1) that holds the customer's due requests."""
+    return sum(customer_id.encode()) % DUE_SHARDS
+
+
 # Queues
 ARBITER_QUEUE: Final = "baton-arbitration"
 ARBITER_DLQ: Final = "baton-arbitration-dlq"

@@ -17,6 +17,7 @@ from baton.contract import ContactRecorded, CustomerEngaged, CustomerUpdated, pa
 from baton.core.domain import AddressStanding, Outcome, RequestStatus
 from baton.core.engagement import EngagementProfile, hour_of_week
 from baton.core.errors import ConcurrentUpdate
+from baton.names import due_shard_of
 from tests.contract.shop import DAILY, HOLD, START, Shop, contract_policy, message
 
 C = "shopper-1"
@@ -296,6 +297,19 @@ def test_due_lists_what_has_come_earliest_first_within_the_limit(shop: Shop) -> 
     assert first[0] == rows[0]  # the earliest always comes first
     assert all(row in rows for row in first)
     assert sorted(first, key=lambda row: row[2]) == first
+
+
+def test_due_in_some_shards_lists_what_has_come_for_their_customers_alone(shop: Shop) -> None:
+    customers = [f"c{n}" for n in range(6)]
+    for n, customer in enumerate(customers):
+        shop.customer(customer)
+        shop.arrive(message(customer, f"w{n}", "held"), START + n * MINUTE)
+    last = START + HOLD + 5 * MINUTE
+    rows = shop.ledger.due(last, 100)
+    asked = {due_shard_of("c0"), due_shard_of("c3")}
+    assert shop.ledger.due(last, 100, asked) == [row for row in rows if due_shard_of(row[0]) in asked]
+    assert shop.ledger.due(last, 100, frozenset()) == []
+    assert shop.ledger.due(last, 100) == rows  # what one read skipped is still there for the next
 
 
 def test_history_keeps_its_first_steps_and_the_latest_within_the_bound(shop: Shop) -> None:

@@ -118,3 +118,84 @@ def test_queries_answer_what_a_scan_of_the_table_says(ops: list[tuple[str, Any]]
                     assert exc.response["Error"]["Code"] == "TransactionCanceledException"
                     assert _scan(client) == before, "a cancelled transaction changed the table"
             _check_queries(client)
+
+
+# -- responses and update expressions ---------------------------------------------------------------------------
+
+scalars = st.one_of(
+    st.builds(lambda s: {"S": s}, st.text(max_size=8)),
+    st.builds(lambda n: {"N": str(n)}, st.integers(-(10**6), 10**6)),
+    st.builds(lambda b: {"BOOL": b}, st.booleans()),
+    st.just({"NULL": True}),
+    st.builds(lambda s: {"SS": s}, st.lists(st.text(max_size=4), min_size=1, max_size=3, unique=True)),
+    st.builds(lambda s: {"NS": s}, st.lists(st.integers(0, 99).map(str), min_size=1, max_size=3, unique=True)),
+    st.builds(lambda b: {"B": b}, st.binary(max_size=6)),  # binary: moto's own way
+    st.builds(lambda s: {"S": s, "N": "1"}, st.text(max_size=3)),  # not wire form: moto's own way
+)
+attribute_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.builds(lambda m: {"M": m}, st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+        st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3)),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=6), attribute_values, max_size=5))
+def test_a_response_serializes_as_moto_would_without_the_shortcut(item: dict[str, Any]) -> None:
+    """A GetItem response with any attribute values (wire form or not, binary included) is the same JSON body
+    through the patched serializer and through moto's own walk of the shape."""
+    from moto.core.serialize import BaseJSONSerializer, JSONSerializer, XFormedAttributePicker
+    from moto.core.utils import get_service_model
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    operation = get_service_model("dynamodb").operation_model("GetItem")
+
+    def body() -> Any:
+        serializer = JSONSerializer(operation_model=operation, value_picker=XFormedAttributePicker())
+        return serializer.serialize({"Item": item})["body"]
+
+    patched = BaseJSONSerializer._serialize_type_structure
+    shortcut = body()
+    try:
+        BaseJSONSerializer._serialize_type_structure = patched.original  # type: ignore[attr-defined, method-assign]
+        walked = body()
+    finally:
+        BaseJSONSerializer._serialize_type_structure = patched  # type: ignore[method-assign]
+    assert shortcut == walked
+
+
+def test_an_update_expression_is_checked_again_under_other_names_and_refused_each_time() -> None:
+    """The parse of an expression and its static checks are kept, keyed by the names too: the same expression
+    that set an attribute is refused when its name now points at the table's key, and a refused expression is
+    refused every time; the values still come from each call."""
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.put_item(TableName=TABLE, Item=_put(("a", "1"), None))
+        update = {"TableName": TABLE, "Key": _key("a", "1"), "UpdateExpression": "SET #a = :v"}
+        for value in ("one", "two"):
+            client.update_item(**update, ExpressionAttributeNames={"#a": "status"},
+                               ExpressionAttributeValues={":v": {"S": value}})  # fmt: skip
+            assert _scan(client)[0]["status"] == {"S": value}
+        for _ in range(2):
+            try:
+                client.update_item(**update, ExpressionAttributeNames={"#a": PK},
+                                   ExpressionAttributeValues={":v": {"S": "C#b"}})  # fmt: skip
+            except ClientError as exc:
+                assert "key" in exc.response["Error"]["Message"].lower()
+            else:
+                raise AssertionError("an update of the hash key was accepted")
+        overlapping = {"UpdateExpression": "SET #a = :v, #a = :v", "ExpressionAttributeNames": {"#a": "status"}}
+        for _ in range(2):
+            try:
+                client.update_item(TableName=TABLE, Key=_key("a", "1"), **overlapping,
+                                   ExpressionAttributeValues={":v": {"S": "x"}})  # fmt: skip
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "ValidationException"
+            else:
+                raise AssertionError("an update setting one attribute twice was accepted")
+        assert _scan(client)[0]["status"] == {"S": "two"}

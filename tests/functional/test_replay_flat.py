@@ -17,8 +17,12 @@ import botocore.client
 import pytest
 
 from baton.core.policy import Policy
+from baton.entry.composition import SweeperParts
 from baton.local.replay import read_lines, replay
+from baton.local.runtime import LocalContext, LocalRuntime
+from baton.names import DUE_SHARDS, due_shard_of
 from bench import traffic
+from functions.sweeper.handler import lambda_handler as sweeper
 
 
 @pytest.fixture
@@ -52,11 +56,47 @@ def test_idle_days_cost_no_ledger_queries(default_policy: Policy, calls: Counter
                           data={"headline": "Later", "url": "https://shop.example/l"})  # fmt: skip
     late["time"] = (last + timedelta(days=10)).isoformat()
     replay(_lines([*events, late]), default_policy)
-    # the late newsletter waits in its arbitration window: one sweep of the eight due-index shards releases it,
-    # and one more finds nothing left
-    assert busy - 8 * 2 <= calls["Query"] - 8 * 2 <= busy
-    # three simulated days hold 4,320 minutes; the sweeps follow the release instants instead
-    assert calls["Query"] < 8 * 2 * 150
+    # the late newsletter waits in its arbitration window: one sweep of its due-index shard releases it, and the
+    # drain's read of the eight shards finds nothing left
+    assert busy <= calls["Query"] <= busy + 1 + 8
+    # three simulated days hold 4,320 minutes; the sweeps follow the release instants instead, each reading the
+    # shards that hold something due
+    assert calls["Query"] < 2 * 150
+
+
+def test_a_local_sweep_reads_exactly_the_shards_that_hold_something_due(
+    default_policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a replay over two days, at every sweep the shards the local runtime names to the sweeper are those
+    of every row a query of all eight shards finds due then: nothing skipped, no empty shard read."""
+    seen: list[tuple[list[int] | None, list[int]]] = []
+    named = LocalRuntime._due_shards
+
+    def checked(runtime: LocalRuntime) -> list[int] | None:
+        shards = named(runtime)
+        rows = runtime.ledger.due(runtime.clock.now(), 1000)
+        seen.append((shards, sorted({due_shard_of(customer) for customer, _, _ in rows})))
+        return shards
+
+    monkeypatch.setattr(LocalRuntime, "_due_shards", checked)
+    replay(_lines(list(traffic.events(requests=120, customers=24, days=2))), default_policy)
+    assert len(seen) > 20
+    assert all(shards == due for shards, due in seen), [s for s in seen if s[0] != s[1]]
+
+
+def test_the_scheduled_sweep_reads_every_shard_and_a_named_one_reads_those_alone(
+    runtime: LocalRuntime, calls: Counter[str]
+) -> None:
+    """The sweeper as the schedule invokes it (an event without shards) queries all eight shards; an event
+    naming shards queries those; an event naming a shard that does not exist is refused, naming the field."""
+    parts = SweeperParts(runtime.ledger, runtime.release_queue, runtime.clock)
+    assert sweeper({"id": "scheduled"}, LocalContext(), parts=parts) == {"released": 0}
+    assert calls["Query"] == DUE_SHARDS
+    calls.clear()
+    assert sweeper({"shards": [2, 5]}, LocalContext(), parts=parts) == {"released": 0}
+    assert calls["Query"] == 2
+    with pytest.raises(ValueError, match="shards"):
+        sweeper({"shards": [DUE_SHARDS]}, LocalContext(), parts=parts)
 
 
 def _retained_bytes(policy: Policy, requests: int, tmp: Path) -> int:

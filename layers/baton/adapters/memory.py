@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -70,6 +70,7 @@ from baton.core.domain import (
 )
 from baton.core.engagement import EngagementProfile
 from baton.core.errors import ConcurrentUpdate
+from baton.names import due_shard_of
 
 if TYPE_CHECKING:
     from baton.app.engagements import Engagement
@@ -254,17 +255,21 @@ class MemoryLedger:
             records = [r.record() for r in customer.requests.values()] if customer is not None else []
         return sorted(records, key=lambda r: (r.requested_at or _EARLIEST, r.request_id))
 
-    def due(self, now: datetime, limit: int) -> list[tuple[str, str, datetime]]:
+    def due(self, now: datetime, limit: int, shards: Collection[int] | None = None) -> list[tuple[str, str, datetime]]:
         """(customer, request, due time) of requests whose release or send lease is due, earliest first, at most
-        ``limit``."""
+        ``limit`` (of customers in the due-index ``shards`` given, or all)."""
         out: list[tuple[str, str, datetime]] = []
         with self._lock:
             heap, live = self._due_heap, self._due_entry
             found: list[tuple[datetime, int, str, str]] = []
+            passed: list[tuple[datetime, int, str, str]] = []  # due, in a shard not asked for: kept
             while heap and len(found) < limit and heap[0][0] <= now:
                 entry = heapq.heappop(heap)
-                if live.get((entry[2], entry[3])) == entry[1]:  # else moved or settled since: dropped
-                    found.append(entry)
+                if live.get((entry[2], entry[3])) != entry[1]:
+                    continue  # moved or settled since: dropped
+                (found if shards is None or due_shard_of(entry[2]) in shards else passed).append(entry)
+            for entry in passed:
+                heapq.heappush(heap, entry)
             for entry in found:
                 heapq.heappush(heap, entry)
                 out.append((entry[2], entry[3], entry[0]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -221,7 +221,10 @@ class Ledger(Protocol):
     def erase(self, customer_id: str) -> int:
         """Delete every item held for the customer; keep only keyed hashes of suppressed addresses."""
 
-    def due(self, now: datetime, limit: int) -> list[tuple[str, str, datetime]]: ...
+    def due(self, now: datetime, limit: int, shards: Collection[int] | None = None) -> list[tuple[str, str, datetime]]:
+        """(customer, request, due time) of requests whose release time or send lease has come by ``now``, at
+        most ``limit`` from each read; only those of customers in the due-index ``shards`` given
+        (``baton.names.due_shard_of``), or all."""
 
     def timeline(self, customer_id: str) -> list[RequestRecord]: ...
 

@@ -20,15 +20,24 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
   for a GSI query the items whose index key has the queried value, from a membership map kept up to date on every
   write. moto's own query code then filters, sorts, pages and projects them as before.
 
+It also takes off four costs paid on every call, none of which changes a response: an attribute value in wire
+form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
+update expression is parsed once per string, and its checks that depend on nothing but the expression, its names
+and the table's keys pass once per such triple; moto's list of a response class's methods is made once. And
+``partitions_at_most`` tells the local runtime, from the membership map, which due-index shards a sweep would
+find anything in, so that its sweep queries those alone.
+
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
 several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to
-the behaviour of the original on random writes, transactions (cancelled ones included) and queries.
+the behaviour of the original on random writes, transactions (cancelled ones included) and queries, and its
+responses to moto's own serializer on random attribute values.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import pickle
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,6 +82,9 @@ def install() -> None:
         Table.delete_item = _reindexing_delete(Table.delete_item)  # type: ignore[method-assign]
         Table.all_items = _narrowable(Table.all_items)  # type: ignore[method-assign, assignment]
         Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
+        _serialize_attribute_values_directly()
+        _parse_each_update_expression_once()
+        _list_response_methods_once()
         _installed = True
 
 
@@ -304,3 +316,182 @@ def _candidates(table: Any, arguments: dict[str, Any]) -> list[Any] | None:
         return None
     values = tuple(conditions[a] for a in attributes)
     return list(membership.members[index_name].get(values, {}).values())
+
+
+# -- what a GSI query would find, without the query --------------------------------------------------------------
+
+
+def partitions_at_most(region: str, table_name: str, index_name: str, bound: str) -> set[str] | None:
+    """The hash key values of ``index_name`` (a GSI with a string sort key) under which some item's sort key is
+    at most ``bound``: the partitions where ``Query(<value>, sort key <= bound)`` on embedded moto finds anything
+    (an item without the sort key counts as found, to be safe). None when the patch is not installed (no
+    membership kept) or the table or index is not moto's."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    with _lock:
+        if not _installed:
+            return None
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(table_name)
+        index = next((i for i in (table.global_indexes or ()) if i.name == index_name), None) if table else None
+        if index is None:
+            return None
+        sort_key = next(k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE")
+        limit = DynamoType({"S": bound})
+        found: set[str] = set()
+        for (value, *_), items in _membership(table).members[index_name].items():
+            if any(sort_key not in item.attrs or item.attrs[sort_key] <= limit for item in items.values()):
+                found.add(value.value)
+        return found
+
+
+# -- responses: an attribute value in wire form is its own JSON ---------------------------------------------------
+
+_NOT_WIRE = object()
+_SCALARS: dict[str, type] = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
+_SETS = ("SS", "NS")
+
+
+def _wire(value: Any) -> Any:
+    """``value`` as moto's JSON serializer writes an ``AttributeValue`` of that value, when it is one in wire form
+    with no binary part ({"S": "..."}, {"M": {...}}, ...: one key, a value of its type); else ``_NOT_WIRE``."""
+    if type(value) is not dict or len(value) != 1:
+        return _NOT_WIRE
+    ((kind, inner),) = value.items()
+    if kind in _SCALARS:
+        return {kind: inner} if type(inner) is _SCALARS[kind] else _NOT_WIRE
+    if kind in _SETS:
+        return {kind: list(inner)} if type(inner) is list and all(type(v) is str for v in inner) else _NOT_WIRE
+    if kind == "M" and type(inner) is dict and "" not in inner:  # moto's walk flattens a member named ""
+        members = {k: _wire(v) for k, v in inner.items()}
+        return _NOT_WIRE if any(v is _NOT_WIRE for v in members.values()) else {"M": members}
+    if kind == "L" and type(inner) is list:
+        elements = [_wire(v) for v in inner]
+        return _NOT_WIRE if any(v is _NOT_WIRE for v in elements) else {"L": elements}
+    return _NOT_WIRE
+
+
+def _serialize_attribute_values_directly() -> None:
+    """moto's JSON serializer walks every ``AttributeValue`` of a response member by member against the botocore
+    shape (ten members, each looked up under several aliases): most of the cost of a DynamoDB response. A value
+    already in wire form (moto's items hold it so) is written as it is, which is what that walk produces; any
+    other value (binary, or not in wire form) takes moto's own way."""
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize_type_structure
+
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if key and shape.name == "AttributeValue":
+            wire = _wire(value)
+            if wire is not _NOT_WIRE:
+                self._default_serialize(serialized, wire, shape, key)
+                return
+        original(self, serialized, value, shape, key)
+
+    _serialize_type_structure.original = original  # type: ignore[attr-defined]
+    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+
+# -- update expressions: parsed once, their static checks passed once -------------------------------------------
+
+_PARSED_LIMIT = 4096  # distinct expression strings kept (pynamodb writes placeholders: a few dozen in a run)
+_parsed: dict[str, Any] = {}  # expression -> its AST (never mutated: moto validates a deep copy)
+_parsed_ids: dict[int, bytes] = {}  # id of each of those ASTs (kept alive by _parsed) -> the AST pickled
+_passed: set[tuple[int, frozenset[tuple[str, str]], tuple[str, ...]]] = set()  # (id of AST, names, key attributes)
+
+
+def _static_check_classes() -> tuple[type, ...]:
+    """The validators that look only at the expression, its attribute names and the table's key attributes (no
+    value, no item), and change nothing: their verdict on the same three is always the same."""
+    from moto.dynamodb.parsing.validators import (
+        ActionCountValidator,
+        OverlappingPathsValidator,
+        UpdateHashRangeKeyValidator,
+    )
+
+    return ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator
+
+
+def _parse_each_update_expression_once() -> None:
+    """moto parses an UpdateExpression on every call (tokens, AST) and runs ten validating passes over a deep copy
+    of it; pynamodb sends the same few expression strings with placeholders again and again. Now the parse of a
+    string is kept (and shared: moto only reads it and validates a copy, made from the kept tree's pickle), the
+    three passes that depend on nothing
+    but the expression, its names and the table's key attributes are skipped once they passed for those, and each
+    pass's node types are computed once (moto rebuilds the tuple at every node). Errors are raised as before:
+    nothing is kept of a parse or a pass that failed."""
+    import importlib
+
+    # moto's parsing modules are untyped
+    validators: Any = importlib.import_module("moto.dynamodb.parsing.validators")
+    DepthFirstTraverser: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes").DepthFirstTraverser
+    UpdateExpressionParser: Any = importlib.import_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
+    UpdateExpressionValidator: Any = validators.UpdateExpressionValidator
+
+    make = UpdateExpressionParser.make.__func__
+
+    def parsed(cls: Any, expression: str) -> Any:
+        with _lock:
+            found = _parsed.get(expression)
+            if found is None:
+                found = make(cls, expression)
+                if len(_parsed) < _PARSED_LIMIT:
+                    _parsed[expression] = found
+                    _parsed_ids[id(found)] = pickle.dumps(found, pickle.HIGHEST_PROTOCOL)
+            return found
+
+    UpdateExpressionParser.make = classmethod(parsed)
+
+    static = _static_check_classes()
+    init, validate = UpdateExpressionValidator.__init__, UpdateExpressionValidator.validate
+
+    def remembering_init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, expression, *args, **kwargs)
+        known = id(expression) in _parsed_ids
+        names = frozenset((self.expression_attribute_names or {}).items())
+        self.baton_static_key = (id(expression), names, tuple(self.table.table_key_attrs)) if known else None
+
+    def validating(self: Any) -> Any:
+        key = self.baton_static_key
+        if key is not None and key in _passed:
+            self.processors = [p for p in self.processors if not isinstance(p, static)]
+        node = validate(self)
+        if key is not None:
+            _passed.add(key)
+        return node
+
+    def copied(value: Any, memo: Any = None) -> Any:
+        pickled = _parsed_ids.get(id(value)) if memo is None else None
+        return copy.deepcopy(value, memo) if pickled is None else pickle.loads(pickled)
+
+    validators.deepcopy = copied  # the validator's copy of a kept AST: the same tree, unpickled 5 times faster
+    UpdateExpressionValidator.__init__ = remembering_init
+    UpdateExpressionValidator.validate = validating
+
+    nodes = DepthFirstTraverser.nodes_to_be_processed
+
+    def nodes_once(self: Any) -> Any:
+        found = self.__dict__.get("_baton_nodes")
+        if found is None:
+            found = self.__dict__["_baton_nodes"] = nodes(self)
+        return found
+
+    DepthFirstTraverser.nodes_to_be_processed = nodes_once
+
+
+def _list_response_methods_once() -> None:
+    """moto lists a response class's methods (``inspect.getmembers``) on every call it dispatches, to find the
+    action's; a class's methods do not change while a run lasts, so each class's list is made once."""
+    import moto.core.responses as responses
+
+    listed: dict[type, list[str]] = {}
+    method_names = responses.method_names_from_class
+
+    def method_names_once(clazz: type) -> list[str]:
+        found = listed.get(clazz)
+        if found is None:
+            found = listed[clazz] = method_names(clazz)
+        return list(found)
+
+    responses.method_names_from_class = method_names_once  # type: ignore[assignment]

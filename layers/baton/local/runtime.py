@@ -19,7 +19,7 @@ from baton.core.policy import Policy
 from baton.entry.composition import FeedbackParts, PreviewParts, SweeperParts
 from baton.local.composition import DueTimes, local_arbiter
 from baton.local.mocked_aws import CONFIGURATION_SET, REGION, SENDER
-from baton.names import TABLE_NAME
+from baton.names import DUE_INDEX, DUE_SHARDS, TABLE_NAME
 
 
 def function_url_event(
@@ -130,6 +130,8 @@ class LocalRuntime:
 
         self.clock = SimulatedClock(start)
         self.policy = policy
+        self.table_name = table_name
+        self._embedded = dynamodb_endpoint is None
         self.ledger = DynamoLedger(
             table_name, retention=retention, host=dynamodb_endpoint, region=REGION, salt=LOCAL_ADDRESS_SALT
         )
@@ -212,10 +214,23 @@ class LocalRuntime:
         return _flushed(lambda_handler(sqs_event(bodies), LocalContext(), parts=parts))
 
     def sweep(self) -> int:
+        """The sweeper, now. On embedded moto its event names the due-index shards that hold anything due (read
+        from moto's index, with no query), so that it queries those alone: the same rows as a query of every
+        shard, at a fraction of the calls. On a DynamoDB endpoint it queries every shard, as the schedule's does."""
         from functions.sweeper.handler import lambda_handler
 
-        result = lambda_handler({}, LocalContext(), parts=SweeperParts(self.ledger, self.release_queue, self.clock))
+        shards = self._due_shards() if self._embedded else None
+        event: dict[str, Any] = {} if shards is None else {"shards": shards}
+        result = lambda_handler(event, LocalContext(), parts=SweeperParts(self.ledger, self.release_queue, self.clock))
         return int(_flushed(result)["released"])
+
+    def _due_shards(self) -> list[int] | None:
+        from baton.adapters.dynamodb.decisions import due_bound
+        from baton.adapters.dynamodb.items import due_partition
+        from baton.local.moto_dynamodb import partitions_at_most
+
+        found = partitions_at_most(REGION, self.table_name, DUE_INDEX, due_bound(self.clock.now()))
+        return None if found is None else [shard for shard in range(DUE_SHARDS) if due_partition(shard) in found]
 
     def run_until(self, until: datetime | None) -> None:
         """Advance the simulated clock through every release due up to ``until`` (see ``DueTimes.run_until``)."""

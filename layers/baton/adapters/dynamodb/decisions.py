@@ -3,6 +3,7 @@ written with the state's version check in one TransactWriteItems; the timeline a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from baton.adapters.dynamodb.items import (
     _Models,
     address_pk,
     customer_pk,
+    due_partition,
     due_shard,
     request_sk,
 )
@@ -45,6 +47,11 @@ from baton.core.domain import (
 )
 from baton.core.errors import ConcurrentUpdate, TransientFailure
 from baton.names import DUE_INDEX, DUE_INDEX_SK, DUE_SHARDS, PK, SK
+
+
+def due_bound(now: datetime) -> str:
+    """The due index's sort key bound of what is due at ``now`` (``due_sk <= bound``)."""
+    return f"{iso(now)}~"
 
 
 class Decisions:
@@ -112,16 +119,17 @@ class Decisions:
         records = [decode_record(customer_id, item) for item in items]
         return sorted(records, key=lambda r: (r.requested_at or datetime.min.replace(tzinfo=UTC), r.request_id))
 
-    def due(self, now: datetime, limit: int) -> list[tuple[str, str, datetime]]:
-        """(customer, request, due time) of requests whose release or send lease is due, across every shard."""
+    def due(self, now: datetime, limit: int, shards: Collection[int] | None = None) -> list[tuple[str, str, datetime]]:
+        """(customer, request, due time) of requests whose release or send lease is due, across every shard (or
+        the ``shards`` given): one query per shard."""
         out: list[tuple[str, str, datetime]] = []
-        bound = f"{iso(now)}~"
+        bound = due_bound(now)
         # The low-level query: the index projects keys only, so pynamodb's discriminator filter must not apply.
         table = self._m.item._get_connection()
         try:
-            for shard in range(DUE_SHARDS):
+            for shard in range(DUE_SHARDS) if shards is None else sorted(set(shards)):
                 page = table.query(
-                    f"DUE#{shard}",
+                    due_partition(shard),
                     range_key_condition=self._m.request.due_sk <= bound,
                     index_name=DUE_INDEX,
                     limit=limit,

@@ -19,7 +19,7 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, DUE_SHARDS, PK, SK, TTL_ATTRIBUTE
+from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, PK, SK, TTL_ATTRIBUTE, due_shard_of
 
 STATE_SK = "STATE"
 
@@ -43,8 +43,13 @@ def address_pk(digest: str) -> str:
     return f"A#{digest}"
 
 
+def due_partition(shard: int) -> str:
+    """The due index's partition key of one shard."""
+    return f"DUE#{shard}"
+
+
 def due_shard(customer_id: str) -> str:
-    return f"DUE#{sum(customer_id.encode()) % DUE_SHARDS}"
+    return due_partition(due_shard_of(customer_id))
 
 
 @dataclass(frozen=True)

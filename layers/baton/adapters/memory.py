@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,7 @@ from baton.app.ports import (
     HISTORY_LIMIT,
     SEND_LEASE,
     Arrival,
+    FleetHistogram,
     Rendered,
     RequestRecord,
     Snapshot,
@@ -67,6 +69,7 @@ from baton.core.domain import (
     RequestStatus,
     Verdict,
 )
+from baton.core.engagement import EngagementProfile
 from baton.core.errors import ConcurrentUpdate
 
 if TYPE_CHECKING:
@@ -126,6 +129,8 @@ class _Customer:
     requests: dict[str, _Request] = field(default_factory=dict)
     audits: list[tuple[datetime, str, Mapping[str, Any], datetime]] = field(default_factory=list)
     engagements: dict[str, Engagement] = field(default_factory=dict)  # by key, apart from the state
+    # the engagement profile: read with the state, written apart from it (the version never moves for it)
+    profile: EngagementProfile = field(default_factory=EngagementProfile)
 
 
 @dataclass(slots=True)
@@ -170,6 +175,7 @@ class MemoryLedger:
         self._due_heap: list[tuple[datetime, int, str, str]] = []
         self._due_entry: dict[tuple[str, str], int] = {}
         self._entries = itertools.count()
+        self._fleet = FleetHistogram()  # the fleet's engagement histogram (``baton.app.fleet``)
 
     def hash(self, address: str) -> str:
         return address_hash(address, self._salt)
@@ -193,7 +199,7 @@ class MemoryLedger:
             if recipient:
                 blocked, soft = self._recipient_standing(self.hash(recipient), blocked, soft)
             return Snapshot(
-                ledger=self._customer_state(customer_id, state),
+                ledger=self._customer_state(customer_id, state, customer.profile if customer else EngagementProfile()),
                 existing=existing,
                 addresses=state.addresses,
                 blocked=blocked,
@@ -204,7 +210,7 @@ class MemoryLedger:
             )
 
     @staticmethod
-    def _customer_state(customer_id: str, state: _State) -> CustomerState:
+    def _customer_state(customer_id: str, state: _State, engagement: EngagementProfile | None = None) -> CustomerState:
         contacts = state.contacts
         if state.void:
             contacts = tuple(c for c in contacts if c.request_id not in state.void)
@@ -215,6 +221,7 @@ class MemoryLedger:
             contacts=contacts,
             pending=state.pending,
             marks=state.marks,
+            engagement=engagement if engagement is not None else EngagementProfile(),
         )
 
     def _recipient_standing(
@@ -536,6 +543,29 @@ class MemoryLedger:
             customer = self._customers.get(customer_id)
             found = list(customer.engagements.values()) if customer is not None else []
         return sorted((e for e in found if kind is None or e.kind == kind), key=lambda e: (e.at, e.key))
+
+    def change_engagement(self, customer_id: str, change: Callable[[EngagementProfile], EngagementProfile]) -> None:
+        """Replace the customer's engagement profile by ``change`` of it (not part of the port: how local runs
+        and tests give a shopper a history, ``baton.local.engagement_feed``)."""
+        with self._lock:
+            customer = self._customers.setdefault(customer_id, _Customer())
+            customer.profile = change(customer.profile)
+
+    def fleet_histogram(self) -> FleetHistogram:
+        with self._lock:
+            return self._fleet
+
+    def put_fleet_histogram(self, fleet: FleetHistogram) -> None:
+        with self._lock:
+            self._fleet = fleet
+
+    def engagement_segment(self, segment: int, segments: int) -> list[EngagementProfile]:
+        with self._lock:
+            return [
+                customer.profile
+                for customer_id, customer in sorted(self._customers.items())
+                if customer.profile.as_of is not None and zlib.crc32(customer_id.encode()) % segments == segment
+            ]
 
     def address_status(self, address: str) -> str | None:
         with self._lock:

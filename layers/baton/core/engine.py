@@ -691,14 +691,14 @@ class _Run:
         return best_at, f"send time: waits for {local}, the best hour in the next {_span(plan.within)} by {source}"
 
     def _histogram(self, plan: SendTime) -> tuple[tuple[float, ...], str]:
-        """The weights by hour of the week to optimise with, and which they are: the shopper's own when they have
+        """The score of each hour of the week, and which histogram it comes from: the shopper's own when they have
         ``min_engagements``, else the fleet's, else one at ``default_hour`` every day."""
         own = self.ledger.engagement
         if own.count >= plan.min_engagements and any(own.hours):
-            return own.hours, f"the shopper's own histogram ({own.count} engagements)"
+            return _scores(own.hours), f"the shopper's own histogram ({own.count} engagements)"
         if any(self.fleet):
             fewer = f"{own.count} engagements, fewer than {plan.min_engagements}"
-            return self.fleet, f"the fleet histogram (the shopper has {fewer})"
+            return _scores(self.fleet), f"the fleet histogram (the shopper has {fewer})"
         hours = tuple(1.0 if h % 24 == plan.default_hour else 0.0 for h in range(HOURS_OF_WEEK))
         return hours, f"the default hour {plan.default_hour:02d}:00 (no engagement history)"
 
@@ -840,6 +840,14 @@ def _deadline(request: Request, category: CategoryPolicy) -> tuple[datetime, str
     if category.max_age is not None:
         deadlines.append((request.requested_at + category.max_age, "max_age"))
     return min(deadlines)
+
+
+def _scores(hours: Sequence[float]) -> tuple[float, ...]:
+    """How good each hour of the week is: its own weight plus the weight of its hour of the day over the whole
+    week. A weekly pattern counts where there is one; a daily one carries a history too sparse for 168 hours (a
+    month of engagement gives each hour of the week about four chances, each hour of the day thirty)."""
+    daily = [sum(hours[day * 24 + hour] for day in range(7)) for hour in range(24)]
+    return tuple(weight + daily[h % 24] for h, weight in enumerate(hours))
 
 
 def _whole_hours(now: datetime, zone: ZoneInfo) -> Iterable[datetime]:

@@ -76,7 +76,7 @@ EXPECTED: dict[str, set[Grant]] = {
     },
     "unsubscribe": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT, SIGNING},
     "preferences": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT},
-    "preview": base() | table("BatchGetItem") | {SALT, POLICY} | TEMPLATES,
+    "preview": base() | table("BatchGetItem", "GetItem") | {SALT, POLICY} | TEMPLATES,
     "feedback": base() | table("GetItem", "PutItem", "UpdateItem") | {SALT, POLICY} | consume(FEEDBACK_QUEUE),
 }
 

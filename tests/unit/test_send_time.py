@@ -171,6 +171,7 @@ def test_when_due_it_is_decided_again_without_being_optimised_again() -> None:
     moved = CustomerState(**{**_fields(first.ledger), "engagement": history({MONDAY + 21: 50.0})})
     decision = the(decide(policy(), moved, now=due))
     assert (decision.outcome, decision.reason) == (Outcome.SENT, "within_policy")
+    assert "sent at 19:00" in decision.detail  # says the hour it waited for, and does not look for another
 
 
 def test_when_due_consent_applies_again() -> None:

@@ -666,9 +666,16 @@ class _Run:
                 if deferred is not None:
                     self._claim(deferred)
                 return
-            note = self.notes.get(request.request_id)
-            self.notes[request.request_id] = f"{note}; {detail}" if note else detail
+            self._note(request, detail)
+        elif plan is not None and waiting.reason == SEND_TIME:  # its best hour has come: say which, not again
+            local = self.now.astimezone(self.zone).strftime("%H:%M %Z")
+            self._note(request, f"send time: sent at {local}, the best hour found by {self._histogram(plan)[1]}")
         self._send(request, waiting.priority, counts, sent_here, reason=reason)
+
+    def _note(self, request: Request, note: str) -> None:
+        """Add ``note`` to what the request's decision will say (its detail)."""
+        before = self.notes.get(request.request_id)
+        self.notes[request.request_id] = f"{before}; {note}" if before else note
 
     def _best_instant(self, waiting: Pending, plan: SendTime, category: CategoryPolicy) -> tuple[datetime, str]:
         """The instant to send ``waiting`` at (``now`` or a whole local hour after it, within ``plan.within`` and

@@ -32,6 +32,7 @@ STAGES = (
     "scale",
     "baton replay on embedded moto",
     "baton whatif in memory",
+    "send-time optimisation simulation",
 )
 Stage = Callable[[str], AbstractContextManager[None]]
 
@@ -45,6 +46,7 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "replay_large": {"requests": 10_000, "customers": 1_000, "days": 7},
         "whatif": {"requests": 1_000_000, "customers": 100_000, "days": 30},
         "whatif_sample": {"requests": 10_000, "customers": 1_000, "days": 7},
+        "sto": {"shoppers": 2_000},
     },
     "smoke": {
         "engine": {"decisions": 200, "contacts": 50, "profiled": 50},
@@ -55,6 +57,7 @@ SIZES: dict[str, dict[str, dict[str, int]]] = {
         "replay_large": {"requests": 40, "customers": 4, "days": 2},
         "whatif": {"requests": 200, "customers": 20, "days": 2},
         "whatif_sample": {"requests": 60, "customers": 6, "days": 2},
+        "sto": {"shoppers": 20},
     },
 }
 
@@ -78,6 +81,9 @@ GOALS: dict[str, tuple[float, str] | None] = {
     "whatif_scaling_2_workers": (1.7, ">="),
     "whatif_peak_rss_mb": (1_024, "<="),
     "whatif_spark_matches": (1, ">="),  # True when the Spark run matched the local engine
+    "sto_open_rate": None,
+    "sto_open_rate_immediate": None,
+    "sto_in_band_share": (0.8, ">="),  # of shoppers with 10+ engagements, most of whose messages land in band
 }
 KEYS = tuple(GOALS)
 
@@ -145,6 +151,13 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         whatif = bench_whatif.measure(sizes["whatif"], sizes["whatif_sample"])
     seconds["whatif"] = time.monotonic() - began
 
+    began = time.monotonic()
+    with stage(STAGES[6]):
+        from baton.local.sto_simulation import simulate
+
+        sto = simulate(sizes["sto"]["shoppers"])
+    seconds["sto"] = time.monotonic() - began
+
     paths = overhead["paths"]
     memory = lambda_result["memory"]
     costs = cost(paths, memory["log_bytes_per_decision"])
@@ -165,6 +178,7 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         "replay_peak_rss_mb": replayed["peak_rss_mb"],
         **{f"whatif_{k}": whatif[k] for k in ("requests_per_second", "scaling_2_workers", "peak_rss_mb")},
         "whatif_spark_matches": whatif["spark_matches"],
+        **{key: sto[key] for key in ("sto_open_rate", "sto_open_rate_immediate", "sto_in_band_share")},
     }
     figures["breakdown"] = {
         "overhead": overhead,
@@ -174,6 +188,7 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         "engine": engine_result,
         "replay": replayed["runs"],
         "whatif": whatif["runs"],
+        "sto": sto,
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     }
     return figures
@@ -253,6 +268,13 @@ def details(figures: dict[str, Any]) -> str:
         lines.append(
             f"replay {name}: {r['requests']} requests over {r['customers']} customers and {r['days']} days in"
             f" {r['seconds']} s, peak RSS {r['peak_rss_mb']} MB; outcomes {r['outcomes']}"
+        )
+    if "sto" in b:
+        t = b["sto"]
+        lines.append(
+            f"send-time optimisation: {t['sto_shoppers']:,} shoppers, {t['sto_messages']:,} messages; open rate"
+            f" {t['sto_open_rate']:.1%} against {t['sto_open_rate_immediate']:.1%} sent at once; in band:"
+            f" {t['sto_in_band_messages']:.1%} of messages ({t['sto_in_band_immediate']:.1%} sent at once)"
         )
     lines.append(f"stages (s): {b['seconds']}")
     return "\n".join(lines)

@@ -87,8 +87,9 @@ class Arbitration(Construct):
         )
         self.function.allow(
             # decide: read state, request and address in one BatchGetItem; commit with TransactWriteItems
-            # (Put, Update); claim and settle sends with UpdateItem; record a rejected request with PutItem
-            ledger.items("BatchGetItem", "PutItem", "UpdateItem"),
+            # (Put, Update); claim and settle sends with UpdateItem; record a rejected request with PutItem;
+            # read the fleet's engagement histogram with GetItem (send-time optimisation)
+            ledger.items("BatchGetItem", "GetItem", "PutItem", "UpdateItem"),
             ledger.read_salt(),
             ledger.read_signing_keys(),
             self.read_policy(),

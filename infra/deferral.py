@@ -57,6 +57,9 @@ class Deferral(Construct):
         )
         self.sweeper.allow(
             ledger.due_index_query(),
+            # the fleet's engagement histogram: one segment of a Scan an hour, into its one item
+            ledger.scan(),
+            ledger.items("GetItem", "PutItem"),
             # SendMessageBatch is authorised by sqs:SendMessage
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[arbitration_queue.queue_arn]),
         )

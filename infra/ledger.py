@@ -71,6 +71,10 @@ class LedgerTable(Construct):
         UpdateItem, DeleteItem or ConditionCheckItem."""
         return iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in actions], resources=[self.table.table_arn])
 
+    def scan(self) -> iam.PolicyStatement:
+        """Scan of the table itself (the sweeper reads one segment of the profiles an hour)."""
+        return iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[self.table.table_arn])
+
     def due_index_query(self) -> iam.PolicyStatement:
         """Query on the ``due`` index only."""
         return iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{self.table.table_arn}/index/{DUE_INDEX}"])

@@ -49,8 +49,9 @@ class DecisionPreview(Construct):
             timeout=TIMEOUT,
         )
         # one BatchGetItem reads the customer's state, the request and the address's standing; the request's
-        # template is rendered from the store, as the arbiter would
-        self.function.allow(ledger.items("BatchGetItem"), ledger.read_salt(), arbitration.read_policy())
+        # template is rendered from the store, as the arbiter would; GetItem reads the fleet's engagement histogram
+        # for a request of a category with send_time
+        self.function.allow(ledger.items("BatchGetItem", "GetItem"), ledger.read_salt(), arbitration.read_policy())
         templates.grant_read(self.function)
         url = self.function.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.AWS_IAM)
         # the operators' and support tools' roles named in context, each by ARN

@@ -1,4 +1,5 @@
-"""Sweeper: every minute, queue a release for each request whose deferral or send lease has come due."""
+"""Sweeper: every minute, queue a release for each request whose deferral or send lease has come due; at most once
+an hour, read one segment of the customers' engagement profiles into the fleet's histogram."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from baton.app.fleet import refresh_fleet
 from baton.app.release import shards_of, sweep
 from baton.entry.composition import SweeperParts, sweeper_parts
 from baton.entry.observability import logger, metrics, tracer
@@ -24,6 +26,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: Sweeper
     released = sweep(ledger, queue, clock, shards=shards_of(event))
     metrics.add_metric(name="Released", unit=MetricUnit.Count, value=released)
     logger.info("sweep", released=released)
+    fleet = refresh_fleet(ledger, clock.now())
+    if fleet is not None:
+        logger.info("fleet histogram", next_segment=fleet.segment, profiles=fleet.profiles)
     return {"released": released}
 
 

@@ -32,6 +32,8 @@ TABLE_NAME: Final = "baton-ledger"
 PK: Final = "pk"
 SK: Final = "sk"
 TTL_ATTRIBUTE: Final = "expires_at"
+# the fleet's engagement histogram: the pk and sk of its one item (baton.app.fleet)
+FLEET_KEY: Final = "FLEET"
 DUE_INDEX: Final = "due"
 DUE_INDEX_PK: Final = "due_pk"
 DUE_INDEX_SK: Final = "due_sk"

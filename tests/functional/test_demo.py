@@ -48,3 +48,10 @@ def test_the_readme_shows_what_the_demo_prints(printed: str) -> None:
         line = " ".join(row)
         cut = line.removesuffix(" ...")  # a long reason is cut short in the README
         assert line in printed_lines or any(p.startswith(cut) for p in printed_lines), line
+
+
+def test_the_evening_shopper_waits_for_their_hour_as_the_readme_shows(printed: str) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in printed.splitlines() if line.strip().startswith("req-701"))
+    assert "deferred send_time until Fri 19:00" in line and line.endswith("sent Fri 19:00")
+    assert line in readme

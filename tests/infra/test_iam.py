@@ -57,7 +57,7 @@ def consume(queue: str) -> set[Grant]:
 
 EXPECTED: dict[str, set[Grant]] = {
     "arbiter": base()
-    | table("BatchGetItem", "PutItem", "UpdateItem")
+    | table("BatchGetItem", "GetItem", "PutItem", "UpdateItem")
     | {SALT, SIGNING, POLICY}
     | TEMPLATES
     | {(a, r) for a in ("ses:SendEmail", "ses:SendRawEmail") for r in ("ses-identity", "ses-configuration-set")}
@@ -68,6 +68,7 @@ EXPECTED: dict[str, set[Grant]] = {
     | {SALT, POLICY}
     | consume(PROFILE_QUEUE),
     "sweeper": base()
+    | table("GetItem", "PutItem", "Scan")  # the fleet's engagement histogram: one Scan segment an hour, one item
     | {
         ("dynamodb:Query", "table/index/due"),
         ("sqs:SendMessage", f"queue:{ARBITER_QUEUE}"),
@@ -75,7 +76,7 @@ EXPECTED: dict[str, set[Grant]] = {
     },
     "unsubscribe": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT, SIGNING},
     "preferences": base() | table("BatchGetItem", "PutItem", "UpdateItem") | {SALT},
-    "preview": base() | table("BatchGetItem") | {SALT, POLICY} | TEMPLATES,
+    "preview": base() | table("BatchGetItem", "GetItem") | {SALT, POLICY} | TEMPLATES,
     "feedback": base() | table("GetItem", "PutItem", "UpdateItem") | {SALT, POLICY} | consume(FEEDBACK_QUEUE),
 }
 

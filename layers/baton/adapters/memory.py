@@ -28,6 +28,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ from baton.app.ports import (
     HISTORY_LIMIT,
     SEND_LEASE,
     Arrival,
+    FleetHistogram,
     Rendered,
     RequestRecord,
     Snapshot,
@@ -176,6 +178,7 @@ class MemoryLedger:
         self._due_entry: dict[tuple[str, str], int] = {}
         self._entries = itertools.count()
         self._hashes: dict[str, str] = {}  # address -> keyed hash, as each load of a request hashes its recipient
+        self._fleet = FleetHistogram()  # the fleet's engagement histogram (``baton.app.fleet``)
 
     def hash(self, address: str) -> str:
         digest = self._hashes.get(address)
@@ -559,6 +562,22 @@ class MemoryLedger:
         with self._lock:
             held = self._addresses.get(self.hash(address))
             return sorted(held.owners) if held is not None else []
+
+    def fleet_histogram(self) -> FleetHistogram:
+        with self._lock:
+            return self._fleet
+
+    def put_fleet_histogram(self, fleet: FleetHistogram) -> None:
+        with self._lock:
+            self._fleet = fleet
+
+    def engagement_segment(self, segment: int, segments: int) -> list[EngagementProfile]:
+        with self._lock:
+            return [
+                customer.profile
+                for customer_id, customer in sorted(self._customers.items())
+                if customer.profile.as_of is not None and zlib.crc32(customer_id.encode()) % segments == segment
+            ]
 
     def address_status(self, address: str) -> str | None:
         with self._lock:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from baton.app.fleet import FleetCache, optimises
 from baton.app.holdout import held_out
 from baton.app.ports import (
     Arrival,
@@ -106,6 +107,7 @@ class Arbiter:
         self._sleep = sleep
         self._random = random.Random(seed)
         self._budget = threading.local()
+        self.fleet = FleetCache(ledger)  # read only for a decision with a request of a send_time category
 
     @contextmanager
     def budget(self, remaining_seconds: Callable[[], float]) -> Iterator[None]:
@@ -166,7 +168,8 @@ class Arbiter:
                 return []  # settled already: a release that fired twice
             elif existing is not None and existing.candidates:
                 snapshot = fallen_back(snapshot, existing, policy, now)
-            verdict = arbitrate(policy, snapshot.ledger, arrivals, now, held_out=holdout)
+            fleet = self._fleet(policy, snapshot, arrivals, now)
+            verdict = arbitrate(policy, snapshot.ledger, arrivals, now, held_out=holdout, fleet=fleet)
             if not verdict.decisions:
                 return []
             try:
@@ -180,6 +183,12 @@ class Arbiter:
                     reports += self._arbitrate(customer_id)
             return reports
         raise TransientFailure(f"ledger of {customer_id}: too much contention ({MAX_ATTEMPTS} attempts)")
+
+    def _fleet(self, policy: Policy, snapshot: Snapshot, arrivals: list[Request], now: datetime) -> tuple[float, ...]:
+        """The fleet's engagement histogram, when a request this call may settle (arriving or waiting) belongs to
+        a category that optimises its send time; else nothing (and no read)."""
+        categories = {r.category for r in arrivals} | {p.request.category for p in snapshot.ledger.pending}
+        return self.fleet.hours(now) if optimises(policy, categories) else ()
 
     def _after_commit(
         self, snapshot: Snapshot, decisions: tuple[Decision, ...], arrival: Arrival | None, now: datetime

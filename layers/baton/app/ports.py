@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.core.addresses import address_hash
 from baton.core.domain import AddressStanding, CustomerState, Decision, Outcome, RequestStatus, Verdict
+from baton.core.engagement import EngagementProfile
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
     from baton.app.engagements import Engagement
@@ -150,6 +151,17 @@ def failed_on(record: RequestRecord, reason: str) -> tuple[Candidate, ...]:
     return tuple(replace(c, failed=reason) if c.channel == record.channel else c for c in record.candidates)
 
 
+@dataclass(frozen=True, slots=True)
+class FleetHistogram:
+    """The fleet's engagement histogram, one item: 168 weights (by hour of the week in each shopper's own zone) as
+    of ``as_of``, and the segment of the customers the sweeper reads next (``baton.app.fleet``)."""
+
+    hours: tuple[float, ...] = ()
+    as_of: datetime | None = None
+    segment: int = 0
+    profiles: int = 0  # profiles in the segment read last
+
+
 class Ledger(Protocol):
     def load(self, customer_id: str, request_id: str | None, recipient: str | None, consistent: bool) -> Snapshot: ...
 
@@ -206,6 +218,15 @@ class Ledger(Protocol):
 
     def address_owners(self, address: str) -> list[str]:
         """The customers whose profile holds ``address`` (found by its keyed hash), sorted; none when unknown."""
+
+    def fleet_histogram(self) -> FleetHistogram:
+        """The fleet's histogram as last stored (empty when none is)."""
+
+    def put_fleet_histogram(self, fleet: FleetHistogram) -> None: ...
+
+    def engagement_segment(self, segment: int, segments: int) -> list[EngagementProfile]:
+        """The engagement profiles of one of ``segments`` disjoint segments of the customers (together: every
+        customer with a profile): what the sweeper adds to the fleet's histogram, one segment an hour."""
 
     def address_status(self, address: str) -> str | None:
         """The suppression an address carries (``hard_bounce``, ``complaint``, ``soft_bounce``), by its keyed hash;

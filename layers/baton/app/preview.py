@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from baton.app.arbiter import arrival_of, domain_request
+from baton.app.fleet import optimises
 from baton.app.holdout import held_out
 from baton.app.ports import Ledger, RequestRecord
 from baton.app.render import Renderer
@@ -101,8 +102,9 @@ def preview(
     state, arrivals, at = snapshot.ledger, [request], now
     holdout = held_out(policy, holdout_key, message.customer_id, message.category, message.transactional)
     steps: list[Step] = []
+    fleet = ledger.fleet_histogram().hours if optimises(policy, {message.category}) else ()
     for _ in range(MAX_STEPS):
-        verdict = arbitrate(policy, state, arrivals, at, held_out=holdout)
+        verdict = arbitrate(policy, state, arrivals, at, held_out=holdout, fleet=fleet)
         state, arrivals = verdict.ledger, []
         decision = verdict.for_request(request.request_id)
         if decision is not None:

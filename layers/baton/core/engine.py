@@ -21,6 +21,13 @@ A request that lists ``channels`` (``Request.options``) arrives on the first lis
 listed channel it may use now (outside quiet hours, with room in every cap it touches), or, if none has room,
 is deferred or suppressed on the first it may use at all. Its reason then names the channel chosen and why each
 one listed before it was passed over: ``channel:email (sms: no_consent, push: no_address)``.
+
+Send-time optimisation (a category's ``send_time``): a marketing request that would be sent now, having just
+arrived or ended its arbitration window or quiet hours, is instead deferred, reason ``send_time``, to the instant
+in the next ``within`` at which the shopper's engagement histogram is highest: ``now`` or a whole local hour after
+it, before any of its deadlines, outside quiet hours, with room in every cap it touches counting the requests
+already scheduled (sent, or waiting for their own best hour). Ties go to the earliest, so it is sent at once when
+the current hour is the best. When due it is decided again as any waiting request is, and not optimised again.
 """
 
 from __future__ import annotations
@@ -45,12 +52,18 @@ from baton.core.domain import (
     Request,
     Verdict,
 )
-from baton.core.policy import Cap, CapMatch, CategoryPolicy, Policy
+from baton.core.engagement import HOURS_OF_WEEK, hour_of_week
+from baton.core.policy import Cap, CapMatch, CategoryPolicy, Policy, SendTime
 
 ARBITRATION_WINDOW = "arbitration_window"
 QUIET_HOURS = "quiet_hours"
-# What a waiting request may be waiting for and still claim its room: a window or quiet hours, whose end is known.
-CLAIMING = frozenset({ARBITRATION_WINDOW, QUIET_HOURS})
+SEND_TIME = "send_time"  # waiting for the shopper's best hour
+# What a waiting request may be waiting for and still claim its room: a window, quiet hours or its best hour,
+# whose end is known.
+CLAIMING = frozenset({ARBITRATION_WINDOW, QUIET_HOURS, SEND_TIME})
+# What a request may have waited for and still be optimised when it would be sent: never its best hour again.
+OPTIMISED_AFTER = frozenset({"arrived", ARBITRATION_WINDOW, QUIET_HOURS})
+_WAITS = {QUIET_HOURS: "for quiet hours to end", SEND_TIME: "for the shopper's best hour"}
 DIGEST = "digest"
 HOLDOUT = "holdout"  # the reason of a marketing request of a customer in the policy's holdout group
 # One call settles at most this many requests, so that its writes fit one DynamoDB transaction (100 items,
@@ -68,12 +81,14 @@ def arbitrate(
     max_settle: int = MAX_SETTLE,
     *,
     held_out: bool = False,
+    fleet: Sequence[float] = (),
 ) -> Verdict:
     """Decide ``arrivals`` and the pending requests due at ``now`` (highest rank first, at most
     ``max_settle`` of them) for one customer. ``held_out``: the customer is in the policy's holdout group (the
     caller computes it, ``baton.app.holdout``): each arriving marketing request that passes the hard stops is
-    suppressed, reason ``holdout``."""
-    run = _Run(policy, ledger, now, held_out)
+    suppressed, reason ``holdout``. ``fleet``: the fleet's engagement histogram (168 weights, by hour of the week
+    in each shopper's own zone), for send-time optimisation of a shopper with too little history of their own."""
+    run = _Run(policy, ledger, now, held_out, fleet)
     for request in arrivals:
         run.arrive(request)
     run.settle_due(max_settle)
@@ -144,8 +159,11 @@ def _dimension(subject: Request | Contact, name: str) -> str | None:
 
 
 class _Run:
-    def __init__(self, policy: Policy, ledger: CustomerState, now: datetime, held_out: bool = False):
+    def __init__(
+        self, policy: Policy, ledger: CustomerState, now: datetime, held_out: bool = False, fleet: Sequence[float] = ()
+    ):
         self.policy = policy
+        self.fleet = tuple(fleet) if len(fleet) == HOURS_OF_WEEK else ()
         self.held_out = held_out
         self.ledger = ledger
         self.now = now
@@ -412,7 +430,7 @@ class _Run:
             return
         counts, blocking = self._caps(request, priority, self._counted())
         if not blocking:
-            self._send(request, priority, counts, sent_here)
+            self._dispatch(waiting, counts, sent_here)
             return
         reason, detail = self._why_held(request, priority, blocking[0], counts, sent_here)
         self._hold(waiting, category, blocking, reason, counts, detail)
@@ -429,11 +447,7 @@ class _Run:
             return f"cap:{cap.name}", detail
         if outranker.request_id in self.held:
             due = outranker.at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z")
-            waits = (
-                "for quiet hours to end"
-                if self.held[outranker.request_id].reason == QUIET_HOURS
-                else "in its arbitration window"
-            )
+            waits = _WAITS.get(self.held[outranker.request_id].reason, "in its arbitration window")
             detail += (
                 f"; the slot is held for {outranker.category} {outranker.request_id} (priority"
                 f" {outranker.priority}), waiting {waits} until {due}"
@@ -531,7 +545,8 @@ class _Run:
             if why is None:
                 counts, why = self._room_now(on, priority)
                 if why is None:
-                    self._send(on, priority, counts, sent_here, reason=_chose(option.channel, passed))
+                    chosen = _chose(option.channel, passed)
+                    self._dispatch(replace(waiting, request=on), counts, sent_here, reason=chosen)
                     return None
                 later = later or replace(waiting, request=on)
             passed.append(f"{option.channel}: {why}")
@@ -645,6 +660,82 @@ class _Run:
         default = "transactional" if request.transactional else "within_policy"
         self._decide(request, Outcome.SENT, reason or default, counts=counts, digest_of=digest_of)
 
+    # -- send time -------------------------------------------------------------------------------
+    def _dispatch(
+        self, waiting: Pending, counts: dict[str, CapCount], sent_here: list[Contact], *, reason: str | None = None
+    ) -> None:
+        """Send ``waiting`` now (it fits quiet hours and every cap), unless its category optimises the send time
+        and a later hour is the shopper's best: then it waits for that hour, its room claimed."""
+        request = waiting.request
+        category = self.policy.category(request.category)
+        plan = category.send_time
+        if plan is not None and plan.optimize and not request.transactional and waiting.reason in OPTIMISED_AFTER:
+            at, detail = self._best_instant(waiting, plan, category)
+            if at > self.now:
+                deferred = self._defer(waiting, category, at, SEND_TIME, counts, detail)
+                if deferred is not None:
+                    self._claim(deferred)
+                return
+            self._note(request, detail)
+        elif plan is not None and waiting.reason == SEND_TIME:  # its best hour has come: say which, not again
+            local = self.now.astimezone(self.zone).strftime("%H:%M %Z")
+            self._note(request, f"send time: sent at {local}, the best hour found by {self._histogram(plan)[1]}")
+        self._send(request, waiting.priority, counts, sent_here, reason=reason)
+
+    def _note(self, request: Request, note: str) -> None:
+        """Add ``note`` to what the request's decision will say (its detail)."""
+        before = self.notes.get(request.request_id)
+        self.notes[request.request_id] = f"{before}; {note}" if before else note
+
+    def _best_instant(self, waiting: Pending, plan: SendTime, category: CategoryPolicy) -> tuple[datetime, str]:
+        """The instant to send ``waiting`` at (``now`` or a whole local hour after it, within ``plan.within`` and
+        before its first deadline) where the histogram is highest and the request fits; the earliest of equals.
+        And a sentence saying which histogram chose it and the local hour."""
+        request = waiting.request
+        weights, source = self._histogram(plan)
+        last = self.now + plan.within
+        deadline, _ = _deadline(request, category)
+        best_at, best = self.now, weights[hour_of_week(self.now, self.zone)]
+        for at in _whole_hours(self.now, self.zone):
+            if at > last or at >= deadline:
+                break
+            weight = weights[hour_of_week(at, self.zone)]
+            if weight > best and self._fits_at(request, waiting.priority, at):
+                best_at, best = at, weight
+        local = best_at.astimezone(self.zone).strftime("%H:%M %Z")
+        if best_at == self.now:
+            return best_at, f"send time: now ({local}) is the best hour in the next {_span(plan.within)} by {source}"
+        return best_at, f"send time: waits for {local}, the best hour in the next {_span(plan.within)} by {source}"
+
+    def _histogram(self, plan: SendTime) -> tuple[tuple[float, ...], str]:
+        """The score of each hour of the week, and which histogram it comes from: the shopper's own when they have
+        ``min_engagements``, else the fleet's, else one at ``default_hour`` every day."""
+        own = self.ledger.engagement
+        if own.count >= plan.min_engagements and any(own.hours):
+            return _scores(own.hours), f"the shopper's own histogram ({own.count} engagements)"
+        if any(self.fleet):
+            fewer = f"{own.count} engagements, fewer than {plan.min_engagements}"
+            return _scores(self.fleet), f"the fleet histogram (the shopper has {fewer})"
+        hours = tuple(1.0 if h % 24 == plan.default_hour else 0.0 for h in range(HOURS_OF_WEEK))
+        return hours, f"the default hour {plan.default_hour:02d}:00 (no engagement history)"
+
+    def _fits_at(self, request: Request, priority: int, at: datetime) -> bool:
+        """Whether ``request`` may be sent at ``at``: outside quiet hours, with room in every cap it touches,
+        counting what is sent, claimed, or waiting for its own best hour."""
+        if self._quiet_end(request.channel, at) is not None:
+            return False
+        claimed = {c.request_id for c in self.claimed}
+        scheduled = [
+            _contact(p.request, p.priority, p.due_at)
+            for p in self.pending
+            if p.reason == SEND_TIME
+            and p.due_at > self.now
+            and p.request.request_id not in claimed
+            and p.request.request_id != request.request_id
+        ]
+        _, blocking = self._caps(request, priority, self._counted() + scheduled, at)
+        return not blocking
+
     def _defer(
         self,
         waiting: Pending,
@@ -657,12 +748,7 @@ class _Run:
         """Wait until ``until`` or the first deadline before it; expired if that is already past. Returns what
         now waits (None when expired)."""
         request = waiting.request
-        deadlines = [(request.requested_at + category.max_delay, "max_delay")]
-        if request.not_after is not None:
-            deadlines.append((request.not_after, "not_after"))
-        if category.max_age is not None:
-            deadlines.append((request.requested_at + category.max_age, "max_age"))
-        deadline, kind = min(deadlines)
+        deadline, kind = _deadline(request, category)
         target = min(until, deadline)
         if target <= self.now:
             self._decide(
@@ -761,6 +847,32 @@ class _Run:
             # the window must lose (count - room + 1) contacts: the oldest of those leaves at at + window
             frees = max(frees, times[len(times) - room] + cap.window)
         return frees
+
+
+def _deadline(request: Request, category: CategoryPolicy) -> tuple[datetime, str]:
+    """The first instant a waiting request may not be sent after, and which deadline it is."""
+    deadlines = [(request.requested_at + category.max_delay, "max_delay")]
+    if request.not_after is not None:
+        deadlines.append((request.not_after, "not_after"))
+    if category.max_age is not None:
+        deadlines.append((request.requested_at + category.max_age, "max_age"))
+    return min(deadlines)
+
+
+def _scores(hours: Sequence[float]) -> tuple[float, ...]:
+    """How good each hour of the week is: its own weight plus the weight of its hour of the day over the whole
+    week. A weekly pattern counts where there is one; a daily one carries a history too sparse for 168 hours (a
+    month of engagement gives each hour of the week about four chances, each hour of the day thirty)."""
+    daily = [sum(hours[day * 24 + hour] for day in range(7)) for hour in range(24)]
+    return tuple(weight + daily[h % 24] for h, weight in enumerate(hours))
+
+
+def _whole_hours(now: datetime, zone: ZoneInfo) -> Iterable[datetime]:
+    """Each whole hour of the local clock after ``now``, for a week (what send time may choose from)."""
+    local = now.astimezone(zone)
+    first = now - timedelta(minutes=local.minute, seconds=local.second, microseconds=local.microsecond)
+    for hours in range(1, HOURS_OF_WEEK + 1):
+        yield first + timedelta(hours=hours)
 
 
 def _contact(request: Request, priority: int, at: datetime) -> Contact:

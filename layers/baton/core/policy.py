@@ -215,9 +215,35 @@ def _unset_choice(dump: dict[str, Any]) -> dict[str, Any]:
     if dump.get("channel_choice") == "order":
         del dump["channel_choice"]
     for category in [*dump.get("categories", {}).values(), dump.get("default_category", {})]:
-        if category.get("channel_choice") is None:
-            category.pop("channel_choice", None)
+        for option in ("channel_choice", "send_time"):
+            if category.get(option) is None:
+                category.pop(option, None)
     return dump
+
+
+class SendTime(_Model):
+    """Send-time optimisation: a marketing request of the category that would be sent now is sent instead at the
+    hour in the next ``within`` when the shopper engages most (``baton.core.engine``). A shopper with fewer than
+    ``min_engagements`` engagements gets the fleet's histogram; with none either, ``default_hour`` (local)."""
+
+    optimize: bool = Field(default=False, description="Whether requests of the category wait for the best hour.")
+    within: Duration = Field(default=timedelta(hours=24), description="How far ahead the best hour is looked for.")
+    default_hour: int = Field(
+        default=10,
+        ge=0,
+        le=23,
+        description="The local hour (0-23) used when neither the shopper nor the fleet has any engagement.",
+    )
+    min_engagements: int = Field(
+        default=10, ge=1, le=10_000, description="Engagements a shopper needs before their own histogram is used."
+    )
+
+    @field_validator("within")
+    @classmethod
+    def _within_a_week(cls, within: timedelta) -> timedelta:
+        if not timedelta(hours=1) <= within <= timedelta(days=7):
+            raise ValueError("must be between 1h and 7d")
+        return within
 
 
 class CategoryPolicy(_Model):
@@ -232,6 +258,7 @@ class CategoryPolicy(_Model):
     channel_choice: ChannelChoice | None = Field(
         default=None, description="How a request listing channels orders them; default: the policy's."
     )
+    send_time: SendTime | None = Field(default=None, description="Send-time optimisation; none by default.")
     transactional: bool = Field(
         default=False,
         description="A contact of this category recorded outside Baton (ContactRecorded) is transactional: no cap"
@@ -244,6 +271,15 @@ class CategoryPolicy(_Model):
         if window > timedelta(hours=6):
             raise ValueError("must be at most 6h")
         return window
+
+    @field_validator("send_time")
+    @classmethod
+    def _within_max_delay(cls, send_time: SendTime | None, info: ValidationInfo) -> SendTime | None:
+        delay = info.data.get("max_delay")  # absent when max_delay is wrong itself, and reported as such
+        if send_time is not None and delay is not None and send_time.within > delay:
+            within = _format_duration(send_time.within)
+            raise ValueError(f"within ({within}) is beyond the category's max_delay ({_format_duration(delay)})")
+        return send_time
 
 
 class Feedback(_Model):

@@ -16,12 +16,20 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from baton.core.policy import default_policy_path, load_policy_file
+from baton.core.engine import SEND_TIME
+from baton.core.policy import Policy, default_policy_path, load_policy_file, policy_from_mapping
 from baton.local.mocked_aws import sent_messages
 from baton.local.replay import Result, read_lines, replay
-from baton.names import DETAIL_CONTACT_RECORDED
+from baton.names import DETAIL_CONTACT_RECORDED, DETAIL_CUSTOMER_ENGAGED
 
 DEFAULT_EVENTS = Path("examples/shopper_day.jsonl")
+EVENING_EVENTS = Path("examples/shopper_evening.jsonl")  # a shopper whose message waits for their evening hour
+# The category the evening shopper's request belongs to, added to the demo's policy: it opts into send_time.
+SEND_TIME_CATEGORY = {
+    "priority": 40,
+    "max_delay": "24h",
+    "send_time": {"optimize": True, "within": "24h", "default_hour": 10, "min_engagements": 10},
+}
 TOKEN_RE = re.compile(r"[?]token=([A-Za-z0-9._-]+)>")
 
 
@@ -81,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("events", nargs="?", default=str(DEFAULT_EVENTS))
     parser.add_argument("--policy", default=default_policy_path())
+    parser.add_argument("--evening", default=str(EVENING_EVENTS), help="the evening shopper's events")
     parser.add_argument("--templates", metavar="DIR", help="the template set (default: the shipped set)")
     args = parser.parse_args(argv)
     policy = load_policy_file(args.policy)
@@ -133,8 +142,47 @@ def main(argv: list[str] | None = None) -> int:
         local = UNSUBSCRIBE_AT.astimezone(zone).strftime("%a %H:%M")
         print(f"\nAt {local} the shopper clicked one-click unsubscribe in the morning newsletter ({click});")
         print("every later newsletter is suppressed with reason opted_out:newsletter.")
+    if Path(args.evening).exists():
+        evening(Path(args.evening), policy)
     print("\nEvery decision is in the ledger with its reason, cap counts and policy version.")
     return 0
+
+
+def with_send_time(policy: Policy, category: str) -> Policy:
+    """``policy`` with ``category`` opting into send-time optimisation (``SEND_TIME_CATEGORY``)."""
+    document = policy.model_dump(mode="json")
+    document["categories"][category] = SEND_TIME_CATEGORY
+    return policy_from_mapping(document, f"{policy.version} + {category} with send_time")
+
+
+def evening(path: Path, policy: Policy) -> None:
+    """Replay the evening shopper's events under ``policy`` with their request's category opting into send_time,
+    and say when the message waited for and went out."""
+    with open(path, encoding="utf-8") as handle:
+        lines = read_lines(handle)
+    requests = [line for line in lines if line.event is not None and line.event.detail_type == "MessageRequested"]
+    detail = requests[0].event.detail if requests and requests[0].event else {}
+    category, customer = str(detail.get("category")), str(detail.get("customer_id"))
+    profile = next(line.event.detail for line in lines if line.event and line.event.detail.get("timezone"))
+    zone = ZoneInfo(str(profile["timezone"]))
+    engaged = sum(1 for line in lines if line.event is not None and line.event.detail_type == DETAIL_CUSTOMER_ENGAGED)
+    run = replay(lines, with_send_time(policy, category), stderr=sys.stderr)
+    print(
+        f"\nSend-time optimisation: {customer} ({zone.key}, {engaged} engagements, most around 19:00) gets a"
+        f" {category} email;\nits category opts into send_time:"
+    )
+    waited = {r.request_id: r for r in run.trail if r.outcome.value == "deferred" and r.reason == SEND_TIME}
+    for result in run.results:
+        requested = next(line.event.time for line in lines if line.number == result.line and line.event)
+        wait = waited.get(result.request_id or "")
+        until = f" until {_local(wait.release_at.isoformat(), zone)}" if wait and wait.release_at else ""
+        print(
+            f"  {result.request_id} requested {requested.astimezone(zone):%a %H:%M}: deferred {SEND_TIME}{until}"
+            f" (the shopper's evening hour), then {result.outcome} {_local(result.sent_at, zone)}"
+            if wait
+            else f"  {result.request_id} requested {requested.astimezone(zone):%a %H:%M}: {result.outcome}"
+            f" {_local(result.sent_at, zone)} ({result.reason})"
+        )
 
 
 def recorded_contact(detail: dict[str, Any], reported: datetime, zone: ZoneInfo) -> str:

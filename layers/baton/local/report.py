@@ -14,7 +14,11 @@ Each series is an SVG ``<g class="series" data-series="KEY">`` in one colour, wi
 - orange ``#f58518``, ``sent-a`` / ``outcomes-a``: under the replay's policy (``--policy``, A);
 - green ``#54a24b``, ``sent-b`` / ``outcomes-b``: under the other policy (``--compare OTHER_POLICY``, B).
 
-So the charts have 2, 2, 1 and 2 series (3, 3, 2 and 3 with ``--compare``).
+So the charts have 2, 2, 1 and 2 series (3, 3, 2 and 3 with ``--compare``). When a request waited for the
+shopper's best hour (a category with ``send_time``), a fifth chart, ``hours``, shows the messages by the hour of
+the customer's local day, requested (blue: when automation fired them, what sending at once gives) and sent
+(each side), so that the move to the shoppers' hours shows; with ``--compare`` against a policy without
+``send_time``, the two sides show it side by side.
 
 Counting rules, also stated on the page: a day is the customer's local calendar day (their time zone from the
 events' last CustomerUpdated, else the policy's ``timezone``); "sent" counts messages that went out, so a digest
@@ -37,7 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baton.core.domain import Outcome
-from baton.core.engine import DIGEST
+from baton.core.engine import DIGEST, SEND_TIME
 from baton.local.replay import Line, ReplayRun, Result
 from baton.names import DETAIL_CUSTOMER_UPDATED, DETAIL_MESSAGE_REQUESTED
 from baton.ops.explain import describe
@@ -47,6 +51,7 @@ SIDE_COLOURS = ("#f58518", "#54a24b")  # policy A, policy B
 SIDE_NAMES = ("A", "B")
 MAX_ROWS = 500  # longest table of requests on the page; the rest is counted, not listed
 MAX_BINS = 30  # histogram bars at most
+HOURS = range(24)  # the hours of a local day, for the chart by hour
 OUTCOME_ORDER = ("sent", "suppressed", "cancelled", "expired", "failed", "rejected", "duplicate", "lost")
 # reasons whose subject is another request's id: grouped by their kind in the outcomes chart
 ABOUT_A_REQUEST = ("outranked", "excluded", "digest")
@@ -204,6 +209,36 @@ class _Report:
         # customer-days by how many messages they held, before and on each side (days without any count as 0)
         spreads = [Counter(counts[key] for key in keys) for counts in (before, *after)]
         return distribution_chart(spreads, self.label)
+
+    def hours(self) -> dict[str, Any]:
+        """Messages by the hour of the customer's local day: as requested, and as each side sent them."""
+        requested = Counter(
+            r.requested_at.astimezone(self.zone_of(r.customer_id)).hour
+            for r in self.requests
+            if r.requested_at is not None
+        )
+        sent = [
+            Counter(at.astimezone(self.zone_of(customer)).hour for customer, at in self.messages(i))
+            for i in range(len(self.sides))
+        ]
+        series = [_series("requested", "requested (sent at once)", REQUESTED_COLOUR, [requested[h] for h in HOURS])]
+        for i, counts in enumerate(sent):
+            series.append(
+                _series(f"sent-{_key(i)}", self.label("sent", i), SIDE_COLOURS[i], [counts[h] for h in HOURS])
+            )
+        return {
+            "id": "hours",
+            "kind": "bars",
+            "title": "Messages by hour of the day, requested and sent",
+            "x_label": "hour of the customer's local day",
+            "y_label": "messages",
+            "categories": [f"{h:02d}" for h in HOURS],
+            "series": series,
+        }
+
+    def optimised(self) -> bool:
+        """Whether any request of any side waited for the shopper's best hour."""
+        return any(SEND_TIME in reasons for side in self.sides for reasons in _waits(side.run).values())
 
     def outcome_rows(self) -> list[dict[str, Any]]:
         counts: list[Counter[tuple[str, str]]] = [Counter() for _ in self.sides]
@@ -369,6 +404,8 @@ def report_data(
         customer = max(per_customer, key=lambda c: per_customer[c], default="")
     rows = report.outcome_rows()
     charts = [report.per_day(), report.distribution(), report.outcomes(rows)]
+    if report.optimised():
+        charts.append(report.hours())
     timeline_rows: list[dict[str, Any]] = []
     if customer:
         chart, timeline_rows = report.timeline(customer)

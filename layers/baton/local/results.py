@@ -69,6 +69,10 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:,g}"
 
 
+def _share(value: float) -> str:
+    return f"{_number(value)} ({value:.1%})"
+
+
 def _each(value: Mapping[str, float], unit: str = "") -> str:
     return ", ".join(f"{name} {_number(v)}" for name, v in value.items()) + unit
 
@@ -154,6 +158,10 @@ WHATIF: dict[str, _Figure] = {
         lambda v: "yes" if v else "no",
         "",
     ),
+    # send-time optimisation's simulation runs the arbiter as whatif does (baton.local.sto_simulation)
+    "sto_open_rate": _Figure(lambda r: "Send-time optimisation: open rate", _share, ""),
+    "sto_open_rate_immediate": _Figure(lambda r: "The same requests sent at once: open rate", _share, ""),
+    "sto_in_band_share": _Figure(lambda r: "Shoppers (10+ engagements) whose messages land in their band", _share, ""),
 }
 
 

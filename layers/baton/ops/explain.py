@@ -24,6 +24,7 @@ REASONS: Mapping[str, str] = {
     "arbitration_window": "held in the arbitration window so the most valuable message wins",
     "queued": "due, waiting for the next settle",
     "quiet_hours": "quiet hours in the customer's time zone",
+    "send_time": "waiting for the shopper's best hour (send-time optimisation)",
     "cap": "a frequency cap was full",
     "outranked": "a higher-priority message took the last slot",
     "excluded": "cancelled by an exclusion rule",

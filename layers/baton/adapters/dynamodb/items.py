@@ -60,6 +60,7 @@ class _Models:
     address: Any
     audit: Any
     engagement: Any
+    fleet: Any
     connection: Connection
 
 
@@ -164,6 +165,12 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         request_id = UnicodeAttribute(null=True)
         value = NumberAttribute(null=True)
 
+    class FleetItem(LedgerItem, discriminator="fleet"):
+        hours = UnicodeAttribute(null=True)  # JSON: the 168 weights
+        as_of = UnicodeAttribute(null=True)
+        segment = NumberAttribute(default=0)  # the segment of the customers the sweeper reads next
+        profiles = NumberAttribute(default=0)
+
     # transactions go through the models' own connection: one botocore session and client per container, not
     # two (each pynamodb Connection builds its own session and loads the DynamoDB service model again)
     connection = LedgerItem._get_connection().connection
@@ -173,4 +180,4 @@ def _models(table_name: str, host: str | None, region: str, session: Any = None)
         # Lambda; a client first built on another thread gets a session of its own (tests/bench holds the
         # functions to one session)
         connection._local.session = session
-    return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, EngagementItem, connection)
+    return _Models(LedgerItem, StateItem, RequestItem, AddressItem, AuditItem, EngagementItem, FleetItem, connection)

@@ -24,13 +24,14 @@ from typing import Any
 from baton.adapters.dynamodb.customers import Customers
 from baton.adapters.dynamodb.decisions import Decisions
 from baton.adapters.dynamodb.delivery import Delivery
+from baton.adapters.dynamodb.fleet import Fleet
 from baton.adapters.dynamodb.items import (
     _models,
 )
 from baton.core.addresses import DEFAULT_SALT, address_hash
 
 
-class DynamoLedger(Decisions, Delivery, Customers):
+class DynamoLedger(Decisions, Delivery, Customers, Fleet):
     """``baton.app.ports.Ledger`` on one DynamoDB table. ``salt`` keys the address hashes (see the docs, Erasure);
     ``session`` is the botocore session to build the DynamoDB client from (``baton.adapters.aws.botocore_session``)."""
 

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from baton.adapters import secrets as secret_reads
 from baton.adapters.secrets import address_salt_from_secret, signing_keys_from_secret
 from baton.app.keys import SigningKey
 from baton.app.unsubscribe import Claim, _signature, sign, verify
@@ -23,8 +24,11 @@ NOW = datetime.now(UTC)
 @pytest.fixture
 def secrets(monkeypatch: pytest.MonkeyPatch) -> object:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")  # a deployer's region (make deploy leaves it to them)
+    # a fresh reader: the process's one keeps what an earlier test read for its max_age, whatever this one asks
+    secret_reads._secrets.cache_clear()
     with mock_aws():
         yield boto3.client("secretsmanager", region_name="us-east-1")
+    secret_reads._secrets.cache_clear()
 
 
 def value(secrets: object, name: str) -> str:

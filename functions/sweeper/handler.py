@@ -22,11 +22,11 @@ from baton.entry.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext, parts: SweeperParts | None = None) -> dict[str, int]:
-    ledger, queue, clock = parts or sweeper_parts()
+    ledger, queue, clock, schedule = parts or sweeper_parts()
     released = sweep(ledger, queue, clock, shards=shards_of(event))
     metrics.add_metric(name="Released", unit=MetricUnit.Count, value=released)
     logger.info("sweep", released=released)
-    fleet = refresh_fleet(ledger, clock.now())
+    fleet = refresh_fleet(ledger, clock.now(), schedule=schedule)
     if fleet is not None:
         logger.info("fleet histogram", next_segment=fleet.segment, profiles=fleet.profiles)
     return {"released": released}

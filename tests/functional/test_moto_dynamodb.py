@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -159,14 +160,20 @@ def test_a_response_serializes_as_moto_would_without_the_shortcut(item: dict[str
         serializer = JSONSerializer(operation_model=operation, value_picker=XFormedAttributePicker())
         return serializer.serialize({"Item": item})["body"]
 
-    patched = BaseJSONSerializer._serialize_type_structure
-    shortcut = body()
-    try:
-        BaseJSONSerializer._serialize_type_structure = patched.original  # type: ignore[attr-defined, method-assign]
-        walked = body()
-    finally:
-        BaseJSONSerializer._serialize_type_structure = patched  # type: ignore[method-assign]
+    shortcut, walked = _patched_and_original(BaseJSONSerializer, "_serialize_type_structure", body)
     assert shortcut == walked
+
+
+def _patched_and_original(owner: type, name: str, run: Callable[[], Any]) -> tuple[Any, Any]:
+    """What ``run`` gives with the patched ``owner.name``, and then with moto's own (kept as its ``original``)."""
+    patched = getattr(owner, name)
+    ours = run()
+    try:
+        setattr(owner, name, patched.original)
+        theirs = run()
+    finally:
+        setattr(owner, name, patched)
+    return ours, theirs
 
 
 def test_an_update_expression_is_checked_again_under_other_names_and_refused_each_time() -> None:
@@ -199,3 +206,82 @@ def test_an_update_expression_is_checked_again_under_other_names_and_refused_eac
             else:
                 raise AssertionError("an update setting one attribute twice was accepted")
         assert _scan(client)[0]["status"] == {"S": "two"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.text(max_size=3), st.text(max_size=3)), min_size=1, max_size=30, unique=True),
+       st.integers(1, 7), st.sampled_from([None, (0, 2), (1, 2), (2, 3)]))  # fmt: skip
+def test_a_scan_pages_through_the_items_in_moto_s_own_order(
+    keys: list[tuple[str, str]], page: int, segment: tuple[int, int] | None
+) -> None:
+    """A Scan (paged, and one segment of a parallel one) returns the items moto's own sort of the table gives,
+    in that order: the patched sort casts each key once and changes no order."""
+    from moto.dynamodb.models.table import Table
+
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        for customer, request in keys:
+            client.put_item(TableName=TABLE, Item={**_key(customer, request), "status": {"S": "sent"}})
+
+        def pages() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            start: dict[str, Any] = {}
+            parallel = {"Segment": segment[0], "TotalSegments": segment[1]} if segment else {}
+            while True:
+                answer = client.scan(TableName=TABLE, Limit=page, **parallel, **start)
+                found += answer["Items"]
+                if "LastEvaluatedKey" not in answer:
+                    return found
+                start = {"ExclusiveStartKey": answer["LastEvaluatedKey"]}
+
+        ours, theirs = _patched_and_original(Table, "all_items", pages)
+        assert ours == theirs
+        if segment is None:
+            assert len(ours) == len(keys)
+
+
+# -- signing ------------------------------------------------------------------------------------------------------
+
+
+class _Looked(Exception):
+    """Raised by the look at a request, before it is sent."""
+
+
+def _signed(client: Any, call: Callable[[], Any]) -> bool:
+    """Whether ``call`` on ``client`` signs its request (looked at just before it would be sent, and not sent)."""
+    seen: list[bool] = []
+
+    def look(request: Any, **_: Any) -> None:
+        seen.append("Authorization" in request.headers)
+        raise _Looked
+
+    client.meta.events.register_first("before-send", look)
+    try:
+        call()
+    except _Looked:
+        pass
+    finally:
+        client.meta.events.unregister("before-send", look)
+    return seen[-1]
+
+
+def test_inside_the_embedded_mock_requests_go_unsigned_and_outside_it_signed() -> None:
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        assert not _signed(client, lambda: client.describe_table(TableName=TABLE))
+        ses = boto3.client("sesv2", region_name=REGION)
+        assert not _signed(ses, ses.list_email_identities)
+        assert client.scan(TableName=TABLE)["Items"] == []  # moto answers an unsigned request as the local account's
+    outside = boto3.client("dynamodb", region_name=REGION, endpoint_url="http://127.0.0.1:9")
+    assert _signed(outside, lambda: outside.describe_table(TableName=TABLE))
+
+
+def test_a_dynamodb_endpoint_s_requests_are_signed_inside_the_mock() -> None:
+    from baton.local.mocked_aws import _Signing, _unsigned
+
+    _Signing.register()
+    with _unsigned("http://127.0.0.1:9"):
+        client = boto3.client("dynamodb", region_name=REGION, endpoint_url="http://127.0.0.1:9")
+        assert _signed(client, lambda: client.describe_table(TableName=TABLE))
+        sns = boto3.client("sns", region_name=REGION, endpoint_url="http://127.0.0.1:9")
+        assert not _signed(sns, sns.list_topics)

@@ -16,6 +16,7 @@ from typing import Any
 import botocore.client
 import pytest
 
+from baton.app.fleet import FleetSchedule
 from baton.core.policy import Policy
 from baton.entry.composition import SweeperParts
 from baton.local.replay import read_lines, replay
@@ -89,7 +90,7 @@ def test_the_scheduled_sweep_reads_every_shard_and_a_named_one_reads_those_alone
 ) -> None:
     """The sweeper as the schedule invokes it (an event without shards) queries all eight shards; an event
     naming shards queries those; an event naming a shard that does not exist is refused, naming the field."""
-    parts = SweeperParts(runtime.ledger, runtime.release_queue, runtime.clock)
+    parts = SweeperParts(runtime.ledger, runtime.release_queue, runtime.clock, FleetSchedule())
     assert sweeper({"id": "scheduled"}, LocalContext(), parts=parts) == {"released": 0}
     assert calls["Query"] == DUE_SHARDS
     calls.clear()

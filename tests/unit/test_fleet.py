@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from baton.adapters.memory import MemoryLedger
 from baton.app.engagements import Engagement
-from baton.app.fleet import FLEET_PERIOD, FleetCache, optimises, refresh_fleet
+from baton.app.fleet import FLEET_PERIOD, FleetCache, FleetSchedule, optimises, refresh_fleet
+from baton.app.ports import FleetHistogram
 from baton.contract import CustomerUpdated
 from baton.core.policy import policy_from_mapping
 
@@ -16,8 +17,18 @@ T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)  # Monday
 PARIS = "Europe/Paris"
 
 
-def shoppers(count: int, local_hour: int) -> MemoryLedger:
-    ledger, policy = MemoryLedger(), policy_from_mapping({"version": "t", "timezone": "UTC"}, "t.yaml")
+class CountingLedger(MemoryLedger):
+    """The in-memory ledger, counting the reads of the fleet's item."""
+
+    reads = 0
+
+    def fleet_histogram(self) -> FleetHistogram:
+        self.reads += 1
+        return super().fleet_histogram()
+
+
+def shoppers(count: int, local_hour: int) -> CountingLedger:
+    ledger, policy = CountingLedger(), policy_from_mapping({"version": "t", "timezone": "UTC"}, "t.yaml")
     for n in range(count):
         ledger.update_profile(CustomerUpdated(customer_id=f"c{n}", timezone=PARIS), T0)
         for day in range(7):
@@ -60,3 +71,23 @@ def test_only_a_category_with_send_time_optimize_reads_the_fleet() -> None:
     policy = policy_from_mapping(document, "t.yaml")
     assert optimises(policy, {"sale", "other"})
     assert not optimises(policy, {"off", "other"})
+
+
+def test_a_sweeper_with_a_schedule_refreshes_as_one_without_it_reading_the_item_once_per_refresh() -> None:
+    plain, scheduled, schedule = shoppers(12, 20), shoppers(12, 20), FleetSchedule()
+    minutes = [T0 + timedelta(minutes=m) for m in range(0, 4 * 60 + 1)]  # the sweeper, every minute for 4 hours
+    for now in minutes:
+        assert refresh_fleet(scheduled, now, segments=3, schedule=schedule) == refresh_fleet(plain, now, segments=3)
+    assert plain.reads == len(minutes)
+    assert scheduled.reads == 5  # T0 and each hour after it
+
+
+def test_a_schedule_reads_again_once_the_refresh_another_container_made_is_due() -> None:
+    ledger, schedule = shoppers(3, 20), FleetSchedule()
+    refresh_fleet(ledger, T0, segments=2)  # another container
+    assert refresh_fleet(ledger, T0 + timedelta(minutes=30), segments=2, schedule=schedule) is None
+    reads = ledger.reads
+    assert refresh_fleet(ledger, T0 + timedelta(minutes=59), segments=2, schedule=schedule) is None
+    assert ledger.reads == reads  # known fresh from the as_of it read
+    refreshed = refresh_fleet(ledger, T0 + FLEET_PERIOD, segments=2, schedule=schedule)
+    assert refreshed is not None and refreshed.as_of == T0 + FLEET_PERIOD

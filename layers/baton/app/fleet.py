@@ -1,7 +1,8 @@
 """The fleet's engagement histogram: what send-time optimisation falls back on for a shopper with too little
 history of their own (``baton.core.engine``).
 
-Kept in one ledger item. The sweeper refreshes it at most once an hour, and each refresh reads one of ``SEGMENTS``
+Kept in one ledger item. The sweeper refreshes it at most once an hour (and reads the item only when a refresh
+is due by what it last saw: ``FleetSchedule``), and each refresh reads one of ``SEGMENTS``
 segments of a parallel Scan (the engagement attribute alone): the whole table is read once every ``SEGMENTS``
 hours, never the whole table in one hour. The item holds a decayed running estimate: the segment's sum (decayed
 to now, scaled by ``SEGMENTS`` to stand for the fleet) blends into the estimate with weight ``1 / SEGMENTS``, so
@@ -31,13 +32,37 @@ SEGMENTS = 24
 HALF_LIFE = timedelta(days=30)
 
 
+class FleetSchedule:
+    """When the fleet's histogram is next due, as one sweeper container last learnt it: until ``FLEET_PERIOD``
+    after the ``as_of`` it read or stored, the histogram is known fresh (``as_of`` only moves forward), so the
+    sweeper need not read the item every minute to learn so."""
+
+    def __init__(self) -> None:
+        self._due: datetime | None = None
+
+    def fresh(self, now: datetime) -> bool:
+        return self._due is not None and now < self._due
+
+    def saw(self, as_of: datetime) -> None:
+        self._due = as_of + FLEET_PERIOD
+
+
 def refresh_fleet(
-    ledger: Ledger, now: datetime, segments: int = SEGMENTS, half_life: timedelta = HALF_LIFE
+    ledger: Ledger,
+    now: datetime,
+    segments: int = SEGMENTS,
+    half_life: timedelta = HALF_LIFE,
+    schedule: FleetSchedule | None = None,
 ) -> FleetHistogram | None:
     """Read the next segment of the customers' profiles into the fleet's histogram, if the last refresh is at
-    least ``FLEET_PERIOD`` old. The histogram stored, or None when it was fresh enough."""
+    least ``FLEET_PERIOD`` old. The histogram stored, or None when it was fresh enough. With a ``schedule``, the
+    item is read only once the refresh it last saw is due again."""
+    if schedule is not None and schedule.fresh(now):
+        return None
     fleet = ledger.fleet_histogram()
     if fleet.as_of is not None and now - fleet.as_of < FLEET_PERIOD:
+        if schedule is not None:
+            schedule.saw(fleet.as_of)
         return None
     segment = fleet.segment % segments
     total = [0.0] * HOURS_OF_WEEK
@@ -54,6 +79,8 @@ def refresh_fleet(
         read = [old * kept + new / segments for old, new in zip(fleet.hours, read, strict=True)]
     stored = FleetHistogram(tuple(read), now, (segment + 1) % segments, profiles)
     ledger.put_fleet_histogram(stored)
+    if schedule is not None:
+        schedule.saw(now)
     return stored
 
 

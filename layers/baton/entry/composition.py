@@ -26,6 +26,7 @@ from baton.entry.settings import (
 
 if TYPE_CHECKING:  # annotations only: each root imports what its function uses, at its first event
     from baton.app.arbiter import Arbiter
+    from baton.app.fleet import FleetSchedule
     from baton.app.keys import SigningKeys
     from baton.app.ports import Ledger, PolicySource
     from baton.app.release import ReleaseQueue
@@ -61,6 +62,7 @@ class SweeperParts(NamedTuple):
     ledger: Ledger
     queue: ReleaseQueue
     clock: Clock
+    fleet: FleetSchedule
 
 
 def _root(build: Callable[[], R]) -> Callable[[], R]:
@@ -236,9 +238,12 @@ def preview_parts() -> PreviewParts:
 
 @_root
 def sweeper_parts() -> SweeperParts:
+    from baton.app.fleet import FleetSchedule
+
     settings = load_settings(SweeperSettings)
     clock = SystemClock()
     ledger = DynamoLedger(
         settings.table_name, retention=timedelta(days=1), region=_region(), session=botocore_session()
     )
-    return SweeperParts(ledger, SqsReleaseQueue(aws_client("sqs"), settings.arbiter_queue_url, clock), clock)
+    queue = SqsReleaseQueue(aws_client("sqs"), settings.arbiter_queue_url, clock)
+    return SweeperParts(ledger, queue, clock, FleetSchedule())

@@ -1,6 +1,6 @@
 """Embedded moto's DynamoDB made flat and linear for long local runs (``baton replay``, the demo, the tests).
 
-Three of moto's costs grow with the table, which a replay of thousands of requests turns into minutes of CPU and
+Four of moto's costs grow with the table, which a replay of thousands of requests turns into minutes of CPU and
 gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay held 38 MB of table copies, and a
 1,018-request one passed 11 GB):
 
@@ -11,14 +11,18 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
   ever written, stays in memory until moto is reset.
 - ``Query`` sorts every item of the table by its primary key before it filters on the key condition, GSI queries
   included: the sweeper's eight shard queries cost the whole table on every sweep.
+- ``Scan`` sorts every item of the table by its primary key, comparing moto's key objects, which cast both values
+  at every comparison: the sweeper's hourly segment of the fleet's histogram cost more than everything else a
+  7-day replay of a thousand requests did.
 
-``install()`` changes exactly these three, and nothing that a request can observe:
+``install()`` changes exactly these four, and nothing that a request can observe:
 
 - a transaction backs up the items it touches (and puts those back if it is cancelled) instead of whole tables;
 - DynamoDB models are not tracked for the dashboard;
 - a query starts from the items that can match its key condition: the partition's items for a table query, and
   for a GSI query the items whose index key has the queried value, from a membership map kept up to date on every
   write. moto's own query code then filters, sorts, pages and projects them as before.
+- a scan sorts the items by their keys' values, each cast once, into the order moto's sort gives.
 
 It also takes off four costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
@@ -267,9 +271,19 @@ def _narrowable(original: Callable[[Any], list[Any]]) -> Callable[[Any], list[An
         narrowed = getattr(_scope, "narrowed", None)
         if narrowed is not None and narrowed[0] is table:
             return list(narrowed[1])
-        return original(table)
+        return _sorted_by_key(table)
 
+    all_items.original = original  # type: ignore[attr-defined]
     return all_items
+
+
+def _sorted_by_key(table: Any) -> list[Any]:
+    """Every item of ``table`` in moto's order (by hash key, then range key), each key's value cast once: moto's
+    sort compares ``DynamoType`` keys, which casts both values at every comparison."""
+    return sorted(
+        _every_item(table),
+        key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value,
+    )
 
 
 def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.app.arbiter import Report
+from baton.app.fleet import FleetSchedule
 from baton.app.keys import LOCAL_ADDRESS_SALT, LOCAL_SIGNING_KEYS
 from baton.app.release import release_event
 from baton.core.clock import SimulatedClock
@@ -151,6 +152,7 @@ class LocalRuntime:
             renderer=Renderer(StaticTemplates(templates or SHIPPED)),
         )
         self.release_queue = LocalReleaseQueue(self)
+        self._sweeper_parts = SweeperParts(self.ledger, self.release_queue, self.clock, FleetSchedule())
 
     def watch(self, observer: Callable[[Report], None]) -> None:
         self._observers.append(observer)
@@ -221,7 +223,7 @@ class LocalRuntime:
 
         shards = self._due_shards() if self._embedded else None
         event: dict[str, Any] = {} if shards is None else {"shards": shards}
-        result = lambda_handler(event, LocalContext(), parts=SweeperParts(self.ledger, self.release_queue, self.clock))
+        result = lambda_handler(event, LocalContext(), parts=self._sweeper_parts)
         return int(_flushed(result)["released"])
 
     def _due_shards(self) -> list[int] | None:

@@ -41,6 +41,7 @@ from baton.names import (
 )
 
 MAX_DATA_BYTES = 8192  # rendered into one message; DynamoDB items stay far below 400 KB
+_COMPACT = json.JSONEncoder(separators=(",", ":"), default=str)  # data as its size is measured
 MAX_SUBJECT_CHARS = 998  # one header line (RFC 5322)
 SMS_MAX = 480  # three segments
 
@@ -153,7 +154,7 @@ class MessageRequested(BaseModel):
     @field_validator("data")
     @classmethod
     def _data_size(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(value, separators=(",", ":"), default=str).encode())
+        size = len(_COMPACT.encode(value).encode())
         if size > MAX_DATA_BYTES:
             raise ValueError(f"data is {size} bytes as JSON, more than {MAX_DATA_BYTES}")
         return value

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baton.core.domain import (
@@ -909,6 +910,7 @@ def _rank(waiting: Pending) -> tuple[int, datetime, str]:
     return (-waiting.priority, waiting.request.requested_at, waiting.request.request_id)
 
 
+@lru_cache(maxsize=256)
 def _span(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

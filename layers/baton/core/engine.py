@@ -149,6 +149,7 @@ def zone_for(policy: Policy, timezone: str | None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+@lru_cache(maxsize=256)
 def _clock(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))

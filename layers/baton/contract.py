@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import suppress
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -360,7 +361,13 @@ def parse_detail(model: type[BaseModel], detail: Any) -> Any:
 
 
 def parse_envelope(raw: str | bytes | dict[str, Any]) -> EventEnvelope:
-    """Parse an EventBridge event from JSON text or a dict; raise InvalidRequest on any problem."""
+    """Parse an EventBridge event from JSON text or a dict; raise InvalidRequest on any problem.
+
+    Text is parsed by pydantic's own JSON parser in one step; text it refuses goes the long way (``json.loads``,
+    then the model), which names the problem as it always has."""
+    if isinstance(raw, str):
+        with suppress(ValidationError):
+            return EventEnvelope.model_validate_json(raw)
     if isinstance(raw, str | bytes):
         try:
             raw = json.loads(raw)

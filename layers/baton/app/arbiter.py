@@ -187,6 +187,8 @@ class Arbiter:
     def _fleet(self, policy: Policy, snapshot: Snapshot, arrivals: list[Request], now: datetime) -> tuple[float, ...]:
         """The fleet's engagement histogram, when a request this call may settle (arriving or waiting) belongs to
         a category that optimises its send time; else nothing (and no read)."""
+        if not policy.optimises_send_time:
+            return ()
         categories = {r.category for r in arrivals} | {p.request.category for p in snapshot.ledger.pending}
         return self.fleet.hours(now) if optimises(policy, categories) else ()
 

@@ -86,6 +86,8 @@ def refresh_fleet(
 
 def optimises(policy: Policy, categories: Iterable[str]) -> bool:
     """Whether any of ``categories`` optimises its send time (only then is the fleet's histogram read)."""
+    if not policy.optimises_send_time:
+        return False
     for name in categories:
         send_time = policy.category(name).send_time
         if send_time is not None and send_time.optimize:

@@ -25,6 +25,7 @@ from baton.core.errors import InvalidRequest
 
 KEPT_RENDERS = 64
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+_DATA_KEY = json.JSONEncoder(sort_keys=True, default=str)  # a kept render's data, as its key names it
 
 
 class Renderer:
@@ -72,7 +73,7 @@ class Renderer:
     def _kept(
         self, templates: TemplateSet, template: str, locale: str, channel: str, data: Mapping[str, Any]
     ) -> Rendered:
-        key = (templates.version, template, locale, channel, json.dumps(data, sort_keys=True, default=str))
+        key = (templates.version, template, locale, channel, _DATA_KEY.encode(data))
         with self._lock:
             kept = self._renders.get(key)
             if kept is not None:

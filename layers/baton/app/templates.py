@@ -47,9 +47,21 @@ class TemplateSet:
     def has(self, name: str, locale: str, form: str) -> bool:
         return f"{name}/{locale}/{form}" in self.files
 
+    @cached_property
+    def _locales_chosen(self) -> dict[tuple[str, str, str | None], str | None]:
+        """``locale_for``'s answers so far (the files never change)."""
+        return {}
+
     def locale_for(self, name: str, channel: str, wanted: str | None) -> str | None:
         """The locale of ``name`` to render for a customer who wants ``wanted`` (``fr-CA`` -> ``fr`` -> ``default``):
         the first that has every form the channel needs; None if even ``default`` lacks one."""
+        key = (name, channel, wanted)
+        chosen = self._locales_chosen
+        if key not in chosen:
+            chosen[key] = self._locale_for(name, channel, wanted)
+        return chosen[key]
+
+    def _locale_for(self, name: str, channel: str, wanted: str | None) -> str | None:
         candidates = []
         if wanted:
             candidates += [wanted, wanted.split("-", 1)[0]]

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from baton.core.domain import (
@@ -148,6 +149,7 @@ def zone_for(policy: Policy, timezone: str | None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
+@lru_cache(maxsize=256)
 def _clock(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))
@@ -784,19 +786,25 @@ class _Run:
             return False
         if match.campaign_id is not None and match.campaign_id != request.campaign_id:
             return False
-        return all(_dimension(request, dim) is not None for dim in cap.per)
+        return not cap.per or all(_dimension(request, dim) is not None for dim in cap.per)
 
-    def _in_group(self, cap: Cap, request: Request, contact: Contact, since: datetime) -> bool:
-        if contact.transactional or contact.at <= since:
-            return False
+    def _group(self, cap: Cap, request: Request, contacts: Iterable[Contact], since: datetime) -> list[Contact]:
+        """The ``contacts`` that ``cap`` counts for ``request``: marketing ones after ``since``, on the cap's
+        channel, category and campaign when it names them, sharing the request's value of each ``per``
+        dimension; in the order given."""
         match = cap.match
-        if match.channel is not None and contact.channel != match.channel:
-            return False
-        if match.category is not None and contact.category != match.category:
-            return False
-        if match.campaign_id is not None and contact.campaign_id != match.campaign_id:
-            return False
-        return all(_dimension(contact, dim) == _dimension(request, dim) for dim in cap.per)
+        channel, category, campaign = match.channel, match.category, match.campaign_id
+        per = [(dim, _dimension(request, dim)) for dim in cap.per]
+        return [
+            contact
+            for contact in contacts
+            if not contact.transactional
+            and contact.at > since
+            and (channel is None or contact.channel == channel)
+            and (category is None or contact.category == category)
+            and (campaign is None or contact.campaign_id == campaign)
+            and (not per or all(_dimension(contact, dim) == value for dim, value in per))
+        ]
 
     def _room(self, cap: Cap, priority: int) -> int:
         if cap.reserve is not None and priority < cap.reserve.min_priority:
@@ -811,11 +819,11 @@ class _Run:
         counts: dict[str, CapCount] = {}
         blocking: list[Cap] = []
         pool = list(contacts)
+        when = at or self.now
         for cap in self.caps:
             if not self._applies(cap, request):
                 continue
-            since = (at or self.now) - cap.window
-            count = sum(1 for c in pool if self._in_group(cap, request, c, since))
+            count = len(self._group(cap, request, pool, when - cap.window))
             room = self._room(cap, priority)
             counts[cap.name] = CapCount(count, room)
             if count >= room:
@@ -828,10 +836,10 @@ class _Run:
         if not sent_here and not self.claimed:
             return None
         since = self.now - cap.window
-        taken = [c for c in (*sent_here, *self.claimed) if self._in_group(cap, request, c, since)]
+        taken = self._group(cap, request, (*sent_here, *self.claimed), since)
         if not taken:
             return None
-        before = sum(1 for c in self._counted() if self._in_group(cap, request, c, since)) - len(taken)
+        before = len(self._group(cap, request, self._counted(), since)) - len(taken)
         if before >= self._room(cap, priority):
             return None
         return min(taken, key=lambda c: (c.priority, -c.at.timestamp()))
@@ -843,7 +851,7 @@ class _Run:
             if room <= 0:
                 return None
             since = self.now - cap.window
-            times = sorted(c.at for c in self._counted() if self._in_group(cap, request, c, since))
+            times = sorted(c.at for c in self._group(cap, request, self._counted(), since))
             # the window must lose (count - room + 1) contacts: the oldest of those leaves at at + window
             frees = max(frees, times[len(times) - room] + cap.window)
         return frees
@@ -903,6 +911,7 @@ def _rank(waiting: Pending) -> tuple[int, datetime, str]:
     return (-waiting.priority, waiting.request.requested_at, waiting.request.request_id)
 
 
+@lru_cache(maxsize=256)
 def _span(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

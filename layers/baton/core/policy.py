@@ -375,6 +375,14 @@ class Policy(_Model):
         return f"{self.version}@{self.digest_id}"
 
     @cached_property
+    def optimises_send_time(self) -> bool:
+        """Whether any category (the default one too) optimises its send time."""
+        return any(
+            category.send_time is not None and category.send_time.optimize
+            for category in [*self.categories.values(), self.default_category]
+        )
+
+    @cached_property
     def longest_window(self) -> timedelta:
         """How far back any rule looks: contacts older than this can be forgotten."""
         spans = [cap.window for cap in self.caps] + [timedelta(days=1)]

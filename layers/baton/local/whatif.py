@@ -106,6 +106,9 @@ def decide_customer(
         else:
             profile_record(ledger, clock, line.raw, policies)
     due.run_until(None)
+    # the arbiter and the release queue refer to each other: without the cycle, this customer's ledger is freed
+    # at once, not by the cycle collector later
+    queue.arbiter = None
     results = []
     for line in lines:
         rid = ids_of(line)[0] or ""

@@ -41,6 +41,11 @@ def start_worker(policy_text: str) -> None:
         _decider = Decider(policy_from_json(policy_text, "whatif"), text=policy_text)
 
 
+def _started() -> None:
+    """A task that does nothing: one per worker, submitted before the input is spilled, starts every worker
+    process (its imports and Decider) while the main process spills."""
+
+
 def decide_group(numbered: list[tuple[int, str]], tally: Tally) -> list[tuple[int, str]]:
     """One customer's lines, decided in this process: (line, output row) in line order."""
     from zoneinfo import ZoneInfo
@@ -109,8 +114,8 @@ def run_local(
     line order; ``on_bucket(done, total)`` as spill files are decided."""
     tally = Tally()
     with tempfile.TemporaryDirectory(prefix="baton-whatif-") as tmp:
-        pairs = _spill(numbered, Path(tmp))
         if workers == 1:
+            pairs = _spill(numbered, Path(tmp))
             start_worker(policy_text)
             parts: Iterable[Tally] = map(_decide_bucket, pairs)
             tally = _added(parts, tally, on_bucket)
@@ -119,6 +124,9 @@ def run_local(
             with ProcessPoolExecutor(
                 workers, mp_context=context, initializer=start_worker, initargs=(policy_text,)
             ) as pool:
+                for _ in range(workers):
+                    pool.submit(_started)
+                pairs = _spill(numbered, Path(tmp))
                 tally = _added(pool.map(_decide_bucket, pairs), tally, on_bucket)
         for row in _merged(pairs):
             on_row(row)

@@ -152,7 +152,7 @@ class LocalRuntime:
             renderer=Renderer(StaticTemplates(templates or SHIPPED)),
         )
         self.release_queue = LocalReleaseQueue(self)
-        self._sweeper_parts = SweeperParts(self.ledger, self.release_queue, self.clock, FleetSchedule())
+        self._fleet = FleetSchedule()  # the sweeper container's, kept from sweep to sweep
 
     def watch(self, observer: Callable[[Report], None]) -> None:
         self._observers.append(observer)
@@ -223,7 +223,9 @@ class LocalRuntime:
 
         shards = self._due_shards() if self._embedded else None
         event: dict[str, Any] = {} if shards is None else {"shards": shards}
-        result = lambda_handler(event, LocalContext(), parts=self._sweeper_parts)
+        result = lambda_handler(
+            event, LocalContext(), parts=SweeperParts(self.ledger, self.release_queue, self.clock, self._fleet)
+        )
         return int(_flushed(result)["released"])
 
     def _due_shards(self) -> list[int] | None:

@@ -4,8 +4,12 @@ measured in this run, plus a ``breakdown``). The terminal shows the stages as th
 and a table of each figure against its goal (``baton.local.results``, as in the README); what the code under
 measure prints to stdout (the handlers' metric lines) goes to out/bench.log.
 
-    python -m bench.run                    # full size, about 5 minutes on 2 cores
+    python -m bench.run                    # full size, over an hour on 2 cores (the 1-million-request whatif)
     python -m bench.run --sizes smoke      # tiny sizes, no file written unless --out is given
+    python -m bench.run --only replay,whatif   # those stages alone, merged into the results file
+
+``--only`` measures the stages that need neither DynamoDB Local nor another stage's figures (``ALONE``) and
+replaces their keys in the results file, which names them under ``run.stages_measured_alone`` with the time.
 """
 
 from __future__ import annotations
@@ -110,8 +114,7 @@ def measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage = _unm
 
 def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> dict[str, Any]:
     from baton.local.mocked_aws import mocked_aws
-    from bench import decisions, lambda_like, replay
-    from bench import whatif as bench_whatif
+    from bench import decisions, lambda_like
     from bench.cost import cost
     from bench.engine import engine
     from bench.world import bench_policy
@@ -141,22 +144,7 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
             scale = decisions.scale(endpoint, f"bench-scale-{run_id}", policy, **sizes["scale"])
         seconds["scale"] = time.monotonic() - began
 
-    began = time.monotonic()
-    with stage(STAGES[4]):
-        replayed = replay.measure(sizes["replay_small"], sizes["replay_large"])
-    seconds["replay"] = time.monotonic() - began
-
-    began = time.monotonic()
-    with stage(STAGES[5]):
-        whatif = bench_whatif.measure(sizes["whatif"], sizes["whatif_sample"])
-    seconds["whatif"] = time.monotonic() - began
-
-    began = time.monotonic()
-    with stage(STAGES[6]):
-        from baton.local.sto_simulation import simulate
-
-        sto = simulate(sizes["sto"]["shoppers"])
-    seconds["sto"] = time.monotonic() - began
+    alone = {name: _alone(name, sizes, stage, seconds) for name in ALONE}
 
     paths = overhead["paths"]
     memory = lambda_result["memory"]
@@ -173,12 +161,7 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         "scale_history_ratio": scale["history_ratio"],
         "engine_decisions_per_second": engine_result["decisions_per_second"],
         "arbiter_peak_rss_mb": memory["peak_rss_mb"],
-        "replay_requests_per_second": replayed["requests_per_second"],
-        "replay_scale_ratio": replayed["scale_ratio"],
-        "replay_peak_rss_mb": replayed["peak_rss_mb"],
-        **{f"whatif_{k}": whatif[k] for k in ("requests_per_second", "scaling_2_workers", "peak_rss_mb")},
-        "whatif_spark_matches": whatif["spark_matches"],
-        **{key: sto[key] for key in ("sto_open_rate", "sto_open_rate_immediate", "sto_in_band_share")},
+        **{key: value for figures, _ in alone.values() for key, value in figures.items()},
     }
     figures["breakdown"] = {
         "overhead": overhead,
@@ -186,12 +169,59 @@ def _measure(endpoint: str, sizes: dict[str, dict[str, int]], stage: Stage) -> d
         "memory": memory,
         "scale": scale,
         "engine": engine_result,
-        "replay": replayed["runs"],
-        "whatif": whatif["runs"],
-        "sto": sto,
+        **{name: detail for name, (_, detail) in alone.items()},
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
     }
     return figures
+
+
+# The stages that need neither DynamoDB Local nor another stage's figures: ``--only`` measures them alone.
+ALONE = ("replay", "whatif", "sto")
+Figures = dict[str, Any]
+
+
+def _alone(name: str, sizes: dict[str, dict[str, int]], stage: Stage, seconds: dict[str, float]) -> tuple[Figures, Any]:
+    """One of ``ALONE`` measured: its keys of the results, and its part of the breakdown."""
+    began = time.monotonic()
+    keys: tuple[str, ...]
+    with stage(STAGES[4 + ALONE.index(name)]):
+        if name == "replay":
+            from bench import replay
+
+            r = replay.measure(sizes["replay_small"], sizes["replay_large"])
+            keys = ("requests_per_second", "scale_ratio", "peak_rss_mb")
+            figures, detail = {f"replay_{k}": r[k] for k in keys}, r["runs"]
+        elif name == "whatif":
+            from bench import whatif
+
+            w = whatif.measure(sizes["whatif"], sizes["whatif_sample"])
+            keys = ("requests_per_second", "scaling_2_workers", "peak_rss_mb", "spark_matches")
+            figures, detail = {f"whatif_{k}": w[k] for k in keys}, w["runs"]
+        else:
+            from baton.local.sto_simulation import simulate
+
+            detail = simulate(sizes["sto"]["shoppers"])
+            figures = {key: detail[key] for key in ("sto_open_rate", "sto_open_rate_immediate", "sto_in_band_share")}
+    seconds[name] = time.monotonic() - began
+    return figures, detail
+
+
+def measure_alone(names: list[str], sizes: dict[str, dict[str, int]], results: Figures, stage: Stage) -> Figures:
+    """``results`` (a results file's content) with the figures of the stages ``names`` (of ``ALONE``) measured
+    now in place of theirs, and ``run`` saying which were measured alone and when."""
+    seconds: dict[str, float] = {}
+    merged = dict(results)
+    breakdown = dict(merged.get("breakdown", {}))
+    for name in names:
+        figures, breakdown[name] = _alone(name, sizes, stage, seconds)
+        merged.update(figures)
+    breakdown["seconds"] = {**breakdown.get("seconds", {}), **{k: round(v, 1) for k, v in seconds.items()}}
+    ordered = {key: merged[key] for key in KEYS if key in merged}
+    run = dict(merged.get("run", {}))
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    run["stages_measured_alone"] = {**run.get("stages_measured_alone", {}), **dict.fromkeys(names, at)}
+    run["met"] = verdicts(ordered)
+    return {**ordered, "breakdown": breakdown, "run": run}
 
 
 def _headline(key: str, value: Any) -> Any:
@@ -216,7 +246,8 @@ def verdict(key: str, value: Any) -> bool | None:
 
 
 def verdicts(figures: dict[str, Any]) -> dict[str, bool | None]:
-    return {key: verdict(key, figures[key]) for key in GOALS}
+    """Each figure present against its goal."""
+    return {key: verdict(key, figures[key]) for key in GOALS if key in figures}
 
 
 def details(figures: dict[str, Any]) -> str:
@@ -311,8 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help=f"results file (default for full size: {RESULTS})")
     parser.add_argument("--log", type=Path, default=LOG, help="where printed output of the code measured goes")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
+    parser.add_argument("--only", help=f"comma-separated stages of {', '.join(ALONE)}, merged into the results file")
     args = parser.parse_args(argv)
     out = args.out or (RESULTS if args.sizes == "full" else None)
+    if args.only is not None:
+        return _main_alone(args, out, parser)
 
     terminal = sys.stdout
     began = time.monotonic()
@@ -332,6 +366,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwritten: {out}", file=terminal)
     print(f"printed by the code measured (metric lines): {args.log}", file=terminal)
     missed = [k for k, ok in figures["run"]["met"].items() if ok is False]
+    return 1 if args.strict and missed else 0
+
+
+def _main_alone(args: argparse.Namespace, out: Path | None, parser: argparse.ArgumentParser) -> int:
+    from baton.local.progress import Stages, printed_to
+
+    names = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ALONE]
+    if unknown or not names:
+        parser.error(f"--only: {', '.join(unknown) or 'no stage'}: the stages measured alone are {', '.join(ALONE)}")
+    if out is None or not out.is_file():
+        parser.error(f"--only merges into an existing results file: {out or 'none given (--out)'} is not one")
+    results = json.loads(out.read_text())
+    with Stages("make bench", len(names), sys.stderr) as stages, printed_to(args.log):
+        merged = measure_alone(names, SIZES[args.sizes], results, stages.stage)
+    out.write_text(json.dumps(merged, indent=2) + "\n")
+    for name in names:
+        print(f"{name}: " + ", ".join(f"{k} {merged[k]}" for k in KEYS if k.startswith(name)), file=sys.stdout)
+    print(f"\nwritten: {out}", file=sys.stdout)
+    missed = [k for k, ok in merged["run"]["met"].items() if ok is False]
     return 1 if args.strict and missed else 0
 
 

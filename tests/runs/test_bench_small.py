@@ -183,3 +183,34 @@ def test_the_whole_bench_runs_at_tiny_sizes(
     assert scale["wcu"]["history"] > scale["wcu"]["small"]
     assert figures["engine_decisions_per_second"] > 0
     assert len(figures["breakdown"]["engine"]["top_functions"]) == 5
+
+
+def test_only_measures_the_stages_named_and_merges_them_into_the_results_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = json.loads(run.RESULTS.read_text())
+    out = tmp_path / "results.json"
+    out.write_text(json.dumps({**before, "sto_open_rate": -1.0}))
+    assert run.main(["--sizes", "smoke", "--only", "sto", "--out", str(out), "--log", str(tmp_path / "b.log")]) == 0
+    after = json.loads(out.read_text())
+    assert 0 <= after["sto_open_rate"] <= 1  # measured now, in place of the file's
+    assert after["breakdown"]["sto"]["sto_shoppers"] == run.SIZES["smoke"]["sto"]["shoppers"]
+    kept = [k for k in run.KEYS if k in before and not k.startswith("sto_")]
+    assert {k: after[k] for k in kept} == {k: before[k] for k in kept}
+    assert list(after["run"]["stages_measured_alone"]) == [*before["run"].get("stages_measured_alone", {})] + (
+        [] if "sto" in before["run"].get("stages_measured_alone", {}) else ["sto"]
+    )
+    assert after["run"]["met"]["sto_in_band_share"] is not None and "sto_open_rate" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [(["--only", "replay,engine"], "engine"), (["--only", ","], "no stage"), (["--only", "sto"], "results file")],
+)
+def test_only_refuses_a_stage_it_cannot_measure_alone_or_a_missing_results_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], named: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run.main(["--sizes", "smoke", *argv, "--out", str(tmp_path / "none.json")])
+    assert exited.value.code == 2
+    assert named in capsys.readouterr().err

@@ -369,8 +369,15 @@ class _Run:
                     self._decide(waiting.request, Outcome.DEFERRED, "queued", release_at=self.now)
             due = due[:room]
             self.more_due = True
+        if not due:
+            return
+        # A claim holds room against the due requests ranked below it: those ranked below the last due one hold
+        # it against nothing (claims are counted in this call only), so they are not made.
+        candidates = sorted(due + self._claimants(), key=_rank)
+        while candidates and candidates[-1].due_at > self.now:
+            candidates.pop()
         sent_here: list[Contact] = []
-        for candidate in sorted(due + self._claimants(), key=_rank):
+        for candidate in candidates:
             if candidate.due_at > self.now:
                 self._claim(candidate)
             else:

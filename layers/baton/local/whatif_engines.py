@@ -25,6 +25,9 @@ from typing import Any
 from baton.local.whatif import Tally, customer_key, row_json
 
 BUCKETS = 64  # spill files: at a million requests, about 16,000 lines each
+# A row file's line: the input line's number in this many digits, a tab, the row. Fixed width, so that the lines
+# sort as their numbers do and the merge compares them as they are.
+NUMBER_DIGITS = 12
 Numbered = Iterable[tuple[int, str]]  # (line number, raw line)
 Rows = Callable[[str], None]
 
@@ -70,7 +73,7 @@ def _decide_bucket(paths: tuple[str, str]) -> Tally:
         rows.extend(decide_group(numbered, tally))
     rows.sort(key=lambda row: row[0])
     with open(target, "w", encoding="utf-8") as out:
-        out.writelines(f"{number}\t{row}\n" for number, row in rows)
+        out.writelines(f"{number:0{NUMBER_DIGITS}d}\t{row}\n" for number, row in rows)
     return tally
 
 
@@ -95,9 +98,8 @@ def _spill(numbered: Numbered, folder: Path) -> list[tuple[str, str]]:
 def _merged(pairs: list[tuple[str, str]]) -> Iterator[str]:
     handles = [open(target, encoding="utf-8") for _, target in pairs]  # noqa: SIM115 - closed below
     try:
-        streams = [((int(line.split("\t", 1)[0]), line) for line in handle) for handle in handles]
-        for _, line in heapq.merge(*streams):
-            yield line.split("\t", 1)[1].rstrip("\n")
+        for line in heapq.merge(*handles):
+            yield line[NUMBER_DIGITS + 1 : -1]
     finally:
         for handle in handles:
             handle.close()

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -43,6 +43,7 @@ from baton.core.clock import Clock
 from baton.core.domain import AddressStanding, ChannelOption, Decision, Outcome, Pending, Request, RequestStatus
 from baton.core.engine import DIGEST, arbitrate, priority_of
 from baton.core.errors import ConcurrentUpdate, InvalidRequest, PermanentDeliveryFailure, TransientFailure
+from baton.core.valueclass import valueclass
 
 if TYPE_CHECKING:
     from baton.core.policy import Policy
@@ -55,7 +56,7 @@ T = TypeVar("T")
 FALLBACK = "fallback"  # what a request that failed for good on its channel waits for: a decision on another
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Report:
     """What became of one request in one call: what the handler logs and counts, and replay writes out."""
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.core.addresses import address_hash
 from baton.core.domain import AddressStanding, CustomerState, Decision, Outcome, RequestStatus, Verdict
 from baton.core.engagement import EngagementProfile
+from baton.core.valueclass import valueclass
 
 if TYPE_CHECKING:  # annotations only: a function that validates no requests loads no contract or policy model
     from baton.app.engagements import Engagement
@@ -35,7 +36,7 @@ def status_after(decision: Decision) -> RequestStatus:
     return RequestStatus(decision.outcome.value)
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Step:
     """One step in a request's history: ``what`` is ``arrived``, ``deferred`` (``reason``, ``until``),
     ``released`` (its wait ended), ``sending``, ``taken_over`` (a lease that ran out), ``retry`` (a send that failed
@@ -48,7 +49,7 @@ class Step:
     until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Candidate:
     """A channel a request that lists ``channels`` may go by: the profile's address for it when the request
     arrived, and why a send by it failed for good, if one did."""
@@ -58,7 +59,7 @@ class Candidate:
     failed: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class RequestRecord:
     """One request as the ledger holds it: its state, its audit, and what to send."""
 
@@ -103,7 +104,7 @@ class RequestRecord:
         return replace(self, recipient=next((c.recipient for c in self.candidates if c.channel == self.channel), None))
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Arrival:
     """A valid request arriving now: what the ledger stores beside the engine's decision."""
 
@@ -120,7 +121,7 @@ class Arrival:
         return next((c.recipient for c in self.candidates if c.channel == channel), None)
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Snapshot:
     """One round trip's read: the customer's ledger, the request if already known, the address's standing."""
 
@@ -151,7 +152,7 @@ def failed_on(record: RequestRecord, reason: str) -> tuple[Candidate, ...]:
     return tuple(replace(c, failed=reason) if c.channel == record.channel else c for c in record.candidates)
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class FleetHistogram:
     """The fleet's engagement histogram, one item: 168 weights (by hour of the week in each shopper's own zone) as
     of ``as_of``, and the segment of the customers the sweeper reads next (``baton.app.fleet``)."""
@@ -250,7 +251,7 @@ class Ledger(Protocol):
     def timeline(self, customer_id: str) -> list[RequestRecord]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Rendered:
     subject: str
     text: str
@@ -258,7 +259,7 @@ class Rendered:
     rendered_with: str = ""  # "<template set version>/<locale>"; "" for content the sender rendered
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Envelope:
     """What a channel needs to send one message."""
 

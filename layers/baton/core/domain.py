@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from baton.core.engagement import EngagementProfile
+from baton.core.valueclass import valueclass
 
 
 class Outcome(StrEnum):
@@ -47,7 +48,7 @@ class RequestStatus(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class ChannelOption:
     """One channel a request may go by (``channels``, in the sender's order): where its address stands, and why
     a send on it failed for good, if one did (the request then falls back to the next)."""
@@ -57,7 +58,7 @@ class ChannelOption:
     failed: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Request:
     """A message request as the engine sees it (no template, data or address). A request with ``options`` lets
     the engine choose its channel: ``channel`` is then the one chosen (or the one it is ranked and waits on)."""
@@ -76,7 +77,7 @@ class Request:
     options: tuple[ChannelOption, ...] = ()  # empty: ``channel`` is fixed
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Contact:
     """A message sent: what caps and repeats count."""
 
@@ -90,7 +91,7 @@ class Contact:
     transactional: bool
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Pending:
     """A request waiting: held in an arbitration window, or deferred (quiet hours, caps)."""
 
@@ -100,7 +101,7 @@ class Pending:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Mark:
     """An exclusion in force: a request of ``category`` (about ``entity``) arrived at ``at``."""
 
@@ -110,13 +111,13 @@ class Mark:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class QuietWindow:
     start: str  # "HH:MM" local
     end: str
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class PersonalLimit:
     """A customer's own frequency limit ("at most one marketing email a week"): an extra cap, never a looser one."""
 
@@ -129,7 +130,7 @@ class PersonalLimit:
         return f"personal:{self.channel or 'marketing'}_{int(self.window.total_seconds() // 86400)}d"
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Profile:
     timezone: str | None = None
     locale: str | None = None
@@ -139,7 +140,7 @@ class Profile:
     limits: tuple[PersonalLimit, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class CustomerState:
     """Everything one decision for one customer needs, read in one round trip."""
 
@@ -153,13 +154,13 @@ class CustomerState:
     engagement: EngagementProfile = field(default_factory=EngagementProfile)
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class CapCount:
     count: int  # messages in the window before this decision
     limit: int  # the room this request may use (limit less any reserve it cannot touch)
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Decision:
     request: Request
     outcome: Outcome
@@ -172,7 +173,7 @@ class Decision:
     carrier: str | None = None  # for a request listed in a digest: the request that carries the one message
 
 
-@dataclass(frozen=True, slots=True)
+@valueclass
 class Verdict:
     decisions: tuple[Decision, ...]
     ledger: CustomerState

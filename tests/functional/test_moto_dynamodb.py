@@ -441,3 +441,29 @@ def test_items_near_the_size_limit_are_taken_and_refused_as_moto_does(
     patched = [(DynamoType, "size"), (LimitedSizeDict, "__setitem__"), (Item, "__init__")]
     ours, theirs = _with_originals(patched, lambda: _outcomes(run))
     assert ours == theirs
+
+
+def test_an_update_on_a_table_with_a_stream_still_records_the_item_as_it_was() -> None:
+    """update_item's copy of the item before the update is skipped only for a table without a stream: on one with
+    a stream, each record's old image is the item before that update."""
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName="streamed", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )  # fmt: skip
+        client.put_item(TableName="streamed", Item={"k": {"S": "x"}, "n": {"N": "1"}, "m": {"M": {"a": {"N": "1"}}}})
+        for value in ("2", "3"):
+            client.update_item(TableName="streamed", Key={"k": {"S": "x"}}, UpdateExpression="SET n = :v, m.a = :v",
+                               ExpressionAttributeValues={":v": {"N": value}})  # fmt: skip
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["streamed"].stream_shard
+        images = [(r.record["dynamodb"].get("OldImage"), r.record["dynamodb"]["NewImage"]) for r in shard.items]
+        old = [image[0] for image in images[1:]]
+        assert [(o or {}).get("n") for o in old] == [{"N": "1"}, {"N": "2"}]
+        assert [(o or {})["m"]["M"]["a"] for o in old] == [{"N": "1"}, {"N": "2"}]
+        assert [image[1]["n"] for image in images] == [{"N": "1"}, {"N": "2"}, {"N": "3"}]

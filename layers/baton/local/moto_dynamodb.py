@@ -29,9 +29,10 @@ form is written to the JSON response as it is (moto's serializer walks its ten m
 update expression is parsed once per string, and its checks that depend on nothing but the expression, its names
 and the table's keys pass once per such triple; moto's list of a response class's methods is made once; the walks of
 an update expression's tree check each node type once per pass, not at every node; and an item's size (checked at
-every attribute set) is summed over its values as they are, not over rebuilt copies of them, to the same number.
-And ``partitions_at_most`` tells the local runtime, from the membership map, which due-index shards a sweep would
-find anything in, so that its sweep queries those alone.
+every attribute set) is summed over its values as they are, not over rebuilt copies of them, to the same number;
+``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream, is not made
+for a table without one. And ``partitions_at_most`` tells the local runtime, from the membership map, which
+due-index shards a sweep would find anything in, so that its sweep queries those alone.
 
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
 several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to
@@ -102,13 +103,18 @@ def install() -> None:
 
 class _CopyKeepingTables:
     """Stands in for the ``copy`` module inside moto's backend module: inside a patched transaction, the "backup"
-    of a table is the table itself (the touched items are backed up instead); anything else is copied as usual."""
+    of a table is the table itself (the touched items are backed up instead); inside a patched ``update_item`` on a
+    table without a stream, the copy of the item as it was (``orig_item``, read only by ``stream_shard.add``) is the
+    item itself; anything else is copied as usual."""
 
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.dynamo_type import Item
         from moto.dynamodb.models.table import Table
 
         if getattr(_scope, "keep_tables", False) and isinstance(value, Table):
             return value
+        if getattr(_scope, "no_stream", False) and type(value) is Item:
+            return value  # update_item's copy of the item for the table's stream, which it has none of
         return copy.deepcopy(value, memo)
 
     def __getattr__(self, name: str) -> Any:
@@ -257,9 +263,13 @@ def _reindexing_delete(original: Callable[..., Any]) -> Callable[..., Any]:
 def _reindexing_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_item(backend: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         with _lock:
+            known = backend.tables.get(table_name)
+            outer = getattr(_scope, "no_stream", False)
+            _scope.no_stream = known is not None and known.stream_shard is None
             try:
                 return original(backend, table_name, key, *args, **kwargs)
             finally:  # the update changes its item in place, or creates it before a validation error
+                _scope.no_stream = outer
                 table = backend.get_table(table_name)
                 parsed = _key_of(table, key)
                 if parsed is not None:

@@ -285,3 +285,185 @@ def test_a_dynamodb_endpoint_s_requests_are_signed_inside_the_mock() -> None:
         assert _signed(client, lambda: client.describe_table(TableName=TABLE))
         sns = boto3.client("sns", region_name=REGION, endpoint_url="http://127.0.0.1:9")
         assert not _signed(sns, sns.list_topics)
+
+
+# -- update expressions validated and items measured as moto's own code does -------------------------------------
+
+
+def _with_originals(patched: list[tuple[type, str]], run: Callable[[], Any]) -> tuple[Any, Any]:
+    """What ``run`` gives with the patched methods, and then with moto's own (each kept as its ``original``)."""
+    saved = [(owner, name, getattr(owner, name)) for owner, name in patched]
+    ours = run()
+    try:
+        for owner, name, method in saved:
+            setattr(owner, name, method.original)
+        theirs = run()
+    finally:
+        for owner, name, method in saved:
+            setattr(owner, name, method)
+    return ours, theirs
+
+
+def _outcomes(calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    """Each call's response (or error) on a fresh table, then the table's items."""
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        out: list[Any] = []
+        for operation, params in calls:
+            try:
+                answer = getattr(client, operation)(TableName=TABLE, **params)
+                out.append({k: v for k, v in answer.items() if k != "ResponseMetadata"})
+            except ClientError as exc:
+                out.append(exc.response["Error"])
+        out.append(_scan(client))
+        return out
+
+
+NAMES = ["a", "b", "m", "l", "n", "s", PK]
+
+
+@st.composite
+def update_actions(draw: st.DrawFn) -> tuple[str, str]:
+    """One action of an update expression, as (clause, text), names as #<name>, values as :<n> placeholders
+    numbered later (``{v}`` marks each value)."""
+    name = draw(st.sampled_from(NAMES))
+    other = draw(st.sampled_from(NAMES))
+    return draw(
+        st.sampled_from(
+            [
+                ("SET", f"#{name} = {{v}}"),
+                ("SET", f"#{name} = if_not_exists(#{other}, {{v}})"),
+                ("SET", f"#{name} = list_append(if_not_exists(#{name}, {{v}}), {{v}})"),
+                ("SET", f"#{name} = list_append(#{other}, {{v}})"),
+                ("SET", f"#{name} = #{other} + {{v}}"),
+                ("SET", f"#{name} = #{other} - {{v}}"),
+                ("SET", f"#{name} = #{other}"),
+                ("SET", f"#m.#{name} = {{v}}"),
+                ("SET", "#l[1] = {v}"),
+                ("REMOVE", f"#{name}"),
+                ("REMOVE", "#l[0]"),
+                ("ADD", f"#{name} {{v}}"),
+                ("DELETE", f"#{name} {{v}}"),
+            ]
+        )
+    )
+
+
+stored_values = st.recursive(  # map members named: moto's response to a member named "" fails to parse
+    scalars,
+    lambda inner: st.one_of(
+        st.builds(lambda m: {"M": m}, st.dictionaries(st.text(min_size=1, max_size=4), inner, max_size=3)),
+        st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3)),
+    ),
+    max_leaves=12,
+)
+update_values = st.one_of(
+    stored_values,
+    st.builds(lambda n: {"N": str(n)}, st.integers(-5, 5)),
+    st.builds(lambda items: {"L": items}, st.lists(scalars, max_size=2)),
+    st.builds(lambda s: {"SS": s}, st.lists(st.sampled_from("xyz"), min_size=1, max_size=2, unique=True)),
+)
+
+
+@st.composite
+def updates(draw: st.DrawFn) -> dict[str, Any]:
+    actions = draw(st.lists(update_actions(), min_size=1, max_size=5))
+    values: dict[str, Any] = {}
+    clauses: dict[str, list[str]] = {}
+    for clause, text in actions:
+        while "{v}" in text:
+            placeholder = f":v{len(values)}"
+            values[placeholder] = draw(update_values)
+            text = text.replace("{v}", placeholder, 1)
+        clauses.setdefault(clause, []).append(text)
+    expression = " ".join(f"{clause} {', '.join(texts)}" for clause, texts in clauses.items())
+    names = {f"#{n}": n for n in NAMES if f"#{n}" in expression.replace(",", " ").replace(")", " ").split()
+             or f"#{n}," in expression or f"#{n}." in expression or f"#{n}[" in expression}  # fmt: skip
+    params: dict[str, Any] = {"Key": _key("a", draw(st.sampled_from(REQUESTS[:2]))), "UpdateExpression": expression,
+                              "ReturnValues": "ALL_NEW"}  # fmt: skip
+    if names:
+        params["ExpressionAttributeNames"] = names
+    if values:
+        params["ExpressionAttributeValues"] = values
+    return params
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(updates(), min_size=1, max_size=6))
+def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[dict[str, Any]]) -> None:
+    """Random update expressions (SET, REMOVE, ADD, DELETE; functions, arithmetic, nested paths, the key) on
+    random items: the same responses, the same errors and the same items with the patched walk of the tree and
+    with moto's."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    seed = [("put_item", {"Item": {**_key("a", "1"), "m": {"M": {"a": {"S": "x"}}}, "l": {"L": [{"N": "1"}]},
+                                   "n": {"N": "2"}, "s": {"SS": ["x"]}}})]  # fmt: skip
+    run = seed + [("update_item", params) for params in calls]
+    ours, theirs = _with_originals([(DepthFirstTraverser, "traverse_node_recursively")], lambda: _outcomes(run))
+    assert ours == theirs
+
+
+@settings(max_examples=300, deadline=None)
+@given(attribute_values)
+def test_a_value_s_size_is_moto_s(value: dict[str, Any]) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    typed = DynamoType(value)
+    assert typed.size() == DynamoType.size.original(typed)  # type: ignore[attr-defined]
+
+
+LIMIT = 405000  # moto's
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from("abcdef"), stored_values, max_size=4), st.integers(-300, 60),
+       st.lists(updates(), max_size=3))  # fmt: skip
+def test_items_near_the_size_limit_are_taken_and_refused_as_moto_does(
+    attributes: dict[str, Any], margin: int, calls: list[dict[str, Any]]
+) -> None:
+    """A put of an item a few bytes under or over moto's limit, then updates that grow it: the same items taken,
+    the same refused (and with the same errors), with the patched measures and with moto's."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    item = {**_key("a", "1"), **attributes}
+    used = sum(len(k.encode()) + DynamoType(v).size() for k, v in item.items()) + len("pad")
+    item["pad"] = {"S": "é" + "x" * max(0, LIMIT - used + margin - 2)}
+    run = [("put_item", {"Item": item}), *[("update_item", params) for params in calls]]
+    patched = [(DynamoType, "size"), (LimitedSizeDict, "__setitem__"), (Item, "__init__")]
+    ours, theirs = _with_originals(patched, lambda: _outcomes(run))
+    assert ours == theirs
+
+
+def test_an_update_on_a_table_with_a_stream_still_records_the_item_as_it_was() -> None:
+    """update_item's copy of the item before the update is skipped only for a table without a stream: on one with
+    a stream, each record's old image is the item before that update."""
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(
+            TableName="streamed", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )  # fmt: skip
+        client.put_item(TableName="streamed", Item={"k": {"S": "x"}, "n": {"N": "1"}, "m": {"M": {"a": {"N": "1"}}}})
+        for value in ("2", "3"):
+            client.update_item(TableName="streamed", Key={"k": {"S": "x"}}, UpdateExpression="SET n = :v, m.a = :v",
+                               ExpressionAttributeValues={":v": {"N": value}})  # fmt: skip
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["streamed"].stream_shard
+        images = [(r.record["dynamodb"].get("OldImage"), r.record["dynamodb"]["NewImage"]) for r in shard.items]
+        old = [image[0] for image in images[1:]]
+        assert [(o or {}).get("n") for o in old] == [{"N": "1"}, {"N": "2"}]
+        assert [(o or {})["m"]["M"]["a"] for o in old] == [{"N": "1"}, {"N": "2"}]
+        assert [image[1]["n"] for image in images] == [{"N": "1"}, {"N": "2"}, {"N": "3"}]

@@ -24,17 +24,21 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
   write. moto's own query code then filters, sorts, pages and projects them as before.
 - a scan sorts the items by their keys' values, each cast once, into the order moto's sort gives.
 
-It also takes off four costs paid on every call, none of which changes a response: an attribute value in wire
+It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
 update expression is parsed once per string, and its checks that depend on nothing but the expression, its names
-and the table's keys pass once per such triple; moto's list of a response class's methods is made once. And
-``partitions_at_most`` tells the local runtime, from the membership map, which due-index shards a sweep would
-find anything in, so that its sweep queries those alone.
+and the table's keys pass once per such triple; moto's list of a response class's methods is made once; the walks of
+an update expression's tree check each node type once per pass, not at every node; and an item's size (checked at
+every attribute set) is summed over its values as they are, not over rebuilt copies of them, to the same number;
+``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream, is not made
+for a table without one. And ``partitions_at_most`` tells the local runtime, from the membership map, which
+due-index shards a sweep would find anything in, so that its sweep queries those alone.
 
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
 several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to
-the behaviour of the original on random writes, transactions (cancelled ones included) and queries, and its
-responses to moto's own serializer on random attribute values.
+the behaviour of the original on random writes, transactions (cancelled ones included), queries and update
+expressions (items near the size limit included), and its responses to moto's own serializer on random attribute
+values.
 """
 
 from __future__ import annotations
@@ -89,6 +93,8 @@ def install() -> None:
         _serialize_attribute_values_directly()
         _parse_each_update_expression_once()
         _list_response_methods_once()
+        _traverse_with_node_types_cached()
+        _size_items_without_rebuilding_them()
         _installed = True
 
 
@@ -97,13 +103,18 @@ def install() -> None:
 
 class _CopyKeepingTables:
     """Stands in for the ``copy`` module inside moto's backend module: inside a patched transaction, the "backup"
-    of a table is the table itself (the touched items are backed up instead); anything else is copied as usual."""
+    of a table is the table itself (the touched items are backed up instead); inside a patched ``update_item`` on a
+    table without a stream, the copy of the item as it was (``orig_item``, read only by ``stream_shard.add``) is the
+    item itself; anything else is copied as usual."""
 
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.dynamo_type import Item
         from moto.dynamodb.models.table import Table
 
         if getattr(_scope, "keep_tables", False) and isinstance(value, Table):
             return value
+        if getattr(_scope, "no_stream", False) and type(value) is Item:
+            return value  # update_item's copy of the item for the table's stream, which it has none of
         return copy.deepcopy(value, memo)
 
     def __getattr__(self, name: str) -> Any:
@@ -252,9 +263,13 @@ def _reindexing_delete(original: Callable[..., Any]) -> Callable[..., Any]:
 def _reindexing_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_item(backend: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         with _lock:
+            known = backend.tables.get(table_name)
+            outer = getattr(_scope, "no_stream", False)
+            _scope.no_stream = known is not None and known.stream_shard is None
             try:
                 return original(backend, table_name, key, *args, **kwargs)
             finally:  # the update changes its item in place, or creates it before a validation error
+                _scope.no_stream = outer
                 table = backend.get_table(table_name)
                 parsed = _key_of(table, key)
                 if parsed is not None:
@@ -509,3 +524,180 @@ def _list_response_methods_once() -> None:
         return list(found)
 
     responses.method_names_from_class = method_names_once  # type: ignore[assignment]
+
+
+# -- update expressions: one traversal's type checks, made once per node type --------------------------------------
+
+
+def _traverse_with_node_types_cached() -> None:
+    """moto's validators walk a copy of an update expression's tree once per pass (seven passes a call), and at
+    every node ask whether it is a ``Node`` and whether it is of a type the pass processes: ``isinstance`` checks
+    against abstract base classes, most of the walk's cost, and a call of the pass's ``pre_processing_of_child``
+    hook for every child, which does nothing but in the one pass that overrides it. Now each answer is kept per
+    node type (per pass class for the second: moto's passes list their node types literally, the same for every
+    instance), and the hook is called where a pass overrides it. The walk itself, its order, what it processes
+    and how it puts processed nodes in place are moto's, line for line."""
+    import importlib
+
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
+    traverser: Any = ast_nodes.DepthFirstTraverser
+    node_class = ast_nodes.Node
+    original = traverser.traverse_node_recursively
+    no_hook = traverser.pre_processing_of_child
+    is_node: dict[type, bool] = {}
+    processed: dict[tuple[type, type], bool] = {}
+    hooked: dict[type, bool] = {}
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        kind = type(node)
+        found = is_node.get(kind)
+        if found is None:
+            found = is_node[kind] = isinstance(node, node_class)
+        if not found:
+            return node
+        parent_node = node.parent
+        if node.children is not None:
+            pass_class = type(self)
+            hook = hooked.get(pass_class)
+            if hook is None:
+                hook = hooked[pass_class] = pass_class.pre_processing_of_child is not no_hook
+            for i, child_node in enumerate(node.children):
+                if hook:
+                    self.pre_processing_of_child(node, i)
+                traverse_node_recursively(self, child_node, i)
+        key = (type(self), kind)
+        match = processed.get(key)
+        if match is None:
+            match = processed[key] = isinstance(node, self.nodes_to_be_processed())
+        if match:
+            node = self.process(node)
+            node.parent = parent_node
+            if parent_node:
+                parent_node.children[child_id] = node
+        return node
+
+    traverse_node_recursively.original = original  # type: ignore[attr-defined]
+    traverser.traverse_node_recursively = traverse_node_recursively
+
+
+# -- item sizes: the same sums, without rebuilding the values ----------------------------------------------------
+
+_ITEM_SIZE_LIMIT = 405000  # moto's (dynamo_type.LimitedSizeDict.__setitem__)
+_SET_TYPES = ("SS", "NS", "BS")
+_dynamo_type: Any = None  # moto's DynamoType, once the patch is installed
+
+
+class _Unusual(Exception):
+    """A value outside the shapes ``_exact_size`` knows: moto's own ``size`` measures it."""
+
+
+def _text_bytes(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def _scalar_bytes(value: Any) -> int:
+    """What moto's ``size`` gives for a string, binary, boolean or null value (``bytesize``, or 1 for a bool)."""
+    kind = type(value)
+    if kind is str:
+        return _text_bytes(value)
+    if kind is bool:
+        return 1
+    if kind is bytes:
+        return len(value)
+    raise _Unusual
+
+
+def _exact_size(value: Any) -> int:
+    """``DynamoType.size`` of ``value`` (a DynamoType whose nested values are DynamoTypes), without moto's
+    rebuilding of every nested map value (``DynamoType(v).size()``, a copy of the subtree at each level)."""
+    kind, inner = value.type, value.value
+    if kind == "N":
+        return len(str(inner))
+    if kind in _SET_TYPES:
+        if kind == "NS":
+            return sum(len(str(member)) for member in inner)
+        return sum(_scalar_bytes(member) for member in inner)
+    if kind == "L":
+        if type(inner) is not list:
+            raise _Unusual
+        total = 0
+        for element in inner:
+            if type(element) is not _dynamo_type:
+                raise _Unusual
+            total += _exact_size(element)
+        return total
+    if kind == "M":
+        if type(inner) is not dict:
+            raise _Unusual
+        total = 0
+        for name, member in inner.items():
+            if type(name) is not str or type(member) is not _dynamo_type:
+                raise _Unusual
+            total += _text_bytes(name) + _exact_size(member)
+        return total
+    return _scalar_bytes(inner)
+
+
+def _size_items_without_rebuilding_them() -> None:
+    """moto checks an item's size (at most 405,000 bytes, else ``ItemSizeTooLarge``) at every attribute it sets:
+    ``LimitedSizeDict.__setitem__`` sums the size of every attribute already there, which ``DynamoType.size``
+    measures by rebuilding each nested map value as a new DynamoType. Now
+
+    - ``DynamoType.size`` adds up the same byte counts over the value as it is (``_exact_size``); a value of any other
+      shape (a nested value not a DynamoType, a string not ``str``...) is measured by moto's own ``size``;
+    - ``LimitedSizeDict.__setitem__`` makes the same sums, in the same order, with that ``size``;
+    - ``Item.__init__``, which sets the attributes of a new item one by one into an empty ``LimitedSizeDict``,
+      keeps the running sum of those it set (new DynamoTypes, which nothing changes while the loop runs) instead
+      of summing them all again at each one, and refuses an item at the same attribute with the same error.
+
+    Every check compares the same number with the same limit, so the same items (and attributes) are refused,
+    and nothing is cached from one call to the next: moto changes nested values in place."""
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    DynamoType, LimitedSizeDict, Item = dynamo_type.DynamoType, dynamo_type.LimitedSizeDict, dynamo_type.Item
+    original_size, original_setitem, original_init = DynamoType.size, LimitedSizeDict.__setitem__, Item.__init__
+    global _dynamo_type
+    _dynamo_type = DynamoType
+
+    def size(self: Any) -> int:
+        try:
+            return _exact_size(self)
+        except _Unusual:
+            return original_size(self)
+
+    def measure(value: Any) -> int:
+        return size(value) if type(value) is DynamoType else bytesize(str(value))
+
+    def key_bytes(key: Any) -> int:
+        return _text_bytes(key) if type(key) is str else measure(key)
+
+    def setitem(self: Any, key: str, value: Any) -> None:
+        current_item_size = sum([key_bytes(k) for k in self.keys()]) + sum([measure(v) for v in self.values()])
+        new_item_size = bytesize(key) + measure(value)
+        if (current_item_size + new_item_size) > _ITEM_SIZE_LIMIT:
+            raise dynamo_type.ItemSizeTooLarge
+        dict.__setitem__(self, key, value)
+
+    def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        if any(type(key) is not str for key in attrs):
+            original_init(self, hash_key, range_key, attrs)
+            return
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = LimitedSizeDict()
+        current_item_size = 0  # what setitem would sum over the attributes set so far
+        for key, value in attrs.items():
+            typed = DynamoType(value)
+            new_item_size = _text_bytes(key) + size(typed)
+            if (current_item_size + new_item_size) > _ITEM_SIZE_LIMIT:
+                raise dynamo_type.ItemSizeTooLarge
+            dict.__setitem__(self.attrs, key, typed)
+            current_item_size += new_item_size
+
+    size.original = original_size  # type: ignore[attr-defined]
+    setitem.original = original_setitem  # type: ignore[attr-defined]
+    init.original = original_init  # type: ignore[attr-defined]
+    DynamoType.size = size  # type: ignore[method-assign]
+    LimitedSizeDict.__setitem__ = setitem  # type: ignore[method-assign]
+    Item.__init__ = init  # type: ignore[method-assign]

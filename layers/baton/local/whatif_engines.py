@@ -3,9 +3,9 @@
 Both run ``baton.local.whatif.decide_and_count`` on each customer's events and give back the output rows (JSON,
 one per request line) in input order and one ``Tally``.
 
-``local`` streams: the input is read once, in parts of ``PART_LINES`` lines; the worker processes spill each part,
-each line appended to one of ``BUCKETS`` spill files by a hash of its customer (so a bucket holds whole
-customers; a worker appends to its own file of each bucket). Then they decide a bucket at a time, customer by
+``local`` streams: the input is read once, in parts of ``PART_LINES`` lines; the worker processes spill each part
+(and the main process too while they are all taken), each line appended to one of ``BUCKETS`` spill files by a
+hash of its customer (so a bucket holds whole customers; a process appends to its own file of each bucket). Then they decide a bucket at a time, customer by
 customer in input order, and write its rows sorted by line; the rows are then merged from the bucket files in
 line order. Memory holds a few parts in flight and one bucket per worker, not the input.
 """
@@ -101,18 +101,19 @@ def _spill_part(folder: str, part: list[tuple[int, str]]) -> None:
 
 
 def _spill(numbered: Numbered, folder: Path, pool: ProcessPoolExecutor | None, workers: int) -> list[tuple[str, str]]:
-    """Every line to the spill files of its customer's bucket, in parts (spilled by ``pool``'s workers, with a
-    few parts in flight, or in this process); the (spill file prefix, rows file) pair of each bucket."""
+    """Every line to the spill files of its customer's bucket, in parts: spilled by ``pool``'s workers, a few in
+    flight, and by this process while they are all taken (or without a pool); the (spill file prefix, rows file)
+    pair of each bucket."""
     in_flight: deque[Future[None]] = deque()
     part: list[tuple[int, str]] = []
 
     def spill(lines: list[tuple[int, str]]) -> None:
-        if pool is None:
-            _spill_part(str(folder), lines)
-            return
-        in_flight.append(pool.submit(_spill_part, str(folder), lines))
-        while len(in_flight) > 2 * workers:
+        while in_flight and in_flight[0].done():
             in_flight.popleft().result()
+        if pool is None or len(in_flight) >= 2 * workers:  # the workers are busy, or still starting: spilled here
+            _spill_part(str(folder), lines)
+        else:
+            in_flight.append(pool.submit(_spill_part, str(folder), lines))
 
     for pair in numbered:
         part.append(pair)

@@ -5,9 +5,10 @@ one per request line) in input order and one ``Tally``.
 
 ``local`` streams: the input is read once, in parts of ``PART_LINES`` lines; the worker processes spill each part
 (and the main process too while they are all taken), each line appended to one of ``BUCKETS`` spill files by a
-hash of its customer (so a bucket holds whole customers; a process appends to its own file of each bucket). Then they decide a bucket at a time, customer by
-customer in input order, and write its rows sorted by line; the rows are then merged from the bucket files in
-line order. Memory holds a few parts in flight and one bucket per worker, not the input.
+hash of its customer (so a bucket holds whole customers; a process appends to its own file of each bucket). Then
+they decide a bucket at a time, customer by customer in input order, and write its rows sorted by line; the rows
+are then merged from the bucket files in line order. Memory holds a few parts in flight and one bucket per
+worker, not the input.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ measured in this run, plus a ``breakdown``). The terminal shows the stages as th
 and a table of each figure against its goal (``baton.local.results``, as in the README); what the code under
 measure prints to stdout (the handlers' metric lines) goes to out/bench.log.
 
-    python -m bench.run                    # full size, over an hour on 2 cores (the 1-million-request whatif)
+    python -m bench.run                    # full size, about 12 minutes on 2 cores
     python -m bench.run --sizes smoke      # tiny sizes, no file written unless --out is given
     python -m bench.run --only replay,whatif   # those stages alone, merged into the results file
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import field, replace
 from datetime import UTC, datetime
 from functools import partial
+from itertools import chain
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from baton.app.fleet import FleetCache, optimises
@@ -188,9 +189,7 @@ class Arbiter:
     def _fleet(self, policy: Policy, snapshot: Snapshot, arrivals: list[Request], now: datetime) -> tuple[float, ...]:
         """The fleet's engagement histogram, when a request this call may settle (arriving or waiting) belongs to
         a category that optimises its send time; else nothing (and no read)."""
-        if not policy.optimises_send_time:
-            return ()
-        categories = {r.category for r in arrivals} | {p.request.category for p in snapshot.ledger.pending}
+        categories = chain((r.category for r in arrivals), (p.request.category for p in snapshot.ledger.pending))
         return self.fleet.hours(now) if optimises(policy, categories) else ()
 
     def _after_commit(

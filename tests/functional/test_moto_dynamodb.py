@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from baton.local.mocked_aws import REGION, mocked_aws
@@ -234,10 +234,66 @@ def test_a_scan_pages_through_the_items_in_moto_s_own_order(
                     return found
                 start = {"ExclusiveStartKey": answer["LastEvaluatedKey"]}
 
-        ours, theirs = _patched_and_original(Table, "all_items", pages)
+        ours, theirs = _with_originals([(Table, "all_items"), (Table, "scan")], pages)
         assert ours == theirs
         if segment is None:
             assert len(ours) == len(keys)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(keys, st.sampled_from(SHARDS), st.one_of(st.none(), st.integers(0, 5)), st.integers(0, 3)),
+        min_size=1, max_size=12, unique_by=lambda row: row[0],
+    ),
+    st.sampled_from(["<", "<=", ">=", "BETWEEN"]), st.integers(0, 5), st.one_of(st.none(), st.integers(1, 4)),
+    st.booleans(),
+)  # fmt: skip
+@example(  # the matching items fill most of a page, and a large item two sort key values past the bound ends it
+    [(("a", "1"), "DUE#0", 1, 3), (("a", "2"), "DUE#0", 2, 2), (("a", "3"), "DUE#0", 4, 0),
+     (("b", "1"), "DUE#0", 5, 3)], "<=", 3, None, True,
+)  # fmt: skip
+def test_a_due_index_query_pages_as_moto_s_own_query_does(
+    rows: list[tuple[tuple[str, str], str, int | None, int]],
+    comparison: str,
+    bound: int,
+    limit: int | None,
+    forward: bool,
+) -> None:
+    """Every page of a query of one due-index partition with a sort key condition (items past the bound, items
+    without a sort key, and items large enough to fill a page among them) is moto's own query's page."""
+    from moto.dynamodb.models.table import Table
+
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        for key, shard, at, size in rows:
+            item = {**_key(*key), DUE_INDEX_PK: {"S": shard}, "blob": {"S": "x" * (size * 130_000)}}
+            if at is not None:
+                item[DUE_INDEX_SK] = {"S": f"2026-01-01T00:0{at}"}
+            client.put_item(TableName=TABLE, Item=item)
+        condition = {
+            "<": "due_sk < :b", "<=": "due_sk <= :b", ">=": "due_sk >= :b", "BETWEEN": "due_sk BETWEEN :a AND :b"
+        }[comparison]  # fmt: skip
+        values = {":p": {"S": SHARDS[0]}, ":b": {"S": f"2026-01-01T00:0{bound}"}}
+        if comparison == "BETWEEN":
+            values[":a"] = {"S": "2026-01-01T00:01"}
+
+        def pages() -> list[Any]:
+            found: list[Any] = []
+            start: dict[str, Any] = {}
+            while True:
+                answer = client.query(
+                    TableName=TABLE, IndexName=DUE_INDEX, KeyConditionExpression=f"due_pk = :p AND {condition}",
+                    ExpressionAttributeValues=values, ScanIndexForward=forward, **({"Limit": limit} if limit else {}),
+                    **start,
+                )  # fmt: skip
+                found.append((answer["Items"], answer.get("LastEvaluatedKey")))
+                if "LastEvaluatedKey" not in answer or len(found) > len(rows) + 1:
+                    return found
+                start = {"ExclusiveStartKey": answer["LastEvaluatedKey"]}
+
+        ours, theirs = _with_originals([(Table, "all_items"), (Table, "query")], pages)
+        assert ours == theirs
 
 
 # -- signing ------------------------------------------------------------------------------------------------------

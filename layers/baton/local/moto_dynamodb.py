@@ -21,8 +21,11 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
 - DynamoDB models are not tracked for the dashboard;
 - a query starts from the items that can match its key condition: the partition's items for a table query, and
   for a GSI query the items whose index key has the queried value, from a membership map kept up to date on every
-  write. moto's own query code then filters, sorts, pages and projects them as before.
-- a scan sorts the items by their keys' values, each cast once, into the order moto's sort gives.
+  write (and of those, for a forward query with a sort key bound ``<`` or ``<=``, the items up to the bound and
+  those at the first sort key value past it: ``_up_to_the_bound``). moto's own query code then filters, sorts,
+  pages and projects them as before.
+- a scan sorts the items by their keys' values, each cast once, into the order moto's sort gives, and one segment
+  of a parallel scan starts from the items of that segment.
 
 It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
@@ -47,7 +50,7 @@ import copy
 import inspect
 import pickle
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -90,6 +93,7 @@ def install() -> None:
         Table.delete_item = _reindexing_delete(Table.delete_item)  # type: ignore[method-assign]
         Table.all_items = _narrowable(Table.all_items)  # type: ignore[method-assign, assignment]
         Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
+        Table.scan = _segmented_scan(Table.scan)  # type: ignore[method-assign]
         _serialize_attribute_values_directly()
         _parse_each_update_expression_once()
         _list_response_methods_once()
@@ -293,11 +297,15 @@ def _narrowable(original: Callable[[Any], list[Any]]) -> Callable[[Any], list[An
 
 
 def _sorted_by_key(table: Any) -> list[Any]:
-    """Every item of ``table`` in moto's order (by hash key, then range key), each key's value cast once: moto's
-    sort compares ``DynamoType`` keys, which casts both values at every comparison."""
+    """Every item of ``table`` in moto's order (``_in_key_order``)."""
+    return _in_key_order(_every_item(table))
+
+
+def _in_key_order(items: Iterable[Any]) -> list[Any]:
+    """``items`` in moto's order (by hash key, then range key), each key's value cast once: moto's sort compares
+    ``DynamoType`` keys, which casts both values at every comparison."""
     return sorted(
-        _every_item(table),
-        key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value,
+        items, key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value
     )
 
 
@@ -309,6 +317,7 @@ def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
         with _lock, _narrowed(table, _candidates(table, bound.arguments)):
             return original(table, *args, **kwargs)
 
+    query.original = original  # type: ignore[attr-defined]
     return query
 
 
@@ -344,7 +353,89 @@ def _candidates(table: Any, arguments: dict[str, Any]) -> list[Any] | None:
     if any(a not in conditions for a in attributes):
         return None
     values = tuple(conditions[a] for a in attributes)
-    return list(membership.members[index_name].get(values, {}).values())
+    return _up_to_the_bound(table, index_name, list(membership.members[index_name].get(values, {}).values()), arguments)
+
+
+def _up_to_the_bound(table: Any, index_name: str, items: list[Any], arguments: dict[str, Any]) -> list[Any]:
+    """Of a GSI partition's ``items``, those a forward query with a string sort key condition ``<`` or ``<=`` can
+    answer with: the items that match, and those at the first sort key value past the bound, where moto ends a
+    page that has reached its limit. moto also measures each later item against the 1 MB page, and ends the page
+    at one that would take it past: no item can while the matching items take at most 1 MB less one item's limit
+    (405,000 bytes, which moto holds each item to as its attributes are set), and with more, every item of the
+    partition is returned. Any other query: every item of the partition."""
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
+
+    comparison, bounds = arguments.get("range_comparison"), arguments.get("range_objs") or []
+    conditions = arguments.get("range_key_conditions") or []
+    sort_key = _sort_key_of(table, index_name)
+    if (
+        comparison not in ("<", "<=")
+        or len(bounds) != 1
+        or bounds[0].type != "S"
+        or arguments.get("scan_index_forward") is False
+        or arguments.get("filter_kwargs")
+        or sort_key is None
+        or any(condition[0] != sort_key for condition in conditions)
+    ):
+        return items
+    bound = bounds[0].value
+    within: list[Any] = []
+    past: list[tuple[str, Any]] = []
+    for item in items:
+        value = item.attrs.get(sort_key)
+        if value is None:
+            continue  # not in the index: moto passes over it
+        if value.type != "S":
+            return items
+        if value.value < bound or (comparison == "<=" and value.value == bound):
+            within.append(item)
+        else:
+            past.append((value.value, item))
+    if sum(item.size() for item in within) > RESULT_SIZE_LIMIT - _ITEM_SIZE_LIMIT:
+        return items
+    if past:
+        first = min(value for value, _ in past)
+        within += [item for value, item in past if value == first]
+    return within
+
+
+def _sort_key_of(table: Any, index_name: str) -> str | None:
+    index = next((i for i in (table.global_indexes or ()) if i.name == index_name), None)
+    ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"] if index is not None else []
+    return ranges[0] if len(ranges) == 1 else None
+
+
+# -- a segment of a parallel scan starts from the items in that segment --------------------------------------------
+
+
+def _segmented_scan(original: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(original)
+
+    def scan(table: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(table, *args, **kwargs)
+        segments = bound.arguments.get("segments", (None, None))
+        candidates = None
+        if not bound.arguments.get("index_name") and segments != (None, None):
+            candidates = _in_segment(table, segments)
+        with _lock, _narrowed(table, candidates):
+            return original(table, *args, **kwargs)
+
+    scan.original = original  # type: ignore[attr-defined]
+    return scan
+
+
+def _in_segment(table: Any, segments: tuple[int, int]) -> list[Any] | None:
+    """The items of ``segments`` (segment, total) in moto's order: those of each hash key the key's first item
+    places in the segment (moto places an item by its hash key alone), or None to let moto look at every item."""
+    found: list[Any] = []
+    try:
+        for bucket in table.items.values():
+            members = list(bucket.values()) if table.range_key_attr else [bucket]
+            if members and members[0].is_within_segment(segments):
+                found += members
+    except Exception:  # segments moto itself refuses, at the first item: its own way says how
+        return None
+    return _in_key_order(found)
 
 
 # -- what a GSI query would find, without the query --------------------------------------------------------------

@@ -110,11 +110,12 @@ def mocked_aws(dynamodb_endpoint: str | None = None, table_name: str = TABLE_NAM
     import boto3
     from moto import mock_aws
 
-    from baton.local import moto_dynamodb
+    from baton.local import moto_direct, moto_dynamodb
 
     set_local_env()
     moto_dynamodb.install()
     _Signing.register()
+    moto_direct.install()
     with mock_aws(), _unsigned(dynamodb_endpoint):
         moto_dynamodb.untrack()
         if dynamodb_endpoint:

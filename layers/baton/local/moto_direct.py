@@ -1,0 +1,176 @@
+"""Embedded moto answers the ledger's DynamoDB data-plane calls in process, without their HTTP round trip.
+
+Through the mock's usual way, a call that botocore has validated and serialized is signed into an HTTP request,
+which moto's stubber matches against every service's URLs, wraps as a web request, parses back into parameters
+by the service model, hands to moto's DynamoDB handler, serializes the handler's answer into JSON, and which
+botocore then parses again. On a ``baton replay`` of a thousand requests that round trip, not moto's DynamoDB,
+took about half of the time spent in moto.
+
+``install()`` adds a ``before-call`` handler, last of its event, that hands the serialized body of a data-plane
+call (``DATA_PLANE``) straight to moto's DynamoDB handler and returns its answer as the parsed response:
+
+- the parameters are the body as botocore serialized it, read with ``json.loads``; a body that may hold a binary
+  value is read by moto's own parser (which decodes base64), so that moto stores what it stores over HTTP;
+- the answer is the handler's result as moto's serializer is given it, without the keys it leaves out (those the
+  operation's output does not model, and those whose value is None), and with ``ResponseMetadata``;
+- an error goes through moto's own error response and botocore's parser, as over HTTP (botocore then raises the
+  same ``ClientError``, cancellation reasons and all).
+
+Only calls that would go unsigned to embedded moto are served so (``baton.local.mocked_aws``: inside the mock,
+DynamoDB on moto); control-plane calls (CreateTable, DescribeTable and the like), calls to a DynamoDB endpoint,
+and any call while moto's IAM checks are on go the usual way. What the usual way does and this one leaves out is
+what no response on embedded moto depends on: signing, botocore's retries (moto neither throttles nor fails for
+now), moto's request recorder (off unless asked for) and the CRC32 header. ``tests/functional/test_moto_direct.py``
+holds the responses, errors and table contents to those of the usual way on random calls.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+DATA_PLANE = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+_BINARY = (b'"B"', b'"BS"')  # how a binary attribute value's type shows in a serialized body
+
+_local = threading.local()  # .usual: calls on this thread go the usual way (``the_usual_way``)
+
+
+def install() -> None:
+    """Every botocore session made from now on serves DynamoDB's data-plane calls on embedded moto in process
+    (idempotent; as moto registers its own stubber)."""
+    from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
+
+    entry = ("before-call.dynamodb", serve, REGISTER_LAST)
+    if entry not in BUILTIN_HANDLERS:
+        BUILTIN_HANDLERS.append(entry)
+
+
+@contextmanager
+def the_usual_way() -> Iterator[None]:
+    """Calls on this thread inside the block go through moto's HTTP round trip (to compare the two)."""
+    before = getattr(_local, "usual", False)
+    _local.usual = True
+    try:
+        yield
+    finally:
+        _local.usual = before
+
+
+def serve(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> tuple[Any, Any] | None:
+    """``before-call.dynamodb``: the (http response, parsed response) of a data-plane call to embedded moto, or
+    None to let the call go the usual way."""
+    if model.name not in DATA_PLANE or getattr(_local, "usual", False) or not _to_embedded_moto(params["url"]):
+        return None
+    from moto.core.exceptions import HTTPException, ServiceException
+    from moto.core.responses import ActionResult
+    from moto.core.utils import camelcase_to_underscores
+    from moto.dynamodb.responses import DynamoHandler
+
+    handler = DynamoHandler()
+    handler.headers = params["headers"]
+    handler.querystring = {}
+    handler.region = context["client_region"]
+    handler.response_headers = {"server": "amazon.com"}
+    handler.body = handler.params = _parameters(model, params["body"])
+    handler.current_account = handler.get_current_account()
+    try:
+        result = getattr(handler, camelcase_to_underscores(model.name))()
+    except ServiceException as exc:
+        status, headers, body = handler.serialized(ActionResult(exc))
+        return _error(model, params["url"], status, headers, body)
+    except HTTPException as exc:
+        return _error(model, params["url"], exc.code or 500, dict(exc.get_headers() or []), exc.get_body())
+    members = model.output_shape.members
+    parsed = {name: value for name, value in result.result.items() if name in members and value is not None}
+    return _answer(params["url"], parsed)
+
+
+def _to_embedded_moto(url: str) -> bool:
+    """Whether a DynamoDB call to ``url`` goes unsigned to embedded moto, with nothing on moto's side that reads
+    more of the request than its body (IAM checks, a service left out of the mock or passed through)."""
+    from urllib.parse import urlsplit
+
+    from moto import settings
+    from moto.core.config import passthrough_service, service_whitelisted
+    from moto.core.models import botocore_stubber
+
+    from baton.local.mocked_aws import _Signing
+
+    if not (botocore_stubber.enabled and _Signing.mocked and _Signing.endpoint is None):
+        return False
+    if not (urlsplit(url).hostname or "").endswith(".amazonaws.com"):
+        return False
+    if float("inf") != settings.INITIAL_NO_AUTH_ACTION_COUNT:  # moto's IAM checks are on
+        return False
+    return service_whitelisted("dynamodb") and not passthrough_service("dynamodb")
+
+
+def _parameters(model: Any, body: bytes | str) -> dict[str, Any]:
+    if not body:
+        return {}
+    raw = body.encode() if isinstance(body, str) else body
+    if not any(marker in raw for marker in _BINARY):
+        parsed: dict[str, Any] = json.loads(raw)
+        return parsed
+    from moto.core.parse import PROTOCOL_PARSERS
+
+    parser = PROTOCOL_PARSERS["json"](model, map_type=dict)
+    request: Any = {"method": "POST", "values": {}, "headers": {}, "body": raw, "url_path": "/", "url_params": {}}
+    return dict(parser.parse(request))
+
+
+def _answer(url: str, parsed: dict[str, Any]) -> tuple[Any, Any]:
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+
+    request_id = uuid.uuid4().hex
+    headers = HTTPHeaders()
+    headers["server"], headers["x-amzn-requestid"] = "amazon.com", request_id
+    parsed["ResponseMetadata"] = {
+        "RequestId": request_id,
+        "HTTPStatusCode": 200,
+        "HTTPHeaders": {"server": "amazon.com", "x-amzn-requestid": request_id},
+        "RetryAttempts": 0,
+    }
+    return AWSResponse(url, 200, headers, None), parsed
+
+
+def _error(model: Any, url: str, status: int, headers: dict[str, Any], body: str | bytes) -> tuple[Any, Any]:
+    """moto's error response parsed as botocore's endpoint parses one (``_do_get_response`` and
+    ``_add_modeled_error_fields``)."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.compat import HTTPHeaders
+    from botocore.endpoint import convert_to_response_dict
+    from botocore.parsers import create_parser
+    from moto.core.botocore_stubber import MockRawResponse
+
+    http_headers = HTTPHeaders()
+    for name, value in headers.items():
+        http_headers[name] = str(value)
+    http = AWSResponse(url, int(status), http_headers, MockRawResponse(body))
+    response = convert_to_response_dict(http, model)
+    parser = create_parser(model.service_model.resolved_protocol)
+    parsed = parser.parse(response, model.output_shape)
+    code = parsed.get("Error", {}).get("Code")
+    shape = model.service_model.shape_for_error_code(code) if code else None
+    if shape is not None:
+        parsed.update(parser.parse(response, shape))
+    parsed.setdefault("ResponseMetadata", {})["RetryAttempts"] = 0
+    return http, parsed

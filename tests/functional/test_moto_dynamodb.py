@@ -209,24 +209,29 @@ def test_an_update_expression_is_checked_again_under_other_names_and_refused_eac
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.text(max_size=3), st.text(max_size=3)), min_size=1, max_size=30, unique=True),
-       st.integers(1, 7), st.sampled_from([None, (0, 2), (1, 2), (2, 3)]))  # fmt: skip
+@given(st.lists(st.tuples(st.text(max_size=3), st.text(max_size=3), st.booleans()), min_size=1, max_size=30,
+                unique_by=lambda row: row[:2]),
+       st.integers(1, 7), st.sampled_from([None, (0, 2), (1, 2), (2, 3)]), st.booleans())  # fmt: skip
 def test_a_scan_pages_through_the_items_in_moto_s_own_order(
-    keys: list[tuple[str, str]], page: int, segment: tuple[int, int] | None
+    keys: list[tuple[str, str, bool]], page: int, segment: tuple[int, int] | None, filtered: bool
 ) -> None:
-    """A Scan (paged, and one segment of a parallel one) returns the items moto's own sort of the table gives,
-    in that order: the patched sort casts each key once and changes no order."""
+    """A Scan (paged, one segment of a parallel one, with a filter expression) returns the items moto's own scan
+    gives, in that order: the patched sort casts each key once and changes no order, a segment starts from its own
+    items, and an item the filter refuses is not copied first."""
     from moto.dynamodb.models.table import Table
 
     with mocked_aws(table_name=TABLE):
         client = boto3.client("dynamodb", region_name=REGION)
-        for customer, request in keys:
-            client.put_item(TableName=TABLE, Item={**_key(customer, request), "status": {"S": "sent"}})
+        for customer, request, marked in keys:
+            mark = {"engagement": {"S": "x"}} if marked else {}
+            client.put_item(TableName=TABLE, Item={**_key(customer, request), "status": {"S": "sent"}, **mark})
 
         def pages() -> list[dict[str, Any]]:
             found: list[dict[str, Any]] = []
             start: dict[str, Any] = {}
             parallel = {"Segment": segment[0], "TotalSegments": segment[1]} if segment else {}
+            if filtered:
+                parallel["FilterExpression"] = "attribute_exists(engagement)"
             while True:
                 answer = client.scan(TableName=TABLE, Limit=page, **parallel, **start)
                 found += answer["Items"]
@@ -237,7 +242,23 @@ def test_a_scan_pages_through_the_items_in_moto_s_own_order(
         ours, theirs = _with_originals([(Table, "all_items"), (Table, "scan")], pages)
         assert ours == theirs
         if segment is None:
-            assert len(ours) == len(keys)
+            assert len(ours) == sum(1 for *_, marked in keys if marked or not filtered)
+
+
+def test_a_filtered_scan_returns_copies_of_the_items_it_keeps() -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.models import dynamodb_backends
+
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.put_item(TableName=TABLE, Item={**_key("a", "1"), "engagement": {"S": "x"}})
+        client.put_item(TableName=TABLE, Item={**_key("a", "2")})
+        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables[TABLE]
+        refuses = get_filter_expression("attribute_exists(engagement)", {}, {})
+        kept, _, _ = table.scan({}, None, None, filter_expression=refuses)
+        stored = table.items[kept[0].hash_key][kept[0].range_key]
+        assert len(kept) == 1 and kept[0] is not stored and kept[0].attrs == stored.attrs
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

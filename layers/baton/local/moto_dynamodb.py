@@ -25,7 +25,7 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
   those at the first sort key value past it: ``_up_to_the_bound``). moto's own query code then filters, sorts,
   pages and projects them as before.
 - a scan sorts the items by their keys' values, each cast once, into the order moto's sort gives, and one segment
-  of a parallel scan starts from the items of that segment.
+  of a parallel scan starts from the items of that segment; an item a scan's filter refuses is not copied first.
 
 It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
@@ -83,10 +83,12 @@ def install() -> None:
         if _installed:
             return
         import moto.dynamodb.models as backend_module
+        import moto.dynamodb.models.table as table_module
         from moto.dynamodb.models import DynamoDBBackend
         from moto.dynamodb.models.table import Table
 
         backend_module.copy = _CopyKeepingTables()  # type: ignore[assignment]
+        table_module.copy = _CopyPassingOverFiltered()  # type: ignore[assignment]
         DynamoDBBackend.transact_write_items = _transact(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
         DynamoDBBackend.update_item = _reindexing_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
         Table.put_item = _reindexing_put(Table.put_item)  # type: ignore[method-assign]
@@ -119,6 +121,24 @@ class _CopyKeepingTables:
             return value
         if getattr(_scope, "no_stream", False) and type(value) is Item:
             return value  # update_item's copy of the item for the table's stream, which it has none of
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+class _CopyPassingOverFiltered:
+    """Stands in for the ``copy`` module inside moto's table module: inside a patched scan of a table with a filter
+    expression, an item the filter refuses is not copied (moto copies every item a scan reads, then drops the
+    copies the filter refuses: the filter, which changes nothing, says the same of the item as of its copy);
+    anything else is copied as usual."""
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.dynamo_type import Item
+
+        refuses = getattr(_scope, "scan_filter", None)
+        if refuses is not None and type(value) is Item and not refuses.expr(value):
+            return value  # dropped by the filter moto applies next
         return copy.deepcopy(value, memo)
 
     def __getattr__(self, name: str) -> Any:
@@ -415,10 +435,15 @@ def _segmented_scan(original: Callable[..., Any]) -> Callable[..., Any]:
         bound = signature.bind(table, *args, **kwargs)
         segments = bound.arguments.get("segments", (None, None))
         candidates = None
-        if not bound.arguments.get("index_name") and segments != (None, None):
+        on_index = bool(bound.arguments.get("index_name"))
+        if not on_index and segments != (None, None):
             candidates = _in_segment(table, segments)
         with _lock, _narrowed(table, candidates):
-            return original(table, *args, **kwargs)
+            _scope.scan_filter = None if on_index else bound.arguments.get("filter_expression")
+            try:
+                return original(table, *args, **kwargs)
+            finally:
+                _scope.scan_filter = None
 
     scan.original = original  # type: ignore[attr-defined]
     return scan
@@ -461,9 +486,16 @@ def partitions_at_most(region: str, table_name: str, index_name: str, bound: str
         limit = DynamoType({"S": bound})
         found: set[str] = set()
         for (value, *_), items in _membership(table).members[index_name].items():
-            if any(sort_key not in item.attrs or item.attrs[sort_key] <= limit for item in items.values()):
+            if any(sort_key not in item.attrs or _at_most(item.attrs[sort_key], limit) for item in items.values()):
                 found.add(value.value)
         return found
+
+
+def _at_most(value: Any, bound: Any) -> bool:
+    """``value <= bound`` as moto compares two DynamoTypes (by their cast values), two strings compared directly."""
+    if value.type == "S" and bound.type == "S":
+        return bool(value.value <= bound.value)
+    return bool(value <= bound)
 
 
 # -- responses: an attribute value in wire form is its own JSON ---------------------------------------------------

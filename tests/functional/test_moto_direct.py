@@ -78,7 +78,9 @@ def _conditioned(call: dict[str, Any], condition: str | None, value: int) -> dic
 def calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     """One call as (operation, parameters), the table named ``T`` (each side puts its own)."""
     kind = draw(
-        st.sampled_from(["put", "update", "delete", "get", "batch_get", "query", "due", "scan", "transact", "read"])
+        st.sampled_from(
+            ["put", "update", "delete", "get", "batch_get", "batch_write", "query", "due", "scan", "transact", "read"]
+        )
     )
     if kind == "put":
         call = _conditioned({"Item": draw(items())}, draw(conditions), draw(st.integers(0, 3)))
@@ -92,6 +94,12 @@ def calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     if kind == "batch_get":
         wanted = draw(st.lists(keys, min_size=1, max_size=4, unique_by=lambda k: (k[PK]["S"], k[SK]["S"])))
         return "batch_get_item", {"RequestItems": {"T": {"Keys": wanted, "ConsistentRead": True}}}
+    if kind == "batch_write":
+        writes = [
+            {"PutRequest": {"Item": draw(items())}} if draw(st.booleans()) else {"DeleteRequest": {"Key": draw(keys)}}
+            for _ in range(draw(st.integers(1, 3)))
+        ]
+        return "batch_write_item", {"RequestItems": {"T": writes}}
     if kind == "query":
         return "query", {
             "TableName": "T",

@@ -90,9 +90,7 @@ class _Signing:
     def choose(cls, signing_name: str = "", **_: Any) -> Any:
         import botocore
 
-        if cls.mocked and not (signing_name == "dynamodb" and cls.endpoint):
-            return botocore.UNSIGNED
-        return None
+        return botocore.UNSIGNED if goes_unsigned(signing_name) else None
 
     @classmethod
     def register(cls) -> None:
@@ -101,6 +99,12 @@ class _Signing:
 
         if ("choose-signer", cls.choose) not in BUILTIN_HANDLERS:
             BUILTIN_HANDLERS.append(("choose-signer", cls.choose))
+
+
+def goes_unsigned(service: str) -> bool:
+    """Whether a call to ``service`` goes unsigned now: inside the embedded mock, and for DynamoDB only while it is
+    moto's (not a ``dynamodb_endpoint``'s)."""
+    return bool(_Signing.mocked) and not (service == "dynamodb" and _Signing.endpoint)
 
 
 @contextmanager

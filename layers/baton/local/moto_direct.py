@@ -111,9 +111,9 @@ def _to_embedded_moto(url: str) -> bool:
     from moto.core.config import passthrough_service, service_whitelisted
     from moto.core.models import botocore_stubber
 
-    from baton.local.mocked_aws import _Signing
+    from baton.local.mocked_aws import goes_unsigned
 
-    if not (botocore_stubber.enabled and _Signing.mocked and _Signing.endpoint is None):
+    if not (botocore_stubber.enabled and goes_unsigned("dynamodb")):
         return False
     if not (urlsplit(url).hostname or "").endswith(".amazonaws.com"):
         return False

@@ -420,6 +420,7 @@ def _up_to_the_bound(table: Any, index_name: str, items: list[Any], arguments: d
 
 
 def _sort_key_of(table: Any, index_name: str) -> str | None:
+    """The sort key attribute of ``table``'s GSI ``index_name`` (None: no such index, or not one sort key)."""
     index = next((i for i in (table.global_indexes or ()) if i.name == index_name), None)
     ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"] if index is not None else []
     return ranges[0] if len(ranges) == 1 else None
@@ -470,7 +471,7 @@ def partitions_at_most(region: str, table_name: str, index_name: str, bound: str
     """The hash key values of ``index_name`` (a GSI with a string sort key) under which some item's sort key is
     at most ``bound``: the partitions where ``Query(<value>, sort key <= bound)`` on embedded moto finds anything
     (an item without the sort key counts as found, to be safe). None when the patch is not installed (no
-    membership kept) or the table or index is not moto's."""
+    membership kept), the table or index is not moto's, or the index has no single sort key."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -479,10 +480,9 @@ def partitions_at_most(region: str, table_name: str, index_name: str, bound: str
         if not _installed:
             return None
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(table_name)
-        index = next((i for i in (table.global_indexes or ()) if i.name == index_name), None) if table else None
-        if index is None:
+        sort_key = _sort_key_of(table, index_name) if table else None
+        if sort_key is None:
             return None
-        sort_key = next(k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE")
         limit = DynamoType({"S": bound})
         found: set[str] = set()
         for (value, *_), items in _membership(table).members[index_name].items():

@@ -397,6 +397,7 @@ def _outcomes(calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
 
 
 NAMES = ["a", "b", "m", "l", "n", "s", PK]
+PLAIN = ["a", PK, DUE_INDEX_PK, DUE_INDEX_SK]  # written as themselves: moto checks these against the key attributes
 
 
 @st.composite
@@ -409,6 +410,8 @@ def update_actions(draw: st.DrawFn) -> tuple[str, str]:
         st.sampled_from(
             [
                 ("SET", f"#{name} = {{v}}"),
+                ("SET", f"{draw(st.sampled_from(PLAIN))} = {{v}}"),
+                ("SET", f"{draw(st.sampled_from(PLAIN))} = if_not_exists({draw(st.sampled_from(PLAIN))}, {{v}})"),
                 ("SET", f"#{name} = if_not_exists(#{other}, {{v}})"),
                 ("SET", f"#{name} = list_append(if_not_exists(#{name}, {{v}}), {{v}})"),
                 ("SET", f"#{name} = list_append(#{other}, {{v}})"),
@@ -436,6 +439,7 @@ stored_values = st.recursive(  # map members named: moto's response to a member 
 )
 update_values = st.one_of(
     stored_values,
+    st.just({"S": ""}),
     st.builds(lambda n: {"N": str(n)}, st.integers(-5, 5)),
     st.builds(lambda items: {"L": items}, st.lists(scalars, max_size=2)),
     st.builds(lambda s: {"SS": s}, st.lists(st.sampled_from("xyz"), min_size=1, max_size=2, unique=True)),
@@ -468,10 +472,11 @@ def updates(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(updates(), min_size=1, max_size=6))
 def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[dict[str, Any]]) -> None:
-    """Random update expressions (SET, REMOVE, ADD, DELETE; functions, arithmetic, nested paths, the key) on
-    random items: the same responses, the same errors and the same items with the patched walk of the tree and
-    with moto's."""
+    """Random update expressions (SET, REMOVE, ADD, DELETE; functions, arithmetic, nested paths, the key and the
+    index's keys written as themselves, empty strings) on random items: the same responses, the same errors and
+    the same items with the patched walk of the tree and the passes it skips, and with moto's."""
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
     from baton.local import moto_dynamodb
 
@@ -479,7 +484,8 @@ def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[di
     seed = [("put_item", {"Item": {**_key("a", "1"), "m": {"M": {"a": {"S": "x"}}}, "l": {"L": [{"N": "1"}]},
                                    "n": {"N": "2"}, "s": {"SS": ["x"]}}})]  # fmt: skip
     run = seed + [("update_item", params) for params in calls]
-    ours, theirs = _with_originals([(DepthFirstTraverser, "traverse_node_recursively")], lambda: _outcomes(run))
+    patched = [(DepthFirstTraverser, "traverse_node_recursively"), (UpdateExpressionValidator, "validate")]
+    ours, theirs = _with_originals(patched, lambda: _outcomes(run))
     assert ours == theirs
 
 
@@ -544,3 +550,50 @@ def test_an_update_on_a_table_with_a_stream_still_records_the_item_as_it_was() -
         assert [(o or {}).get("n") for o in old] == [{"N": "1"}, {"N": "2"}]
         assert [(o or {})["m"]["M"]["a"] for o in old] == [{"N": "1"}, {"N": "2"}]
         assert [image[1]["n"] for image in images] == [{"N": "1"}, {"N": "2"}, {"N": "3"}]
+
+
+# -- condition expressions lexed once per string ----------------------------------------------------------------
+
+CONDITION_TOKENS = ["#a", "#b", ":v", ":w", "a", "b.c", "l[0]", "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "not",
+                    "BETWEEN", "IN", "(", ")", ",", "attribute_exists", "attribute_not_exists", "begins_with",
+                    "contains", "size", "attribute_type", "!", "#missing", "size(a)"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(CONDITION_TOKENS), st.sampled_from(["", " ", "  "])), max_size=10))
+@example([("#a", " "), ("=", " "), (":v", "")])
+@example([("attribute_not_exists", ""), ("(", ""), ("a", ""), (")", " "), ("OR", " "), ("#b", ""), ("<>", ""),
+          (":w", "")])  # fmt: skip
+def test_a_condition_expression_means_what_moto_s_own_lexer_makes_of_it(tokens: list[tuple[str, str]]) -> None:
+    """Random condition expressions, well formed or not: parsed twice with the kept tokens (the first parse lexes
+    and keeps them, the second reads them), then with moto's own lexer, each gives the same condition (the same
+    tree, the same verdict on two items) or the same error."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    expression = "".join(token + gap for token, gap in tokens)
+    names = {"#a": "a", "#b": "b"}
+    values = {":v": {"S": "x"}, ":w": {"N": "2"}}
+    stored = [{"a": {"S": "x"}, "b": {"N": "2"}}, {"b": {"M": {"c": {"S": "xy"}}}, "l": {"L": [{"S": "x"}]}}]
+    items = [Item(DynamoType({"S": "k"}), None, attributes) for attributes in stored]
+
+    def parse() -> Any:
+        try:
+            condition = ConditionExpressionParser(expression, names, values).parse()
+            return repr(condition), [_verdict(condition, item) for item in items]
+        except Exception as exc:  # the error itself is what is compared
+            return type(exc), str(exc)
+
+    first, again = parse(), parse()
+    ours, theirs = _patched_and_original(ConditionExpressionParser, "_lex_condition_expression", parse)
+    assert first == again == ours == theirs
+
+
+def _verdict(condition: Any, item: Any) -> Any:
+    try:
+        return condition.expr(item)
+    except Exception as exc:  # an operand of the wrong type, say: the same error either way
+        return type(exc), str(exc)

@@ -29,8 +29,10 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
 
 It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
-update expression is parsed once per string, and its checks that depend on nothing but the expression, its names
-and the table's keys pass once per such triple; moto's list of a response class's methods is made once; the walks of
+update expression is parsed once per string, its checks that depend on nothing but the expression, its names
+and the table's keys pass once per such triple, and the passes its tree's shape leaves nothing to do (no function
+to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; a condition
+expression is lexed once per string; moto's list of a response class's methods is made once; the walks of
 an update expression's tree check each node type once per pass, not at every node; and an item's size (checked at
 every attribute set) is summed over its values as they are, not over rebuilt copies of them, to the same number;
 ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream, is not made
@@ -52,7 +54,7 @@ import pickle
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 _lock = threading.RLock()
 _scope = threading.local()  # .narrowed: (table, candidate items) while a patched query runs on this thread
@@ -98,6 +100,7 @@ def install() -> None:
         Table.scan = _segmented_scan(Table.scan)  # type: ignore[method-assign]
         _serialize_attribute_values_directly()
         _parse_each_update_expression_once()
+        _lex_each_condition_once()
         _list_response_methods_once()
         _traverse_with_node_types_cached()
         _size_items_without_rebuilding_them()
@@ -550,7 +553,56 @@ def _serialize_attribute_values_directly() -> None:
 _PARSED_LIMIT = 4096  # distinct expression strings kept (pynamodb writes placeholders: a few dozen in a run)
 _parsed: dict[str, Any] = {}  # expression -> its AST (never mutated: moto validates a deep copy)
 _parsed_ids: dict[int, bytes] = {}  # id of each of those ASTs (kept alive by _parsed) -> the AST pickled
+_shapes: dict[int, _Shape] = {}  # id of each of those ASTs -> what its passes can find in it
+_idle: dict[int, Callable[[Any], bool]] = {}  # id of each of those ASTs -> whether a pass finds nothing in it
 _passed: set[tuple[int, frozenset[tuple[str, str]], tuple[str, ...]]] = set()  # (id of AST, names, key attributes)
+
+
+class _Shape(NamedTuple):
+    """What an update expression's tree holds that decides whether four of moto's passes can do anything to it:
+
+    - ``functions``: an ``if_not_exists`` or ``list_append`` (the function pass evaluates nothing else);
+    - ``resolved_paths``: a path the resolving pass replaces by the item's value (one in an action's value side,
+      where that pass resolves; or outside any action, where it might): the only source of the missing paths
+      the next pass but one refuses;
+    - ``set_keys``: the first element of each SET action's path as written (a name placeholder stays a
+      placeholder), which the type and empty-key passes compare with the table's key attributes, and which
+      decides alone whether they can refuse anything."""
+
+    functions: bool
+    resolved_paths: bool
+    set_keys: frozenset[Any]
+
+
+def _shape_of(tree: Any) -> _Shape | None:
+    """The tree's shape, or None where its form is not the one the passes assume (each pass then runs)."""
+    import importlib
+
+    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")  # untyped
+
+    actions = (
+        ast_nodes.UpdateExpressionSetAction,
+        ast_nodes.UpdateExpressionRemoveAction,
+        ast_nodes.UpdateExpressionDeleteAction,
+        ast_nodes.UpdateExpressionAddAction,
+    )
+    functions = resolved = False
+    set_keys = set()
+    pending: list[tuple[Any, bool | None]] = [(tree, None)]  # (node, in an action's value side; None: in no action)
+    try:
+        while pending:
+            node, valued = pending.pop()
+            if not isinstance(node, ast_nodes.Node):
+                continue
+            functions = functions or isinstance(node, ast_nodes.UpdateExpressionFunction)
+            resolved = resolved or (isinstance(node, ast_nodes.UpdateExpressionPath) and valued is not False)
+            if isinstance(node, ast_nodes.UpdateExpressionSetAction):
+                set_keys.add(node.children[0].children[0].children[0])
+            acts = isinstance(node, actions)
+            pending.extend((child, i > 0 if acts else valued) for i, child in enumerate(node.children or []))
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return _Shape(functions, resolved, frozenset(set_keys))
 
 
 def _static_check_classes() -> tuple[type, ...]:
@@ -565,14 +617,51 @@ def _static_check_classes() -> tuple[type, ...]:
     return ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator
 
 
+def _idle_passes(shape: _Shape) -> Callable[[Any], bool]:
+    """Whether a pass finds nothing to do in a tree of this shape: the function pass without a function, the
+    missing-path check without a path resolved to a value, the type and empty-key checks of SET actions when
+    no action sets an attribute named as a key attribute of the table (both compare the name as written)."""
+    from moto.dynamodb.parsing.validators import (
+        EmptyStringKeyValueValidator,
+        NoneExistingPathChecker,
+        TypeMismatchValidator,
+        UpdateExpressionFunctionEvaluator,
+    )
+
+    def idle(processor: Any) -> bool:
+        kind = type(processor)
+        if kind is UpdateExpressionFunctionEvaluator:
+            return not shape.functions
+        if kind is NoneExistingPathChecker:
+            return not shape.resolved_paths
+        if kind is TypeMismatchValidator:
+            return not any(d["AttributeName"] in shape.set_keys for d in processor.key_attributes_type)
+        if kind is EmptyStringKeyValueValidator:
+            return not any(k in shape.set_keys for k in processor.key_attributes)
+        return False
+
+    return idle
+
+
+def _working(processors: list[Any], key: tuple[int, Any, Any], static: tuple[type, ...]) -> list[Any]:
+    """The passes that can find something to do in the kept tree ``key`` names, under its names and keys."""
+    passed = key in _passed
+    idle = _idle.get(key[0])
+    if idle is None:
+        shape = _shapes.get(key[0])
+        if shape is not None:
+            idle = _idle[key[0]] = _idle_passes(shape)
+    return [p for p in processors if not (passed and isinstance(p, static)) and not (idle and idle(p))]
+
+
 def _parse_each_update_expression_once() -> None:
     """moto parses an UpdateExpression on every call (tokens, AST) and runs ten validating passes over a deep copy
     of it; pynamodb sends the same few expression strings with placeholders again and again. Now the parse of a
     string is kept (and shared: moto only reads it and validates a copy, made from the kept tree's pickle), the
-    three passes that depend on nothing
-    but the expression, its names and the table's key attributes are skipped once they passed for those, and each
-    pass's node types are computed once (moto rebuilds the tuple at every node). Errors are raised as before:
-    nothing is kept of a parse or a pass that failed."""
+    three passes that depend on nothing but the expression, its names and the table's key attributes are skipped
+    once they passed for those, the passes that the tree's shape leaves nothing to do are skipped (``_Shape``),
+    and each pass's node types are computed once (moto rebuilds the tuple at every node). Errors are raised as
+    before: nothing is kept of a parse or a pass that failed."""
     import importlib
 
     # moto's parsing modules are untyped
@@ -591,6 +680,9 @@ def _parse_each_update_expression_once() -> None:
                 if len(_parsed) < _PARSED_LIMIT:
                     _parsed[expression] = found
                     _parsed_ids[id(found)] = pickle.dumps(found, pickle.HIGHEST_PROTOCOL)
+                    shape = _shape_of(found)
+                    if shape is not None:
+                        _shapes[id(found)] = shape
             return found
 
     UpdateExpressionParser.make = classmethod(parsed)
@@ -606,8 +698,8 @@ def _parse_each_update_expression_once() -> None:
 
     def validating(self: Any) -> Any:
         key = self.baton_static_key
-        if key is not None and key in _passed:
-            self.processors = [p for p in self.processors if not isinstance(p, static)]
+        if key is not None:
+            self.processors = _working(self.processors, key, static)
         node = validate(self)
         if key is not None:
             _passed.add(key)
@@ -618,6 +710,7 @@ def _parse_each_update_expression_once() -> None:
         return copy.deepcopy(value, memo) if pickled is None else pickle.loads(pickled)
 
     validators.deepcopy = copied  # the validator's copy of a kept AST: the same tree, unpickled 5 times faster
+    validating.original = validate  # type: ignore[attr-defined]
     UpdateExpressionValidator.__init__ = remembering_init
     UpdateExpressionValidator.validate = validating
 
@@ -630,6 +723,36 @@ def _parse_each_update_expression_once() -> None:
         return found
 
     DepthFirstTraverser.nodes_to_be_processed = nodes_once
+
+
+# -- condition expressions: each string lexed once ---------------------------------------------------------------
+
+_lexed: dict[str, tuple[Any, ...]] = {}  # condition expression -> its tokens
+
+
+def _lex_each_condition_once() -> None:
+    """moto lexes a condition expression (a ConditionExpression, a FilterExpression) on every call, token by
+    token with a list of regular expressions; the tokens depend on the string alone, and nothing after the lexer
+    changes them (immutable named tuples, each with an empty list of children that no later step fills), so
+    each string's tokens are kept and every parse gets its own deque of them. A string the lexer refuses is
+    lexed, and refused, every time."""
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lex = ConditionExpressionParser._lex_condition_expression
+
+    def lexed_once(self: Any) -> Any:
+        expression = self.condition_expression
+        tokens = _lexed.get(expression)
+        if tokens is None:
+            tokens = tuple(lex(self))
+            if len(_lexed) < _PARSED_LIMIT:
+                _lexed[expression] = tokens
+        return deque(tokens)
+
+    lexed_once.original = lex  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = lexed_once  # type: ignore[method-assign]
 
 
 def _list_response_methods_once() -> None:

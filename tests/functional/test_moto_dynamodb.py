@@ -5,6 +5,7 @@ nothing."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -367,7 +368,7 @@ def test_a_dynamodb_endpoint_s_requests_are_signed_inside_the_mock() -> None:
 # -- update expressions validated and items measured as moto's own code does -------------------------------------
 
 
-def _with_originals(patched: list[tuple[type, str]], run: Callable[[], Any]) -> tuple[Any, Any]:
+def _with_originals(patched: list[tuple[Any, str]], run: Callable[[], Any]) -> tuple[Any, Any]:
     """What ``run`` gives with the patched methods, and then with moto's own (each kept as its ``original``)."""
     saved = [(owner, name, getattr(owner, name)) for owner, name in patched]
     ours = run()
@@ -475,6 +476,7 @@ def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[di
     """Random update expressions (SET, REMOVE, ADD, DELETE; functions, arithmetic, nested paths, the key and the
     index's keys written as themselves, empty strings) on random items: the same responses, the same errors and
     the same items with the patched walk of the tree and the passes it skips, and with moto's."""
+    import moto.dynamodb.parsing.validators as validators
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
     from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
@@ -484,9 +486,12 @@ def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[di
     seed = [("put_item", {"Item": {**_key("a", "1"), "m": {"M": {"a": {"S": "x"}}}, "l": {"L": [{"N": "1"}]},
                                    "n": {"N": "2"}, "s": {"SS": ["x"]}}})]  # fmt: skip
     run = seed + [("update_item", params) for params in calls]
-    patched = [(DepthFirstTraverser, "traverse_node_recursively"), (UpdateExpressionValidator, "validate")]
+    patched = [(DepthFirstTraverser, "traverse_node_recursively"), (UpdateExpressionValidator, "validate"),
+               (validators, "deepcopy")]  # fmt: skip
     ours, theirs = _with_originals(patched, lambda: _outcomes(run))
     assert ours == theirs
+    for tree in moto_dynamodb._parsed.values():  # each tree lent to a validation was given back as it was parsed
+        assert pickle.dumps(tree, pickle.HIGHEST_PROTOCOL) == moto_dynamodb._parsed_ids[id(tree)]
 
 
 @settings(max_examples=300, deadline=None)

@@ -294,7 +294,8 @@ def _reindexing_update(original: Callable[..., Any]) -> Callable[..., Any]:
             outer = getattr(_scope, "no_stream", False)
             _scope.no_stream = known is not None and known.stream_shard is None
             try:
-                return original(backend, table_name, key, *args, **kwargs)
+                with _lending():
+                    return original(backend, table_name, key, *args, **kwargs)
             finally:  # the update changes its item in place, or creates it before a validation error
                 _scope.no_stream = outer
                 table = backend.get_table(table_name)
@@ -643,6 +644,64 @@ def _idle_passes(shape: _Shape) -> Callable[[Any], bool]:
     return idle
 
 
+# -- a kept tree lent to the validation of one update, and given back as it was parsed -----------------------------
+
+_ENTRY, _PARENT, _CHILDREN = 0, 1, 2  # what a lent tree's validation changed: a child entry, a parent, the root's list
+_lent: list[tuple[int, Any, int, Any]] = []  # (what, list or node, index, what it was), in the order made
+_recording_walk: list[Any] = [None, None]  # the patched walk (it records what it changes in a lent tree), its class
+
+
+def _lend(tree: Any) -> Any:
+    """The kept tree itself, for a validation inside a patched ``update_item`` (under the lock, which gives it back
+    when it ends): moto's passes change a tree only where the patched walk puts a processed node in its parent's
+    list and sets the node's parent, and ``normalize`` only by giving the root a new list of children; the walk
+    records each change and ``_give_back`` undoes them, so the next call finds the tree as it was parsed, as it
+    found a fresh copy."""
+    _give_back()  # a tree lent before in this update (moto validates a new item's update twice)
+    _lent.append((_CHILDREN, tree, 0, tree.children))
+    return tree
+
+
+def _give_back() -> None:
+    """Undo, newest first, what validations and ``normalize`` changed in the trees lent to them."""
+    while _lent:
+        what, owner, index, was = _lent.pop()
+        if what == _ENTRY:
+            owner[index] = was
+        elif what == _PARENT:
+            owner.parent = was
+        else:
+            owner.children = was
+
+
+@contextmanager
+def _lending() -> Iterator[None]:
+    """Inside: validations are lent the kept trees (the caller holds the lock); after: the trees are given back."""
+    outer = getattr(_scope, "lending", False)
+    _scope.lending = True
+    try:
+        yield
+    finally:
+        _scope.lending = outer
+        if not outer:
+            _give_back()
+
+
+def _copied(value: Any, memo: Any = None) -> Any:
+    """``deepcopy`` as moto's validators module sees it: a kept tree is lent inside a patched update (when the walk
+    in place is the one that records its changes), and unpickled elsewhere; anything else is deep copied."""
+    pickled = _parsed_ids.get(id(value)) if memo is None else None
+    if pickled is None:
+        return copy.deepcopy(value, memo)
+    walk, traverser = _recording_walk
+    if getattr(_scope, "lending", False) and walk is not None and traverser.traverse_node_recursively is walk:
+        return _lend(value)
+    return pickle.loads(pickled)
+
+
+_copied.original = copy.deepcopy  # type: ignore[attr-defined]
+
+
 def _working(processors: list[Any], key: tuple[int, Any, Any], static: tuple[type, ...]) -> list[Any]:
     """The passes that can find something to do in the kept tree ``key`` names, under its names and keys."""
     passed = key in _passed
@@ -705,11 +764,7 @@ def _parse_each_update_expression_once() -> None:
             _passed.add(key)
         return node
 
-    def copied(value: Any, memo: Any = None) -> Any:
-        pickled = _parsed_ids.get(id(value)) if memo is None else None
-        return copy.deepcopy(value, memo) if pickled is None else pickle.loads(pickled)
-
-    validators.deepcopy = copied  # the validator's copy of a kept AST: the same tree, unpickled 5 times faster
+    validators.deepcopy = _copied  # a validator's copy of a kept AST: lent inside an update, else unpickled
     validating.original = validate  # type: ignore[attr-defined]
     UpdateExpressionValidator.__init__ = remembering_init
     UpdateExpressionValidator.validate = validating
@@ -817,13 +872,28 @@ def _traverse_with_node_types_cached() -> None:
             match = processed[key] = isinstance(node, self.nodes_to_be_processed())
         if match:
             node = self.process(node)
-            node.parent = parent_node
-            if parent_node:
-                parent_node.children[child_id] = node
+            _put_in_place(node, parent_node, child_id)
         return node
 
     traverse_node_recursively.original = original  # type: ignore[attr-defined]
     traverser.traverse_node_recursively = traverse_node_recursively
+    _recording_walk[:] = [traverse_node_recursively, traverser]
+
+
+def _put_in_place(node: Any, parent_node: Any, child_id: int) -> None:
+    """moto's ``node.parent = parent_node`` and ``if parent_node: parent_node.children[child_id] = node``, each
+    recorded (to be undone) where it changes a lent tree."""
+    lending = getattr(_scope, "lending", False)
+    if node.parent is not parent_node:
+        if lending and node.parent is not None:
+            _lent.append((_PARENT, node, 0, node.parent))
+        node.parent = parent_node
+    if parent_node:
+        entries = parent_node.children
+        if entries[child_id] is not node:
+            if lending:
+                _lent.append((_ENTRY, entries, child_id, entries[child_id]))
+            entries[child_id] = node
 
 
 # -- item sizes: the same sums, without rebuilding the values ----------------------------------------------------

@@ -29,7 +29,8 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
 
 It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
-update expression is parsed once per string, its checks that depend on nothing but the expression, its names
+update expression is parsed once per string (its tree lent to each update's validation, which changes it, and
+given back as parsed: no copy of it is made), its checks that depend on nothing but the expression, its names
 and the table's keys pass once per such triple, and the passes its tree's shape leaves nothing to do (no function
 to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; a condition
 expression is lexed once per string; moto's list of a response class's methods is made once; the walks of
@@ -716,7 +717,8 @@ def _working(processors: list[Any], key: tuple[int, Any, Any], static: tuple[typ
 def _parse_each_update_expression_once() -> None:
     """moto parses an UpdateExpression on every call (tokens, AST) and runs ten validating passes over a deep copy
     of it; pynamodb sends the same few expression strings with placeholders again and again. Now the parse of a
-    string is kept (and shared: moto only reads it and validates a copy, made from the kept tree's pickle), the
+    string is kept (and shared: inside an update moto validates the kept tree itself, lent and given back as
+parsed, and elsewhere a copy unpickled from it), the
     three passes that depend on nothing but the expression, its names and the table's key attributes are skipped
     once they passed for those, the passes that the tree's shape leaves nothing to do are skipped (``_Shape``),
     and each pass's node types are computed once (moto rebuilds the tuple at every node). Errors are raised as

@@ -840,8 +840,10 @@ def _traverse_with_node_types_cached() -> None:
     against abstract base classes, most of the walk's cost, and a call of the pass's ``pre_processing_of_child``
     hook for every child, which does nothing but in the one pass that overrides it. Now each answer is kept per
     node type (per pass class for the second: moto's passes list their node types literally, the same for every
-    instance), and the hook is called where a pass overrides it. The walk itself, its order, what it processes
-    and how it puts processed nodes in place are moto's, line for line."""
+    instance), the hook is called where a pass overrides it, and a pass with no hook that processes no type a
+    validation makes does not walk into a subtree of a lent tree that holds none of the types it processes
+    (``_may_process``). The order of the walk, what it processes and how it puts processed nodes in place are
+    moto's (each change to a lent tree recorded: ``_put_in_place``)."""
     import importlib
 
     ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")

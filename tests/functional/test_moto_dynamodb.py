@@ -165,6 +165,34 @@ def test_a_response_serializes_as_moto_would_without_the_shortcut(item: dict[str
     assert shortcut == walked
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=6), attribute_values, max_size=5), attribute_values)
+def test_a_request_serializes_as_botocore_would_without_the_shortcut(item: dict[str, Any], value: Any) -> None:
+    """Requests with any attribute values (wire form or not, binary included) in an item, a key, a transaction's
+    expression values and a map's members are the same request body through the patched serializer and through
+    botocore's own walk of the shape."""
+    from botocore.serialize import JSONSerializer
+    from botocore.session import get_session
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    model = get_session().get_service_model("dynamodb")
+    calls = [
+        ("PutItem", {"TableName": TABLE, "Item": item}),
+        ("TransactWriteItems", {"TransactItems": [{"Update": {
+            "TableName": TABLE, "Key": {PK: value}, "UpdateExpression": "SET a = :v",
+            "ExpressionAttributeValues": {":v": {"M": {"k": value, "l": {"L": [value]}}}}}}]}),
+    ]  # fmt: skip
+
+    def bodies() -> list[Any]:
+        return [JSONSerializer().serialize_to_request(params, model.operation_model(name))["body"]
+                for name, params in calls]  # fmt: skip
+
+    shortcut, walked = _patched_and_original(JSONSerializer, "_serialize_type_structure", bodies)
+    assert shortcut == walked
+
+
 def _patched_and_original(owner: type, name: str, run: Callable[[], Any]) -> tuple[Any, Any]:
     """What ``run`` gives with the patched ``owner.name``, and then with moto's own (kept as its ``original``)."""
     patched = getattr(owner, name)

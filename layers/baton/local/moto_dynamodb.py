@@ -100,6 +100,7 @@ def install() -> None:
         Table.query = _narrowed_query(Table.query)  # type: ignore[method-assign]
         Table.scan = _segmented_scan(Table.scan)  # type: ignore[method-assign]
         _serialize_attribute_values_directly()
+        _serialize_request_attribute_values_directly()
         _parse_each_update_expression_once()
         _lex_each_condition_once()
         _list_response_methods_once()
@@ -548,6 +549,27 @@ def _serialize_attribute_values_directly() -> None:
 
     _serialize_type_structure.original = original  # type: ignore[attr-defined]
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+
+def _serialize_request_attribute_values_directly() -> None:
+    """botocore's JSON serializer walks every ``AttributeValue`` of a request the same way, member by member against
+    the shape, after the parameters were validated: a value in wire form with no binary part (pynamodb serializes
+    items to it) is written as it is, which is what the walk produces; any other value (binary, which the walk
+    encodes in base64) takes botocore's own way."""
+    from botocore.serialize import JSONSerializer
+
+    original = JSONSerializer._serialize_type_structure  # type: ignore[attr-defined]
+
+    def _serialize_type_structure(self: Any, serialized: Any, value: Any, shape: Any, key: Any) -> None:
+        if key is not None and shape.name == "AttributeValue":
+            wire = _wire(value)
+            if wire is not _NOT_WIRE:
+                serialized[key] = wire
+                return
+        original(self, serialized, value, shape, key)
+
+    _serialize_type_structure.original = original  # type: ignore[attr-defined]
+    JSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[attr-defined]
 
 
 # -- update expressions: parsed once, their static checks passed once -------------------------------------------

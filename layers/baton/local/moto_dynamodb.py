@@ -752,7 +752,6 @@ parsed, and elsewhere a copy unpickled from it), the
     DepthFirstTraverser: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes").DepthFirstTraverser
     UpdateExpressionParser: Any = importlib.import_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
     UpdateExpressionValidator: Any = validators.UpdateExpressionValidator
-    node_class = importlib.import_module("moto.dynamodb.parsing.ast_nodes").Node
 
     make = UpdateExpressionParser.make.__func__
 
@@ -767,7 +766,6 @@ parsed, and elsewhere a copy unpickled from it), the
                     shape = _shape_of(found)
                     if shape is not None:
                         _shapes[id(found)] = shape
-                    _holds.update(_subtree_types(found, node_class))
             return found
 
     UpdateExpressionParser.make = classmethod(parsed)
@@ -862,10 +860,8 @@ def _traverse_with_node_types_cached() -> None:
     against abstract base classes, most of the walk's cost, and a call of the pass's ``pre_processing_of_child``
     hook for every child, which does nothing but in the one pass that overrides it. Now each answer is kept per
     node type (per pass class for the second: moto's passes list their node types literally, the same for every
-    instance), the hook is called where a pass overrides it, and a pass with no hook that processes no type a
-    validation makes does not walk into a subtree of a lent tree that holds none of the types it processes
-    (``_may_process``). The order of the walk, what it processes and how it puts processed nodes in place are
-    moto's (each change to a lent tree recorded: ``_put_in_place``)."""
+    instance), and the hook is called where a pass overrides it. The walk itself, its order, what it processes
+    and how it puts processed nodes in place are moto's, line for line."""
     import importlib
 
     ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")
@@ -873,9 +869,9 @@ def _traverse_with_node_types_cached() -> None:
     node_class = ast_nodes.Node
     original = traverser.traverse_node_recursively
     no_hook = traverser.pre_processing_of_child
-    made = (ast_nodes.DDBTypedValue, ast_nodes.NoneExistingPath)  # the node types a validation puts in a tree
     is_node: dict[type, bool] = {}
     processed: dict[tuple[type, type], bool] = {}
+    hooked: dict[type, bool] = {}
 
     def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
         kind = type(node)
@@ -886,14 +882,13 @@ def _traverse_with_node_types_cached() -> None:
             return node
         parent_node = node.parent
         if node.children is not None:
-            way = _manners.get(type(self))
-            if way is None:
-                way = _manners[type(self)] = _manner(self, no_hook, made)
+            pass_class = type(self)
+            hook = hooked.get(pass_class)
+            if hook is None:
+                hook = hooked[pass_class] = pass_class.pre_processing_of_child is not no_hook
             for i, child_node in enumerate(node.children):
-                if way == _HOOKED:
+                if hook:
                     self.pre_processing_of_child(node, i)
-                elif way == _PRUNED and not _may_process(self, child_node):
-                    continue
                 traverse_node_recursively(self, child_node, i)
         key = (type(self), kind)
         match = processed.get(key)
@@ -907,53 +902,6 @@ def _traverse_with_node_types_cached() -> None:
     traverse_node_recursively.original = original  # type: ignore[attr-defined]
     traverser.traverse_node_recursively = traverse_node_recursively
     _recording_walk[:] = [traverse_node_recursively, traverser]
-
-
-_WHOLE, _HOOKED, _PRUNED = 0, 1, 2  # how a pass walks a tree: every node; every node, hook first; pruned
-_holds: dict[int, frozenset[type]] = {}  # id of each node of a kept tree -> the types in its subtree, itself included
-_processes: dict[tuple[type, frozenset[type]], bool] = {}  # (pass class, types held) -> whether it processes any
-
-
-_manners: dict[type, int] = {}  # pass class -> how it walks
-
-
-def _manner(walk: Any, no_hook: Any, made: tuple[type, ...]) -> int:
-    """A pass that hooks its children walks every node, hook first; one that processes a type validation puts in a
-    tree (``made``) walks every node; any other is pruned (``_may_process``)."""
-    if type(walk).pre_processing_of_child is not no_hook:
-        return _HOOKED
-    wanted = walk.nodes_to_be_processed()
-    return _WHOLE if any(issubclass(kind, wanted) for kind in made) else _PRUNED
-
-
-def _subtree_types(tree: Any, node_class: type) -> dict[int, frozenset[type]]:
-    """The types in each node's subtree (the node included), by the node's id."""
-    found: dict[int, frozenset[type]] = {}
-
-    def holds(node: Any) -> frozenset[type]:
-        kinds = {type(node)}
-        for child in node.children or ():
-            kinds |= holds(child) if isinstance(child, node_class) else {type(child)}
-        found[id(node)] = frozenset(kinds)
-        return found[id(node)]
-
-    holds(tree)
-    return found
-
-
-def _may_process(walk: Any, node: Any) -> bool:
-    """Whether a pass that neither hooks its children nor processes a type validation makes could process anything
-    in ``node``'s subtree: anything but a node of a lent tree whose subtree (as parsed: a validation only takes
-    types out of a kept subtree, and puts in those the pass does not process) holds no type the pass processes."""
-    held = _holds.get(id(node))
-    if held is None:
-        return True
-    key = (type(walk), held)
-    found = _processes.get(key)
-    if found is None:
-        wanted = walk.nodes_to_be_processed()
-        found = _processes[key] = any(isinstance(kind, type) and issubclass(kind, wanted) for kind in held)
-    return found
 
 
 def _put_in_place(node: Any, parent_node: Any, child_id: int) -> None:

@@ -855,13 +855,13 @@ def _list_response_methods_once() -> None:
 
 
 def _traverse_with_node_types_cached() -> None:
-    """moto's validators walk a copy of an update expression's tree once per pass (seven passes a call), and at
+    """moto's validators walk an update expression's tree once per pass (seven passes a call), and at
     every node ask whether it is a ``Node`` and whether it is of a type the pass processes: ``isinstance`` checks
     against abstract base classes, most of the walk's cost, and a call of the pass's ``pre_processing_of_child``
     hook for every child, which does nothing but in the one pass that overrides it. Now each answer is kept per
     node type (per pass class for the second: moto's passes list their node types literally, the same for every
     instance), and the hook is called where a pass overrides it. The walk itself, its order, what it processes
-    and how it puts processed nodes in place are moto's, line for line."""
+    and how it puts processed nodes in place are moto's (each change to a lent tree recorded: ``_put_in_place``)."""
     import importlib
 
     ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")

@@ -28,7 +28,8 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
   of a parallel scan starts from the items of that segment; an item a scan's filter refuses is not copied first.
 
 It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
-form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases); an
+form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases), and
+to a request's JSON body as it is (botocore's serializer walks them the same way); an
 update expression is parsed once per string (its tree lent to each update's validation, which changes it, and
 given back as parsed: no copy of it is made), its checks that depend on nothing but the expression, its names
 and the table's keys pass once per such triple, and the passes its tree's shape leaves nothing to do (no function

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from baton.local.mocked_aws import REGION, mocked_aws
+from baton.local.moto_dynamodb import partitions_at_most
 from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, PK, SK
 
 TABLE = "moto-patched"
@@ -85,6 +86,9 @@ def _check_queries(client: Any) -> None:
             key=lambda i: (i[DUE_INDEX_SK]["S"], i[PK]["S"], i[SK]["S"]),
         )
         assert [(i[PK], i[SK]) for i in got] == [(i[PK], i[SK]) for i in want]
+    for bound in ("2026-01-01T00:03~", "2026-01-01T00:07~"):  # the shards a sweep would find anything in
+        named = partitions_at_most(REGION, TABLE, DUE_INDEX, bound)
+        assert named == {i[DUE_INDEX_PK]["S"] for i in items if DUE_INDEX_PK in i and i[DUE_INDEX_SK]["S"] <= bound}
     for customer in CUSTOMERS:
         got = client.query(
             TableName=TABLE,

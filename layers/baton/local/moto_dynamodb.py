@@ -228,6 +228,8 @@ class _Membership:
         }
         self.members: dict[str, dict[tuple[Any, ...], dict[Key, Any]]] = {name: {} for name in self.indexes}
         self.value_of: dict[str, dict[Key, tuple[Any, ...]]] = {name: {} for name in self.indexes}
+        # the lowest string sort key under each hash key value, kept until a write places an item under it
+        self.lowest: dict[str, dict[tuple[Any, ...], Any]] = {name: {} for name in self.indexes}
         for item in _every_item(table):
             self.place((item.hash_key, item.range_key), item)
 
@@ -235,6 +237,7 @@ class _Membership:
         for name, attributes in self.indexes.items():
             old = self.value_of[name].pop(key, None)
             if old is not None:
+                self.lowest[name].pop(old, None)
                 bucket = self.members[name].get(old)
                 if bucket is not None:
                     bucket.pop(key, None)
@@ -244,6 +247,7 @@ class _Membership:
                 continue
             values = tuple(item.attrs.get(a) for a in attributes)
             if all(v is not None for v in values):
+                self.lowest[name].pop(values, None)
                 self.members[name].setdefault(values, {})[key] = item
                 self.value_of[name][key] = values
 
@@ -491,11 +495,35 @@ def partitions_at_most(region: str, table_name: str, index_name: str, bound: str
         if sort_key is None:
             return None
         limit = DynamoType({"S": bound})
+        membership = _membership(table)
+        lowest = membership.lowest[index_name]
         found: set[str] = set()
-        for (value, *_), items in _membership(table).members[index_name].items():
-            if any(sort_key not in item.attrs or _at_most(item.attrs[sort_key], limit) for item in items.values()):
-                found.add(value.value)
+        for values, items in membership.members[index_name].items():
+            least = lowest.get(values, _UNKNOWN)
+            if least is _UNKNOWN:
+                least = lowest[values] = _lowest(items, sort_key)
+            if least is _MISSING or (least <= bound if type(least) is str else _any_at_most(items, sort_key, limit)):
+                found.add(values[0].value)
         return found
+
+
+_UNKNOWN, _MISSING, _MIXED = object(), object(), object()
+
+
+def _any_at_most(items: dict[Key, Any], sort_key: str, limit: Any) -> bool:
+    return any(sort_key not in item.attrs or _at_most(item.attrs[sort_key], limit) for item in items.values())
+
+
+def _lowest(items: dict[Key, Any], sort_key: str) -> Any:
+    """The lowest sort key of ``items`` when each has a string one (``value <= bound`` for some item exactly when
+    it is ``<= bound``); ``_MISSING`` when one has none (it counts as found); ``_MIXED`` when one is not a string
+    (each is compared as moto compares them)."""
+    values = [item.attrs.get(sort_key) for item in items.values()]
+    if any(value is None for value in values):
+        return _MISSING
+    if all(value.type == "S" and type(value.value) is str for value in values):
+        return min(value.value for value in values)
+    return _MIXED
 
 
 def _at_most(value: Any, bound: Any) -> bool:

@@ -197,6 +197,25 @@ def test_a_request_serializes_as_botocore_would_without_the_shortcut(item: dict[
     assert shortcut == walked
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=6), attribute_values, max_size=5))
+def test_a_result_becomes_the_plain_values_moto_s_own_conversion_makes(item: dict[str, Any]) -> None:
+    """A result holding an item's attributes as moto keeps them, the same values listed, and plain members (any
+    attribute values: wire form or not, binary included) becomes the same plain values through the patched
+    conversion as through moto's own."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    wire_binary = {"bin": {"B": "aGk="}, "bins": {"BS": ["aGk="]}, "deep": {"M": {"b": {"L": [{"B": "aGk="}]}}}}
+    stored = Item(DynamoType({"S": "k"}), None, {**item, **wire_binary})  # binary as it comes from the wire
+    result = {"Items": [stored.attrs], "Attributes": dict(stored.attrs), "Values": list(stored.attrs.values()),
+              "Count": 1, "Scanned": None, "Found": True}  # fmt: skip
+    assert responses.dynamo_to_dict(result) == responses.dynamo_to_dict.original(result)  # type: ignore[attr-defined]
+
+
 def _patched_and_original(owner: type, name: str, run: Callable[[], Any]) -> tuple[Any, Any]:
     """What ``run`` gives with the patched ``owner.name``, and then with moto's own (kept as its ``original``)."""
     patched = getattr(owner, name)

@@ -102,6 +102,7 @@ def install() -> None:
         Table.scan = _segmented_scan(Table.scan)  # type: ignore[method-assign]
         _serialize_attribute_values_directly()
         _serialize_request_attribute_values_directly()
+        _results_as_dicts_directly()
         _parse_each_update_expression_once()
         _lex_each_condition_once()
         _list_response_methods_once()
@@ -601,6 +602,43 @@ def _serialize_request_attribute_values_directly() -> None:
     JSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[attr-defined]
 
 
+_PLAIN = (str, bool, int, float, type(None))  # what moto's dynamo_to_dict gives back as it is
+
+
+def _results_as_dicts_directly() -> None:
+    """moto turns a DynamoDB response's result into plain values (``dynamo_to_dict``) asking of every value in turn
+    whether it is a datetime, a DynamoType, has a ``to_json``, a dict, a list: an attribute value that is not
+    binary is ``{type: value}`` all the way down, which is made here directly; anything else (binary, an item, a
+    value of another shape) takes moto's own way."""
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    original = responses.dynamo_to_dict
+    mappings = (dict, LimitedSizeDict)  # an item's attributes: a dict without ``to_json``
+
+    def dynamo_to_dict(obj: Any) -> Any:
+        kind = type(obj)
+        if kind is DynamoType:
+            tag, value = obj.type, obj.value
+            if tag in ("S", "N", "BOOL", "NULL") and type(value) in _PLAIN:
+                return {tag: value}
+            if tag == "M" and type(value) is dict:
+                return {tag: {k: dynamo_to_dict(v) for k, v in value.items()}}
+            if tag in ("L", "SS", "NS") and type(value) is list:
+                return {tag: [dynamo_to_dict(v) for v in value]}
+            return original(obj)
+        if kind in mappings:
+            return {k: dynamo_to_dict(v) for k, v in obj.items()}
+        if kind is list:
+            return [dynamo_to_dict(v) for v in obj]
+        if kind in _PLAIN:
+            return obj
+        return original(obj)
+
+    dynamo_to_dict.original = original  # type: ignore[attr-defined]
+    responses.dynamo_to_dict = dynamo_to_dict
+
+
 # -- update expressions: parsed once, their static checks passed once -------------------------------------------
 
 _PARSED_LIMIT = 4096  # distinct expression strings kept (pynamodb writes placeholders: a few dozen in a run)
@@ -918,7 +956,8 @@ def _traverse_with_node_types_cached() -> None:
             for i, child_node in enumerate(node.children):
                 if hook:
                     self.pre_processing_of_child(node, i)
-                traverse_node_recursively(self, child_node, i)
+                if is_node.get(type(child_node), True):  # a value (a name, a placeholder): nothing to walk
+                    traverse_node_recursively(self, child_node, i)
         key = (type(self), kind)
         match = processed.get(key)
         if match is None:

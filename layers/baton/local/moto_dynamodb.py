@@ -29,7 +29,8 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
 
 It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases), and
-to a request's JSON body as it is (botocore's serializer walks them the same way); an
+to a request's JSON body as it is (botocore's serializer walks them the same way), and a result's attribute
+values become plain values directly (moto asks five questions of every value on the way); an
 update expression is parsed once per string (its tree lent to each update's validation, which changes it, and
 given back as parsed: no copy of it is made), its checks that depend on nothing but the expression, its names
 and the table's keys pass once per such triple, and the passes its tree's shape leaves nothing to do (no function
@@ -38,8 +39,9 @@ expression is lexed once per string; moto's list of a response class's methods i
 an update expression's tree check each node type once per pass, not at every node; and an item's size (checked at
 every attribute set) is summed over its values as they are, not over rebuilt copies of them, to the same number;
 ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream, is not made
-for a table without one. And ``partitions_at_most`` tells the local runtime, from the membership map, which
-due-index shards a sweep would find anything in, so that its sweep queries those alone.
+for a table without one. And ``partitions_at_most`` tells the local runtime, from the membership map (each
+shard's lowest sort key kept until a write places an item under it), which due-index shards a sweep would find
+anything in, so that its sweep queries those alone.
 
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
 several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to

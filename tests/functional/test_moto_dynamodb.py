@@ -650,6 +650,44 @@ def test_a_condition_expression_means_what_moto_s_own_lexer_makes_of_it(tokens: 
     assert first == again == ours == theirs
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(CONDITION_TOKENS), st.sampled_from(["", " "])), max_size=10),
+       st.lists(st.one_of(st.none(), st.dictionaries(st.sampled_from([":v", ":w", ":x"]), scalars, max_size=3)),
+                min_size=1, max_size=4))  # fmt: skip
+@example([("#a", " "), ("=", " "), (":v", "")], [{":v": {"S": "x"}}, {":v": {"N": "2"}}, {}, None])
+def test_a_condition_kept_under_its_names_takes_each_call_s_values(
+    tokens: list[tuple[str, str]], calls: list[dict[str, Any] | None]
+) -> None:
+    """Random condition expressions parsed again and again under the same names with other values each time
+    (values missing, none at all): each parse gives what moto's own parse gives for those values (the same
+    condition, the same verdict on two items, the names and values it found) or the same error."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from baton.local import moto_dynamodb
+
+    moto_dynamodb.install()
+    expression = "".join(token + gap for token, gap in tokens)
+    names = {"#a": "a", "#b": "b"}
+    stored = [{"a": {"S": "x"}, "b": {"N": "2"}}, {"b": {"M": {"c": {"S": "xy"}}}, "l": {"L": [{"S": "x"}]}}]
+    items = [Item(DynamoType({"S": "k"}), None, attributes) for attributes in stored]
+
+    def parse() -> list[Any]:
+        out: list[Any] = []
+        for values in calls:
+            parser = ConditionExpressionParser(expression, names, values)
+            try:
+                condition = parser.parse()
+                out.append((repr(condition), [_verdict(condition, item) for item in items],
+                            parser.expr_attr_names_found, parser.expr_attr_values_found))  # fmt: skip
+            except Exception as exc:  # the error itself is what is compared
+                out.append((type(exc), str(exc)))
+        return out
+
+    ours, theirs = _patched_and_original(ConditionExpressionParser, "parse", parse)
+    assert ours == theirs
+
+
 def _verdict(condition: Any, item: Any) -> Any:
     try:
         return condition.expr(item)

@@ -30,12 +30,13 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
 It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
 form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases), and
 to a request's JSON body as it is (botocore's serializer walks them the same way), and a result's attribute
-values become plain values directly (moto asks five questions of every value on the way); an
+values become plain values directly (moto asks five questions of every value on the way); a condition
+expression is lexed once per string, and parsed once per string and names (each call's values bound into the
+kept tree); an
 update expression is parsed once per string (its tree lent to each update's validation, which changes it, and
 given back as parsed: no copy of it is made), its checks that depend on nothing but the expression, its names
 and the table's keys pass once per such triple, and the passes its tree's shape leaves nothing to do (no function
-to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; a condition
-expression is lexed once per string; moto's list of a response class's methods is made once; the walks of
+to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; moto's list of a response class's methods is made once; the walks of
 an update expression's tree check each node type once per pass, not at every node; and an item's size (checked at
 every attribute set) is summed over its values as they are, not over rebuilt copies of them, to the same number;
 ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream, is not made
@@ -107,6 +108,7 @@ def install() -> None:
         _results_as_dicts_directly()
         _parse_each_update_expression_once()
         _lex_each_condition_once()
+        _parse_each_condition_once()
         _list_response_methods_once()
         _traverse_with_node_types_cached()
         _size_items_without_rebuilding_them()
@@ -901,6 +903,66 @@ def _lex_each_condition_once() -> None:
 
     lexed_once.original = lex  # type: ignore[attr-defined]
     ConditionExpressionParser._lex_condition_expression = lexed_once  # type: ignore[method-assign]
+
+
+_conditions: dict[tuple[str, Any], tuple[Any, list[str], list[str]]] = {}  # (expression, names) -> parsed
+
+
+def _parse_each_condition_once() -> None:
+    """moto parses a condition expression into its tree of tokens on every call (then builds the condition to
+    evaluate from it); the tree depends on the string and the attribute names alone, but for the values it holds
+    where the string names ``:values``. Now the tree of a string parsed under the same names is kept (from a
+    parse that succeeded), and a parse binds the call's values into it, looking each up in the order moto's parse
+    does (the same error for a value missing), notes the names and values it found as moto's does, and builds the
+    condition with moto's own step. A string that fails is parsed, and fails, every time."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+    placeholder = ConditionExpressionParser.Kind.EXPRESSION_ATTRIBUTE_VALUE
+
+    def bind(node: Any, lookup: Callable[[str], Any]) -> Any:
+        if node.kind == placeholder:
+            return node._replace(value=lookup(node.text))
+        if not node.children:
+            return node
+        return node._replace(children=[bind(child, lookup) for child in node.children])
+
+    def parse(self: Any) -> Any:
+        expression, names = self.condition_expression, self.expression_attribute_names
+        if not expression or (names is not None and type(names) is not dict):
+            return original(self)
+        try:
+            key = (expression, None if names is None else frozenset(names.items()))
+        except TypeError:  # a name that is no string: moto's own parse says what of it
+            return original(self)
+        kept = _conditions.get(key)
+        if kept is None:
+            condition = original(self)  # refused: raised, nothing kept
+            if len(_conditions) < _PARSED_LIMIT:
+                fresh = ConditionExpressionParser(expression, names, self.expression_attribute_values)
+                tree = _condition_tree(fresh)
+                _conditions[key] = (tree, fresh._find_literals(tree), fresh._find_expr_attr_values(tree))
+            return condition
+        tree, literals, values = kept
+        bound = bind(tree, self._lookup_expression_attribute_value)
+        self.expr_attr_names_found.extend(literals)
+        self.expr_attr_values_found.extend(values)
+        return self._make_op_condition(bound)
+
+    parse.original = original  # type: ignore[attr-defined]
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
+
+
+def _condition_tree(parser: Any) -> Any:
+    """The tree moto's ``ConditionExpressionParser.parse`` builds its condition from: its steps up to that one."""
+    nodes = parser._lex_condition_expression()
+    nodes = parser._parse_paths(nodes)
+    nodes = parser._apply_functions(nodes)
+    nodes = parser._apply_comparator(nodes)
+    nodes = parser._apply_in(nodes)
+    nodes = parser._apply_between(nodes)
+    nodes = parser._apply_parens_and_booleans(nodes)
+    return nodes[0]
 
 
 def _list_response_methods_once() -> None:

@@ -565,6 +565,10 @@ LIMIT = 405000  # moto's
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from("abcdef"), stored_values, max_size=4), st.integers(-300, 60),
        st.lists(updates(), max_size=3))  # fmt: skip
+@example({"m": {"M": {"a": {"S": "x"}}}}, -100, [{  # a nested SET grows "m" in place between two SETs of the update
+    "Key": _key("a", "1"), "UpdateExpression": "SET #a = :v0, #m.#b = :v1, #n = :v2", "ReturnValues": "ALL_NEW",
+    "ExpressionAttributeNames": {"#a": "a", "#m": "m", "#b": "b", "#n": "n"},
+    "ExpressionAttributeValues": {":v0": {"S": "x"}, ":v1": {"S": "y" * 150}, ":v2": {"S": "z"}}}])  # fmt: skip
 def test_items_near_the_size_limit_are_taken_and_refused_as_moto_does(
     attributes: dict[str, Any], margin: int, calls: list[dict[str, Any]]
 ) -> None:

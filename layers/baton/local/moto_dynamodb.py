@@ -27,22 +27,26 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
 - a scan sorts the items by their keys' values, each cast once, into the order moto's sort gives, and one segment
   of a parallel scan starts from the items of that segment; an item a scan's filter refuses is not copied first.
 
-It also takes off costs paid on every call, none of which changes a response: an attribute value in wire
-form is written to the JSON response as it is (moto's serializer walks its ten members under their aliases), and
-to a request's JSON body as it is (botocore's serializer walks them the same way), and a result's attribute
-values become plain values directly (moto asks five questions of every value on the way); a condition
-expression is lexed once per string, and parsed once per string and names (each call's values bound into the
-kept tree); an
-update expression is parsed once per string (its tree lent to each update's validation, which changes it, and
-given back as parsed: no copy of it is made), its checks that depend on nothing but the expression, its names
-and the table's keys pass once per such triple, and the passes its tree's shape leaves nothing to do (no function
-to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; moto's list of a response class's methods is made once; the walks of
-an update expression's tree check each node type once per pass, not at every node; and an item's size (checked at
-every attribute set) is summed over its values as they are, not over rebuilt copies of them, to the same number;
-``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream, is not made
-for a table without one. And ``partitions_at_most`` tells the local runtime, from the membership map (each
-shard's lowest sort key kept until a write places an item under it), which due-index shards a sweep would find
-anything in, so that its sweep queries those alone.
+It also takes off costs paid on every call, none of which changes a response:
+
+- an attribute value in wire form is written to moto's JSON response as it is (moto's serializer walks its ten
+  members under their aliases), and to botocore's request body as it is (botocore walks them the same way); a
+  result's attribute values become plain values directly (moto asks five questions of every value on the way);
+- a condition expression is lexed once per string, and parsed once per string and names (each call's values
+  bound into the kept tree);
+- an update expression is parsed once per string, and its tree lent to each update's validation (which changes
+  it) and given back as parsed: no copy of it is made. Its checks that depend on nothing but the expression, its
+  names and the table's keys pass once per such triple; the passes its tree's shape leaves nothing to do (no
+  function to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; the
+  walks check each node type once per pass, not at every node;
+- an item's size (checked at every attribute set) is summed over its values as they are, not over rebuilt copies
+  of them, to the same number, and each value is measured once while an update that changes no value in place
+  executes; ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream,
+  is not made for a table without one; moto's list of a response class's methods is made once.
+
+And ``partitions_at_most`` tells the local runtime, from the membership map (each shard's lowest sort key kept
+until a write places an item under it), which due-index shards a sweep would find anything in, so that its sweep
+queries those alone.
 
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
 several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to
@@ -662,11 +666,15 @@ class _Shape(NamedTuple):
       the next pass but one refuses;
     - ``set_keys``: the first element of each SET action's path as written (a name placeholder stays a
       placeholder), which the type and empty-key passes compare with the table's key attributes, and which
-      decides alone whether they can refuse anything."""
+      decides alone whether they can refuse anything;
+    - ``flat``: every action a SET or REMOVE of a whole attribute (no nested path, no ADD or DELETE): executing it
+      puts values in the item or takes them out, and changes none in place, so a value's size holds for the
+      whole update (``_sized``)."""
 
     functions: bool
     resolved_paths: bool
     set_keys: frozenset[Any]
+    flat: bool
 
 
 def _shape_of(tree: Any) -> _Shape | None:
@@ -682,6 +690,7 @@ def _shape_of(tree: Any) -> _Shape | None:
         ast_nodes.UpdateExpressionAddAction,
     )
     functions = resolved = False
+    flat = True
     set_keys = set()
     pending: list[tuple[Any, bool | None]] = [(tree, None)]  # (node, in an action's value side; None: in no action)
     try:
@@ -694,10 +703,13 @@ def _shape_of(tree: Any) -> _Shape | None:
             if isinstance(node, ast_nodes.UpdateExpressionSetAction):
                 set_keys.add(node.children[0].children[0].children[0])
             acts = isinstance(node, actions)
+            if acts:
+                whole = isinstance(node, actions[:2]) and len(node.children[0].children) == 1
+                flat = flat and whole
             pending.extend((child, i > 0 if acts else valued) for i, child in enumerate(node.children or []))
     except (AttributeError, IndexError, TypeError):
         return None
-    return _Shape(functions, resolved, frozenset(set_keys))
+    return _Shape(functions, resolved, frozenset(set_keys), flat)
 
 
 def _static_check_classes() -> tuple[type, ...]:
@@ -778,6 +790,7 @@ def _lending() -> Iterator[None]:
     finally:
         _scope.lending = outer
         if not outer:
+            _scope.sizes = None
             _give_back()
 
 
@@ -854,6 +867,9 @@ parsed, and elsewhere a copy unpickled from it), the
         key = self.baton_static_key
         if key is not None:
             self.processors = _working(self.processors, key, static)
+            shape = _shapes.get(key[0])
+            if getattr(_scope, "lending", False) and shape is not None and shape.flat:
+                _scope.sizes = {}  # for this update's execution: given up when the update ends (_lending)
         node = validate(self)
         if key is not None:
             _passed.add(key)
@@ -1110,6 +1126,15 @@ def _exact_size(value: Any) -> int:
     return _scalar_bytes(inner)
 
 
+def _sized(sizes: dict[int, tuple[Any, int]], value: Any, size: Callable[[Any], int]) -> int:
+    """``size(value)``, measured once while a flat update executes (its values change in no place): kept with the
+    value itself, so that no other value can take its id while the update lasts."""
+    found = sizes.get(id(value))
+    if found is None or found[0] is not value:
+        found = sizes[id(value)] = (value, size(value))
+    return found[1]
+
+
 def _size_items_without_rebuilding_them() -> None:
     """moto checks an item's size (at most 405,000 bytes, else ``ItemSizeTooLarge``) at every attribute it sets:
     ``LimitedSizeDict.__setitem__`` sums the size of every attribute already there, which ``DynamoType.size``
@@ -1139,7 +1164,10 @@ def _size_items_without_rebuilding_them() -> None:
             return original_size(self)
 
     def measure(value: Any) -> int:
-        return size(value) if type(value) is DynamoType else bytesize(str(value))
+        if type(value) is not DynamoType:
+            return bytesize(str(value))
+        sizes = getattr(_scope, "sizes", None)
+        return size(value) if sizes is None else _sized(sizes, value, size)
 
     def key_bytes(key: Any) -> int:
         return _text_bytes(key) if type(key) is str else measure(key)

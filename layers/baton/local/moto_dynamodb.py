@@ -17,7 +17,9 @@ gigabytes of memory (measured on moto 5.2 with tracemalloc: a 60-request replay 
 
 ``install()`` changes exactly these four, and nothing that a request can observe:
 
-- a transaction backs up the items it touches (and puts those back if it is cancelled) instead of whole tables;
+- a transaction backs up the items it touches (and puts those back if it is cancelled) instead of whole tables:
+  an item a Put, Delete or ConditionCheck touches as it is, one an update that changes no value in place touches
+  with a copy of its attributes, any other a deep copy;
 - DynamoDB models are not tracked for the dashboard;
 - a query starts from the items that can match its key condition: the partition's items for a table query, and
   for a GSI query the items whose index key has the queried value, from a membership map kept up to date on every
@@ -182,15 +184,33 @@ def _backup(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[An
     for entry in transact_items:
         if len(entry) != 1:
             continue  # moto refuses it before writing anything
-        op = next(iter(entry.values()))
+        ((kind, op),) = entry.items()
         table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
         if table is None:
             continue
         key = _key_of(table, op.get("Key") or op.get("Item") or {})
         if key is None:
             continue
-        saved.append((table, key, copy.deepcopy(_get(table, key))))
+        saved.append((table, key, _as_it_is(kind, op, _get(table, key))))
     return saved
+
+
+def _as_it_is(kind: str, op: dict[str, Any], item: Any) -> Any:
+    """What puts ``item`` back as it is before the transaction's ``kind`` operation on it: the item itself for a
+    Put or a Delete (each leaves the item it replaces or takes out as it was) and a ConditionCheck; for an update
+    that changes no value in place (``_Shape.flat``: it sets and removes whole attributes), the item with a copy of
+    its attributes; else a deep copy. moto applies one operation at most to an item in a transaction (a second
+    is refused before it changes anything)."""
+    if item is None or kind in ("Put", "Delete", "ConditionCheck"):
+        return item
+    tree = _parsed.get(op.get("UpdateExpression") or "") if kind == "Update" else None
+    shape = _shapes.get(id(tree)) if tree is not None else None
+    if shape is None or not shape.flat:
+        return copy.deepcopy(item)
+    kept = copy.copy(item)
+    kept.attrs = type(item.attrs)()
+    dict.update(kept.attrs, item.attrs)  # the same values, no size check again
+    return kept
 
 
 def _key_of(table: Any, attributes: dict[str, Any]) -> Key | None:

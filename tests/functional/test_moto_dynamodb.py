@@ -6,6 +6,7 @@ nothing."""
 from __future__ import annotations
 
 import pickle
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -530,7 +531,7 @@ def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[di
     index's keys written as themselves, empty strings) on random items: the same responses, the same errors and
     the same items with the patched walk of the tree and the passes it skips, and with moto's."""
     import moto.dynamodb.parsing.validators as validators
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
     from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
     from baton.local import moto_dynamodb
@@ -540,11 +541,41 @@ def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[di
                                    "n": {"N": "2"}, "s": {"SS": ["x"]}}})]  # fmt: skip
     run = seed + [("update_item", params) for params in calls]
     patched = [(DepthFirstTraverser, "traverse_node_recursively"), (UpdateExpressionValidator, "validate"),
-               (validators, "deepcopy")]  # fmt: skip
+               (validators, "deepcopy"), (Node, "find_clauses")]  # fmt: skip
     ours, theirs = _with_originals(patched, lambda: _outcomes(run))
     assert ours == theirs
     for tree in moto_dynamodb._parsed.values():  # each tree lent to a validation was given back as it was parsed
         assert pickle.dumps(tree, pickle.HIGHEST_PROTOCOL) == moto_dynamodb._parsed_ids[id(tree)]
+
+
+def test_updates_from_several_threads_all_take_while_each_is_lent_the_tree() -> None:
+    """Threads update items with the same expressions at once (``baton replay --workers``): each update is
+    validated on the kept tree lent to it while the others' handlers list the names it holds; every update takes,
+    and every item ends as the last update of it left it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with mocked_aws(table_name=TABLE):
+        clients = [boto3.client("dynamodb", region_name=REGION) for _ in range(4)]
+
+        def work(worker: int) -> None:
+            for n in range(40):
+                clients[worker].update_item(
+                    TableName=TABLE, Key=_key(CUSTOMERS[worker % 3], f"w{worker}-{n % 5}"),
+                    UpdateExpression="SET #a = :v, #l = list_append(if_not_exists(#l, :e), :one) REMOVE #gone",
+                    ExpressionAttributeNames={"#a": "a", "#l": "l", "#gone": "gone"},
+                    ExpressionAttributeValues={":v": {"N": str(n)}, ":e": {"L": []}, ":one": {"L": [{"N": "1"}]}},
+                )  # fmt: skip
+
+        switching = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # threads switch between a handler's and an update's steps
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(work, range(4)))
+        finally:
+            sys.setswitchinterval(switching)
+        items = _scan(clients[0])
+        assert len(items) == 20
+        assert all(len(item["l"]["L"]) == 8 and item["a"]["N"] in {"35", "36", "37", "38", "39"} for item in items)
 
 
 @settings(max_examples=300, deadline=None)

@@ -115,6 +115,7 @@ def install() -> None:
         _parse_each_update_expression_once()
         _lex_each_condition_once()
         _parse_each_condition_once()
+        _find_clauses_once()
         _list_response_methods_once()
         _traverse_with_node_types_cached()
         _size_items_without_rebuilding_them()
@@ -999,6 +1000,35 @@ def _condition_tree(parser: Any) -> Any:
     nodes = parser._apply_between(nodes)
     nodes = parser._apply_parens_and_booleans(nodes)
     return nodes[0]
+
+
+_clauses: dict[tuple[int, tuple[type, ...]], list[Any]] = {}  # (id of a kept tree, clause types) -> what it holds
+
+
+def _find_clauses_once() -> None:
+    """moto's DynamoDB handler lists the attribute names and values an update expression's tree holds
+    (``find_clauses``, a walk of the whole tree) on every call, to check the call's names and values were all
+    used; the answer for a kept tree is kept (it holds the same clauses but while an update is lent it, under the
+    lock: there the walk is moto's, and elsewhere the answer waits for the tree to be given back)."""
+    import importlib
+
+    node_class: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes").Node
+    original = node_class.find_clauses
+
+    def find_clauses(self: Any, clause_types: Any) -> Any:
+        if id(self) not in _parsed_ids:
+            return original(self, clause_types)
+        with _lock:  # a kept tree is lent only under the lock: outside an update it is as parsed
+            if getattr(_scope, "lending", False):
+                return original(self, clause_types)
+            key = (id(self), tuple(clause_types))
+            found = _clauses.get(key)
+            if found is None:
+                found = _clauses[key] = original(self, clause_types)
+            return list(found)
+
+    find_clauses.original = original  # type: ignore[attr-defined]
+    node_class.find_clauses = find_clauses
 
 
 def _list_response_methods_once() -> None:

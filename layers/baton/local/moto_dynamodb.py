@@ -37,7 +37,8 @@ It also takes off costs paid on every call, none of which changes a response:
 - a condition expression is lexed once per string, and parsed once per string and names (each call's values
   bound into the kept tree);
 - an update expression is parsed once per string, and its tree lent to each update's validation (which changes
-  it) and given back as parsed: no copy of it is made. Its checks that depend on nothing but the expression, its
+  it) and given back as parsed: no copy of it is made (another thread reads it only under the lock, when it is
+  as parsed). The names and values it holds are listed once; its checks that depend on nothing but the expression, its
   names and the table's keys pass once per such triple; the passes its tree's shape leaves nothing to do (no
   function to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; the
   walks check each node type once per pass, not at every node;

@@ -38,10 +38,10 @@ It also takes off costs paid on every call, none of which changes a response:
   bound into the kept tree);
 - an update expression is parsed once per string, and its tree lent to each update's validation (which changes
   it) and given back as parsed: no copy of it is made (another thread reads it only under the lock, when it is
-  as parsed). The names and values it holds are listed once; its checks that depend on nothing but the expression, its
-  names and the table's keys pass once per such triple; the passes its tree's shape leaves nothing to do (no
-  function to evaluate, no path resolved to a value, no SET of an attribute named as a key) are not walked; the
-  walks check each node type once per pass, not at every node;
+  as parsed). The names and values it holds are listed once; its checks that depend on nothing but the
+  expression, its names and the table's keys pass once per such triple; the passes its tree's shape leaves
+  nothing to do (no function to evaluate, no path resolved to a value, no SET of an attribute named as a key) are
+  not walked; the walks check each node type once per pass, not at every node;
 - an item's size (checked at every attribute set) is summed over its values as they are, not over rebuilt copies
   of them, to the same number, and each value is measured once while an update that changes no value in place
   executes; ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream,

@@ -26,9 +26,10 @@ holds the responses, errors and table contents to those of the usual way on rand
 
 from __future__ import annotations
 
+import functools
 import json
+import random
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -105,8 +106,6 @@ def serve(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any)
 def _to_embedded_moto(url: str) -> bool:
     """Whether a DynamoDB call to ``url`` goes unsigned to embedded moto, with nothing on moto's side that reads
     more of the request than its body (IAM checks, a service left out of the mock or passed through)."""
-    from urllib.parse import urlsplit
-
     from moto import settings
     from moto.core.config import passthrough_service, service_whitelisted
     from moto.core.models import botocore_stubber
@@ -115,11 +114,19 @@ def _to_embedded_moto(url: str) -> bool:
 
     if not (botocore_stubber.enabled and goes_unsigned("dynamodb")):
         return False
-    if not (urlsplit(url).hostname or "").endswith(".amazonaws.com"):
+    if not _on_aws(url):
         return False
     if float("inf") != settings.INITIAL_NO_AUTH_ACTION_COUNT:  # moto's IAM checks are on
         return False
     return service_whitelisted("dynamodb") and not passthrough_service("dynamodb")
+
+
+@functools.lru_cache(maxsize=64)
+def _on_aws(url: str) -> bool:
+    """Whether ``url``'s host is one of AWS's (``*.amazonaws.com``), where embedded moto answers."""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").endswith(".amazonaws.com")
 
 
 def _parameters(model: Any, body: bytes | str) -> dict[str, Any]:
@@ -138,17 +145,15 @@ def _parameters(model: Any, body: bytes | str) -> dict[str, Any]:
 
 def _answer(url: str, parsed: dict[str, Any]) -> tuple[Any, Any]:
     from botocore.awsrequest import AWSResponse
-    from botocore.compat import HTTPHeaders
 
-    request_id = uuid.uuid4().hex
-    headers = HTTPHeaders()
-    headers["server"], headers["x-amzn-requestid"] = "amazon.com", request_id
+    request_id = f"{random.getrandbits(128):032x}"  # as random as uuid4's hex, without a UUID made of it
     parsed["ResponseMetadata"] = {
         "RequestId": request_id,
         "HTTPStatusCode": 200,
         "HTTPHeaders": {"server": "amazon.com", "x-amzn-requestid": request_id},
         "RetryAttempts": 0,
     }
+    headers: Any = {"server": "amazon.com", "x-amzn-requestid": request_id}  # AWSResponse keeps any mapping's items
     return AWSResponse(url, 200, headers, None), parsed
 
 

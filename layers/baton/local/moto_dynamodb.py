@@ -45,7 +45,10 @@ It also takes off costs paid on every call, none of which changes a response:
 - an item's size (checked at every attribute set) is summed over its values as they are, not over rebuilt copies
   of them, to the same number, and each value is measured once while an update that changes no value in place
   executes; ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream,
-  is not made for a table without one; moto's list of a response class's methods is made once.
+  is not made for a table without one; moto's list of a response class's methods is made once;
+- a query of an index that projects (KEYS_ONLY, INCLUDE) projects each item it finds without a deep copy of it
+  first, and a projection of whole attributes converts those attributes alone (moto converts the whole item once
+  per projected attribute).
 
 And ``partitions_at_most`` tells the local runtime, from the membership map (each shard's lowest sort key kept
 until a write places an item under it), which due-index shards a sweep would find anything in, so that its sweep

@@ -336,7 +336,6 @@ def test_a_due_index_query_pages_as_moto_s_own_query_does(
 ) -> None:
     """Every page of a query of one due-index partition with a sort key condition (items past the bound, items
     without a sort key, and items large enough to fill a page among them) is moto's own query's page."""
-    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
     with mocked_aws(table_name=TABLE):
@@ -367,7 +366,7 @@ def test_a_due_index_query_pages_as_moto_s_own_query_does(
                     return found
                 start = {"ExclusiveStartKey": answer["LastEvaluatedKey"]}
 
-        ours, theirs = _with_originals([(Table, "all_items"), (Table, "query"), (Item, "project")], pages)
+        ours, theirs = _with_originals([(Table, "all_items"), (Table, "query")], pages)
         assert ours == theirs
 
 
@@ -729,29 +728,3 @@ def _verdict(condition: Any, item: Any) -> Any:
         return condition.expr(item)
     except Exception as exc:  # an operand of the wrong type, say: the same error either way
         return type(exc), str(exc)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(["a", "b", "m", "n", PK]), stored_values, max_size=5),
-       st.lists(st.one_of(st.sampled_from(["a", "b", "m", "n", PK, "gone"]).map(lambda name: [name]),
-                          st.just(["m", "a"]), st.just(["l[0]"])), max_size=5))  # fmt: skip
-def test_a_projection_is_the_item_moto_s_own_projection_makes(
-    attributes: dict[str, Any], projection: list[list[str]]
-) -> None:
-    """Random items (maps, lists, nulls) projected on random attribute lists (names missing, repeated, a nested
-    path, a list element): the same item as moto's own projection makes."""
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
-
-    from baton.local import moto_dynamodb
-
-    moto_dynamodb.install()
-    item = Item(DynamoType({"S": "k"}), None, attributes)
-
-    def projected() -> Any:
-        try:
-            return item.project(projection).to_json()
-        except TypeError as exc:  # moto's own walk into a number ("m.a" on a number): the same either way
-            return type(exc), str(exc)
-
-    ours, theirs = _patched_and_original(Item, "project", projected)
-    assert ours == theirs

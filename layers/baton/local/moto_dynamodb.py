@@ -45,10 +45,7 @@ It also takes off costs paid on every call, none of which changes a response:
 - an item's size (checked at every attribute set) is summed over its values as they are, not over rebuilt copies
   of them, to the same number, and each value is measured once while an update that changes no value in place
   executes; ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream,
-  is not made for a table without one; moto's list of a response class's methods is made once;
-- a query of an index that projects (KEYS_ONLY, INCLUDE) projects each item it finds without a deep copy of it
-  first, and a projection of whole attributes converts those attributes alone (moto converts the whole item once
-  per projected attribute).
+  is not made for a table without one; moto's list of a response class's methods is made once.
 
 And ``partitions_at_most`` tells the local runtime, from the membership map (each shard's lowest sort key kept
 until a write places an item under it), which due-index shards a sweep would find anything in, so that its sweep
@@ -116,7 +113,6 @@ def install() -> None:
         _serialize_attribute_values_directly()
         _serialize_request_attribute_values_directly()
         _results_as_dicts_directly()
-        _project_whole_attributes_directly()
         _parse_each_update_expression_once()
         _lex_each_condition_once()
         _parse_each_condition_once()
@@ -153,15 +149,12 @@ class _CopyKeepingTables:
 class _CopyPassingOverFiltered:
     """Stands in for the ``copy`` module inside moto's table module: inside a patched scan of a table with a filter
     expression, an item the filter refuses is not copied (moto copies every item a scan reads, then drops the
-    copies the filter refuses: the filter, which changes nothing, says the same of the item as of its copy); inside
-    a patched query of an index that projects (``_projects``), an item is not copied before its projection, which
-    reads it and makes a new item; anything else is copied as usual."""
+    copies the filter refuses: the filter, which changes nothing, says the same of the item as of its copy);
+    anything else is copied as usual."""
 
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
         from moto.dynamodb.models.dynamo_type import Item
 
-        if type(value) is Item and getattr(_scope, "projected", False):
-            return value  # to be projected: read, not changed
         refuses = getattr(_scope, "scan_filter", None)
         if refuses is not None and type(value) is Item and not refuses.expr(value):
             return value  # dropped by the filter moto applies next
@@ -378,28 +371,13 @@ def _in_key_order(items: Iterable[Any]) -> list[Any]:
     )
 
 
-def _projects(table: Any, index_name: str | None) -> bool:
-    """Whether a query of ``index_name`` projects what it finds (KEYS_ONLY, INCLUDE): moto then projects a deep
-    copy of each item, and its projection reads the item and builds a new one (``Item.project``), so the copy is
-    not made (``_CopyPassingOverFiltered``)."""
-    if not index_name:
-        return False
-    index = next((i for i in [*(table.global_indexes or ()), *(table.indexes or ())] if i.name == index_name), None)
-    projection = (index.projection or {}).get("ProjectionType") if index is not None else None
-    return projection in ("KEYS_ONLY", "INCLUDE")
-
-
 def _narrowed_query(original: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(original)
 
     def query(table: Any, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(table, *args, **kwargs)
         with _lock, _narrowed(table, _candidates(table, bound.arguments)):
-            _scope.projected = _projects(table, bound.arguments.get("index_name"))
-            try:
-                return original(table, *args, **kwargs)
-            finally:
-                _scope.projected = False
+            return original(table, *args, **kwargs)
 
     query.original = original  # type: ignore[attr-defined]
     return query
@@ -655,39 +633,6 @@ def _serialize_request_attribute_values_directly() -> None:
 
 
 _PLAIN = (str, bool, int, float, type(None))  # what moto's dynamo_to_dict gives back as it is
-
-
-def _project_whole_attributes_directly() -> None:
-    """moto projects an item (an index's KEYS_ONLY or INCLUDE) by converting every attribute of it to plain values
-    once per projected attribute, then picking that one; a projection of whole attributes (no nested path, no list
-    element) converts the projected attributes alone, and picks and merges them with moto's own steps, to the same
-    item. (A value moto's conversion alone refuses then fails only a projection that lists it.)"""
-    import re
-
-    from moto.dynamodb.models import dynamo_type
-
-    Item, deserializer, serializer = dynamo_type.Item, dynamo_type.deserializer, dynamo_type.serializer
-    merge_dicts, find_nested_key = dynamo_type.merge_dicts, dynamo_type.find_nested_key  # the ones project uses
-    original = Item.project
-    element = re.compile(r"(.+)\[(\d+)\]$")  # find_nested_key's list element
-
-    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
-        names = [expression[0] for expression in projection_expressions if len(expression) == 1]
-        if len(names) != len(projection_expressions) or any(element.match(name) for name in names):
-            return original(self, projection_expressions)
-        wanted = set(names)
-        regular = {
-            key: deserializer.deserialize(attribute.to_regular_json())
-            for key, attribute in self.attrs.items()
-            if key in wanted
-        }
-        result: dict[str, Any] = {}
-        for expression in projection_expressions:
-            merge_dicts(result, find_nested_key(expression, regular))
-        return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=dict(serializer.serialize(result)["M"]))
-
-    project.original = original  # type: ignore[attr-defined]
-    Item.project = project  # type: ignore[method-assign]
 
 
 def _results_as_dicts_directly() -> None:

@@ -370,6 +370,37 @@ def test_a_due_index_query_pages_as_moto_s_own_query_does(
         assert ours == theirs
 
 
+def test_a_cancelled_transaction_that_reaches_one_item_twice_leaves_it_as_it_was() -> None:
+    """moto tells two operations on one item apart by their whole key maps, so an item reached once with an extra
+    attribute in its key and once without is changed by both before a later one cancels the transaction: a
+    condition check or a plain SET first, then an ADD that changes a set in place; the item stays as it was."""
+    with mocked_aws(table_name=TABLE):
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.put_item(TableName=TABLE, Item={**_key("a", "1"), "n": {"N": "1"}, "s": {"SS": ["x"]}})
+        before = _scan(client)
+        aliased = {**_key("a", "1"), "x": {"S": "1"}}
+        firsts = [
+            {"ConditionCheck": {"TableName": TABLE, "Key": aliased, "ConditionExpression": "attribute_exists(pk)"}},
+            {"Update": {"TableName": TABLE, "Key": aliased, "UpdateExpression": "SET n = :v",
+                        "ExpressionAttributeValues": {":v": {"N": "7"}}}},
+        ]  # fmt: skip
+        for first in firsts:
+            items = [
+                first,
+                {"Update": {"TableName": TABLE, "Key": _key("a", "1"), "UpdateExpression": "SET n = :v ADD s :t",
+                            "ExpressionAttributeValues": {":v": {"N": "99"}, ":t": {"SS": ["y"]}}}},
+                {"ConditionCheck": {"TableName": TABLE, "Key": _key("b", "9"),
+                                    "ConditionExpression": "attribute_exists(pk)"}},
+            ]  # fmt: skip
+            try:
+                client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "TransactionCanceledException"
+            else:
+                raise AssertionError("a transaction with a failed condition was taken")
+            assert _scan(client) == before
+
+
 # -- signing ------------------------------------------------------------------------------------------------------
 
 

@@ -64,6 +64,7 @@ import copy
 import inspect
 import pickle
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -182,7 +183,7 @@ def _transact(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _backup(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Key, Any]]:
-    saved = []
+    found = []
     for entry in transact_items:
         if len(entry) != 1:
             continue  # moto refuses it before writing anything
@@ -193,16 +194,23 @@ def _backup(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[An
         key = _key_of(table, op.get("Key") or op.get("Item") or {})
         if key is None:
             continue
-        saved.append((table, key, _as_it_is(kind, op, _get(table, key))))
-    return saved
+        found.append((table, key, kind, op))
+    # moto tells two operations on one item apart by their whole key maps (an extra attribute, "1" and "1.0"), so
+    # one item may take two of them: then each backs it up in a deep copy, made before either runs
+    touches = Counter((id(table), key) for table, key, _, _ in found)
+    return [
+        (table, key, copy.deepcopy(item) if touches[id(table), key] > 1 else _as_it_is(kind, op, item))
+        for table, key, kind, op in found
+        for item in [_get(table, key)]
+    ]
 
 
 def _as_it_is(kind: str, op: dict[str, Any], item: Any) -> Any:
     """What puts ``item`` back as it is before the transaction's ``kind`` operation on it: the item itself for a
     Put or a Delete (each leaves the item it replaces or takes out as it was) and a ConditionCheck; for an update
     that changes no value in place (``_Shape.flat``: it sets and removes whole attributes), the item with a copy of
-    its attributes; else a deep copy. moto applies one operation at most to an item in a transaction (a second
-    is refused before it changes anything)."""
+    its attributes; else a deep copy. Only for an item no other operation of the transaction touches
+    (``_backup``)."""
     if item is None or kind in ("Put", "Delete", "ConditionCheck"):
         return item
     tree = _parsed.get(op.get("UpdateExpression") or "") if kind == "Update" else None

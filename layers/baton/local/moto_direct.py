@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import json
-import random
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,7 +146,7 @@ def _parameters(model: Any, body: bytes | str) -> dict[str, Any]:
 def _answer(url: str, parsed: dict[str, Any]) -> tuple[Any, Any]:
     from botocore.awsrequest import AWSResponse
 
-    request_id = f"{random.getrandbits(128):032x}"  # as random as uuid4's hex, without a UUID made of it
+    request_id = os.urandom(16).hex()  # uuid4's randomness, without a UUID made of it
     parsed["ResponseMetadata"] = {
         "RequestId": request_id,
         "HTTPStatusCode": 200,

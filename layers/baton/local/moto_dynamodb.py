@@ -680,7 +680,7 @@ def _results_as_dicts_directly() -> None:
 # -- update expressions: parsed once, their static checks passed once -------------------------------------------
 
 _PARSED_LIMIT = 4096  # distinct expression strings kept (pynamodb writes placeholders: a few dozen in a run)
-_parsed: dict[str, Any] = {}  # expression -> its AST (never mutated: moto validates a deep copy)
+_parsed: dict[str, Any] = {}  # expression -> its AST (lent to an update's validation, given back as parsed)
 _parsed_ids: dict[int, bytes] = {}  # id of each of those ASTs (kept alive by _parsed) -> the AST pickled
 _shapes: dict[int, _Shape] = {}  # id of each of those ASTs -> what its passes can find in it
 _idle: dict[int, Callable[[Any], bool]] = {}  # id of each of those ASTs -> whether a pass finds nothing in it
@@ -854,11 +854,11 @@ def _parse_each_update_expression_once() -> None:
     """moto parses an UpdateExpression on every call (tokens, AST) and runs ten validating passes over a deep copy
     of it; pynamodb sends the same few expression strings with placeholders again and again. Now the parse of a
     string is kept (and shared: inside an update moto validates the kept tree itself, lent and given back as
-parsed, and elsewhere a copy unpickled from it), the
-    three passes that depend on nothing but the expression, its names and the table's key attributes are skipped
-    once they passed for those, the passes that the tree's shape leaves nothing to do are skipped (``_Shape``),
-    and each pass's node types are computed once (moto rebuilds the tuple at every node). Errors are raised as
-    before: nothing is kept of a parse or a pass that failed."""
+    parsed, and elsewhere a copy unpickled from it), the three passes that depend on nothing but the expression,
+    its names and the table's key attributes are skipped once they passed for those, the passes that the tree's
+    shape leaves nothing to do are skipped (``_Shape``), and each pass's node types are computed once (moto
+    rebuilds the tuple at every node). Errors are raised as before: nothing is kept of a parse or a pass that
+    failed."""
     import importlib
 
     # moto's parsing modules are untyped
@@ -975,12 +975,9 @@ def _parse_each_condition_once() -> None:
 
     def parse(self: Any) -> Any:
         expression, names = self.condition_expression, self.expression_attribute_names
-        if not expression or (names is not None and type(names) is not dict):
-            return original(self)
-        try:
-            key = (expression, None if names is None else frozenset(names.items()))
-        except TypeError:  # a name that is no string: moto's own parse says what of it
-            return original(self)
+        if type(expression) is not str or not expression or not _plain_names(names):
+            return original(self)  # no expression, or one moto's own parse is to say what of
+        key = (expression, None if names is None else frozenset(names.items()))
         kept = _conditions.get(key)
         if kept is None:
             condition = original(self)  # refused: raised, nothing kept
@@ -997,6 +994,12 @@ def _parse_each_condition_once() -> None:
 
     parse.original = original  # type: ignore[attr-defined]
     ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
+
+
+def _plain_names(names: Any) -> bool:
+    """Whether attribute names are None or a dict of strings to strings (as botocore lets through): a key for the
+    kept trees that tells apart what moto's lookups tell apart."""
+    return names is None or (type(names) is dict and all(type(k) is str and type(v) is str for k, v in names.items()))
 
 
 def _condition_tree(parser: Any) -> Any:

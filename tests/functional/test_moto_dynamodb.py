@@ -676,45 +676,11 @@ def test_an_update_on_a_table_with_a_stream_still_records_the_item_as_it_was() -
         assert [image[1]["n"] for image in images] == [{"N": "1"}, {"N": "2"}, {"N": "3"}]
 
 
-# -- condition expressions lexed once per string ----------------------------------------------------------------
+# -- condition expressions parsed once per string and names -----------------------------------------------------
 
 CONDITION_TOKENS = ["#a", "#b", ":v", ":w", "a", "b.c", "l[0]", "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "not",
                     "BETWEEN", "IN", "(", ")", ",", "attribute_exists", "attribute_not_exists", "begins_with",
                     "contains", "size", "attribute_type", "!", "#missing", "size(a)"]  # fmt: skip
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(CONDITION_TOKENS), st.sampled_from(["", " ", "  "])), max_size=10))
-@example([("#a", " "), ("=", " "), (":v", "")])
-@example([("attribute_not_exists", ""), ("(", ""), ("a", ""), (")", " "), ("OR", " "), ("#b", ""), ("<>", ""),
-          (":w", "")])  # fmt: skip
-def test_a_condition_expression_means_what_moto_s_own_lexer_makes_of_it(tokens: list[tuple[str, str]]) -> None:
-    """Random condition expressions, well formed or not: parsed twice with the kept tokens (the first parse lexes
-    and keeps them, the second reads them), then with moto's own lexer, each gives the same condition (the same
-    tree, the same verdict on two items) or the same error."""
-    from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
-
-    from baton.local import moto_dynamodb
-
-    moto_dynamodb.install()
-    expression = "".join(token + gap for token, gap in tokens)
-    names = {"#a": "a", "#b": "b"}
-    values = {":v": {"S": "x"}, ":w": {"N": "2"}}
-    stored = [{"a": {"S": "x"}, "b": {"N": "2"}}, {"b": {"M": {"c": {"S": "xy"}}}, "l": {"L": [{"S": "x"}]}}]
-    items = [Item(DynamoType({"S": "k"}), None, attributes) for attributes in stored]
-
-    def parse() -> Any:
-        moto_dynamodb._conditions.clear()  # every parse lexes: none reads a kept tree instead
-        try:
-            condition = ConditionExpressionParser(expression, names, values).parse()
-            return repr(condition), [_verdict(condition, item) for item in items]
-        except Exception as exc:  # the error itself is what is compared
-            return type(exc), str(exc)
-
-    first, again = parse(), parse()
-    ours, theirs = _patched_and_original(ConditionExpressionParser, "_lex_condition_expression", parse)
-    assert first == again == ours == theirs
 
 
 @settings(max_examples=300, deadline=None)

@@ -34,8 +34,7 @@ It also takes off costs paid on every call, none of which changes a response:
 - an attribute value in wire form is written to moto's JSON response as it is (moto's serializer walks its ten
   members under their aliases), and to botocore's request body as it is (botocore walks them the same way); a
   result's attribute values become plain values directly (moto asks five questions of every value on the way);
-- a condition expression is lexed once per string, and parsed once per string and names (each call's values
-  bound into the kept tree);
+- a condition expression is parsed once per string and names (each call's values bound into the kept tree);
 - an update expression is parsed once per string, and its tree lent to each update's validation (which changes
   it) and given back as parsed: no copy of it is made (another thread reads it only under the lock, when it is
   as parsed). The names and values it holds are listed once; its checks that depend on nothing but the
@@ -115,7 +114,6 @@ def install() -> None:
         _serialize_request_attribute_values_directly()
         _results_as_dicts_directly()
         _parse_each_update_expression_once()
-        _lex_each_condition_once()
         _parse_each_condition_once()
         _find_clauses_once()
         _list_response_methods_once()
@@ -921,35 +919,7 @@ def _parse_each_update_expression_once() -> None:
     DepthFirstTraverser.nodes_to_be_processed = nodes_once
 
 
-# -- condition expressions: each string lexed once ---------------------------------------------------------------
-
-_lexed: dict[str, tuple[Any, ...]] = {}  # condition expression -> its tokens
-
-
-def _lex_each_condition_once() -> None:
-    """moto lexes a condition expression (a ConditionExpression, a FilterExpression) on every call, token by
-    token with a list of regular expressions; the tokens depend on the string alone, and nothing after the lexer
-    changes them (immutable named tuples, each with an empty list of children that no later step fills), so
-    each string's tokens are kept and every parse gets its own deque of them. A string the lexer refuses is
-    lexed, and refused, every time."""
-    from collections import deque
-
-    from moto.dynamodb.comparisons import ConditionExpressionParser
-
-    lex = ConditionExpressionParser._lex_condition_expression
-
-    def lexed_once(self: Any) -> Any:
-        expression = self.condition_expression
-        tokens = _lexed.get(expression)
-        if tokens is None:
-            tokens = tuple(lex(self))
-            if len(_lexed) < _PARSED_LIMIT:
-                _lexed[expression] = tokens
-        return deque(tokens)
-
-    lexed_once.original = lex  # type: ignore[attr-defined]
-    ConditionExpressionParser._lex_condition_expression = lexed_once  # type: ignore[method-assign]
-
+# -- condition expressions: each string parsed once per names ----------------------------------------------------
 
 _conditions: dict[tuple[str, Any], tuple[Any, list[str], list[str]]] = {}  # (expression, names) -> parsed
 

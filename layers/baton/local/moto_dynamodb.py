@@ -681,7 +681,6 @@ _PARSED_LIMIT = 4096  # distinct expression strings kept (pynamodb writes placeh
 _parsed: dict[str, Any] = {}  # expression -> its AST (lent to an update's validation, given back as parsed)
 _parsed_ids: dict[int, bytes] = {}  # id of each of those ASTs (kept alive by _parsed) -> the AST pickled
 _shapes: dict[int, _Shape] = {}  # id of each of those ASTs -> what its passes can find in it
-_idle: dict[int, Callable[[Any], bool]] = {}  # id of each of those ASTs -> whether a pass finds nothing in it
 _passed: set[tuple[int, frozenset[tuple[str, str]], tuple[str, ...]]] = set()  # (id of AST, names, key attributes)
 
 
@@ -752,7 +751,7 @@ def _static_check_classes() -> tuple[type, ...]:
     return ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator
 
 
-def _idle_passes(shape: _Shape) -> Callable[[Any], bool]:
+def _idle(shape: _Shape, processor: Any) -> bool:
     """Whether a pass finds nothing to do in a tree of this shape: the function pass without a function, the
     missing-path check without a path resolved to a value, the type and empty-key checks of SET actions when
     no action sets an attribute named as a key attribute of the table (both compare the name as written)."""
@@ -763,19 +762,16 @@ def _idle_passes(shape: _Shape) -> Callable[[Any], bool]:
         UpdateExpressionFunctionEvaluator,
     )
 
-    def idle(processor: Any) -> bool:
-        kind = type(processor)
-        if kind is UpdateExpressionFunctionEvaluator:
-            return not shape.functions
-        if kind is NoneExistingPathChecker:
-            return not shape.resolved_paths
-        if kind is TypeMismatchValidator:
-            return not any(d["AttributeName"] in shape.set_keys for d in processor.key_attributes_type)
-        if kind is EmptyStringKeyValueValidator:
-            return not any(k in shape.set_keys for k in processor.key_attributes)
-        return False
-
-    return idle
+    kind = type(processor)
+    if kind is UpdateExpressionFunctionEvaluator:
+        return not shape.functions
+    if kind is NoneExistingPathChecker:
+        return not shape.resolved_paths
+    if kind is TypeMismatchValidator:
+        return not any(d["AttributeName"] in shape.set_keys for d in processor.key_attributes_type)
+    if kind is EmptyStringKeyValueValidator:
+        return not any(k in shape.set_keys for k in processor.key_attributes)
+    return False
 
 
 # -- a kept tree lent to the validation of one update, and given back as it was parsed -----------------------------
@@ -840,12 +836,10 @@ _copied.original = copy.deepcopy  # type: ignore[attr-defined]
 def _working(processors: list[Any], key: tuple[int, Any, Any], static: tuple[type, ...]) -> list[Any]:
     """The passes that can find something to do in the kept tree ``key`` names, under its names and keys."""
     passed = key in _passed
-    idle = _idle.get(key[0])
-    if idle is None:
-        shape = _shapes.get(key[0])
-        if shape is not None:
-            idle = _idle[key[0]] = _idle_passes(shape)
-    return [p for p in processors if not (passed and isinstance(p, static)) and not (idle and idle(p))]
+    shape = _shapes.get(key[0])
+    return [
+        p for p in processors if not (passed and isinstance(p, static)) and not (shape is not None and _idle(shape, p))
+    ]
 
 
 def _parse_each_update_expression_once() -> None:

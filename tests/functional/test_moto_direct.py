@@ -1,6 +1,7 @@
 """DynamoDB's data-plane calls served by embedded moto in process (``baton.local.moto_direct``) answer as the same
-calls through moto's HTTP round trip do: random calls go to two tables alike, one each way, and every response
-(errors, cancellation reasons and returned items included) and both tables after each call are the same."""
+calls through botocore's request and moto's HTTP round trip do: random calls go to two tables alike, one each way,
+and every response (errors, cancellation reasons and returned items included) and both tables after each call are
+the same, from a client that validates its parameters and from one that does not (as pynamodb's)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,8 +33,9 @@ keys = st.tuples(st.sampled_from(CUSTOMERS), st.sampled_from(REQUESTS)).map(lamb
 names = st.sampled_from(["status", "data", "n", DUE_INDEX_PK, DUE_INDEX_SK])
 due_values = st.builds(lambda d: {"S": f"2026-01-01T00:0{d}"}, st.integers(0, 9))
 # Map keys not empty: moto's serializer writes a map's empty key as the value alone, which botocore cannot read.
+# A binary value given as text: botocore writes its UTF-8 bytes in base64.
 attribute_values = st.recursive(
-    scalars,
+    scalars | st.builds(lambda s: {"B": s}, st.text(max_size=4)),
     lambda inner: st.one_of(
         st.builds(lambda m: {"M": m}, st.dictionaries(st.text(min_size=1, max_size=4), inner, max_size=3)),
         st.builds(lambda items: {"L": items}, st.lists(inner, max_size=3)),
@@ -126,11 +129,26 @@ def calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return "transact_write_items", {"TransactItems": entries}
 
 
+@st.composite
+def any_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """A call of ``calls``, now and then with a parameter the operation does not model."""
+    operation, params = draw(calls())
+    if draw(st.integers(0, 9)) == 0:
+        params["Unmodelled"] = "x"
+    return operation, params
+
+
 def _on(table: str, value: Any) -> Any:
     """``value`` with the table placeholder ``T`` (as a table name and as a key of RequestItems) made ``table``."""
     if isinstance(value, dict):
         return {
-            (table if k == "T" else k): (table if k == "TableName" and v == "T" else _on(table, v))
+            k: (
+                table
+                if k == "TableName" and v == "T"
+                else {(table if name == "T" else name): _on(table, each) for name, each in v.items()}
+                if k == "RequestItems"
+                else _on(table, v)
+            )
             for k, v in value.items()
         }
     if isinstance(value, list):
@@ -166,11 +184,14 @@ def _contents(client: Any, table: str) -> list[dict[str, Any]]:
         return sorted(client.scan(TableName=table)["Items"], key=lambda i: (i[PK]["S"], i[SK]["S"]))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(calls(), min_size=1, max_size=20))
-def test_a_call_answers_and_writes_as_through_moto_s_http_round_trip(ops: list[tuple[str, dict[str, Any]]]) -> None:
+@pytest.mark.parametrize("validation", [True, False], ids=["validating", "not-validating"])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(any_calls(), min_size=1, max_size=20))
+def test_a_call_answers_and_writes_as_through_moto_s_http_round_trip(
+    validation: bool, ops: list[tuple[str, dict[str, Any]]]
+) -> None:
     with mocked_aws(table_name=DIRECT):
-        client = boto3.client("dynamodb", region_name=REGION)
+        client = boto3.client("dynamodb", region_name=REGION, config=Config(parameter_validation=validation))
         create_table(client, USUAL)
         for operation, params in ops:
             method = getattr(client, operation)
@@ -222,3 +243,68 @@ def test_a_call_to_a_missing_table_raises_as_over_http() -> None:
         with moto_direct.the_usual_way(), pytest.raises(client.exceptions.ResourceNotFoundException) as usual:
             client.get_item(TableName="missing", Key=_key("a", "1"))
         assert direct.value.response["Error"] == usual.value.response["Error"]
+
+
+def _serializes(client: Any, monkeypatch: pytest.MonkeyPatch, call: Callable[[], Any]) -> bool:
+    """Whether ``call`` has botocore's serializer write its body (the call then goes on)."""
+    seen: list[bool] = []
+    kind = type(client._serializer)
+    real = kind.serialize_to_request
+
+    def look(self: Any, parameters: Any, model: Any) -> Any:
+        seen.append(True)
+        return real(self, parameters, model)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(kind, "serialize_to_request", look)
+        call()
+    return bool(seen)
+
+
+def test_a_client_that_does_not_validate_writes_json_itself_unless_botocore_must(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with mocked_aws(table_name=DIRECT):
+        client = boto3.client("dynamodb", region_name=REGION, config=Config(parameter_validation=False))
+        validating = boto3.client("dynamodb", region_name=REGION)
+        item = {**_key("a", "1"), "status": {"S": "x"}}
+        put = lambda c, i: lambda: c.put_item(TableName=DIRECT, Item=i)  # noqa: E731
+        assert not _serializes(client, monkeypatch, put(client, item))
+        assert _serializes(validating, monkeypatch, put(validating, item))
+        binary = {**item, "data": {"B": b"\x00"}}
+        assert _serializes(client, monkeypatch, put(client, binary))
+        assert not _goes_over_http(client, put(client, binary))
+        # botocore's _make_api_call still makes the call: its events (the idempotency token), after-call
+        seen: list[Any] = []
+        client.meta.events.register("before-call.dynamodb", lambda params, **_: seen.append(params["body"]))
+        client.meta.events.register("after-call.dynamodb", lambda parsed, **_: seen.append(parsed))
+        client.transact_write_items(TransactItems=[{"Put": {"TableName": DIRECT, "Item": item}}])
+        assert b"ClientRequestToken" in seen[0] and "ResponseMetadata" in seen[1]
+
+
+def _written_otherwise(shape: Any, path: str, seen: set[str]) -> list[str]:
+    """The members under ``shape`` that botocore's JSON serializer does not write as JSON writes their values."""
+    found = []
+    if shape.type_name in ("blob", "timestamp", "float", "double") or getattr(shape, "is_document_type", False):
+        found.append(path)
+    if "name" in shape.serialization:
+        found.append(f"{path} (named {shape.serialization['name']})")
+    if shape.name in seen:
+        return found
+    seen = seen | {shape.name}
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            found += _written_otherwise(member, f"{shape.name}.{name}", seen)
+    elif shape.type_name == "list":
+        found += _written_otherwise(shape.member, f"{path}[]", seen)
+    elif shape.type_name == "map":
+        found += _written_otherwise(shape.value, f"{path}{{}}", seen)
+    return found
+
+
+def test_what_the_straight_way_writes_as_json_botocore_writes_so_but_binary_values() -> None:
+    model = boto3.client("dynamodb", region_name=REGION).meta.service_model
+    found: set[str] = set()
+    for operation in moto_direct.DATA_PLANE:
+        found.update(_written_otherwise(model.operation_model(operation).input_shape, operation, set()))
+    assert found == {"AttributeValue.B", "AttributeValue.BS[]"}

@@ -1,15 +1,28 @@
-"""Embedded moto answers the ledger's DynamoDB data-plane calls in process, without their HTTP round trip.
+"""Embedded moto answers the ledger's DynamoDB data-plane calls in process, without botocore's request or moto's
+HTTP round trip.
 
-Through the mock's usual way, a call that botocore has validated and serialized is signed into an HTTP request,
-which moto's stubber matches against every service's URLs, wraps as a web request, parses back into parameters
-by the service model, hands to moto's DynamoDB handler, serializes the handler's answer into JSON, and which
-botocore then parses again. On a ``baton replay`` of a thousand requests that round trip, not moto's DynamoDB,
-took about half of the time spent in moto.
+Through the mock's usual way, a call's parameters go through botocore's endpoint resolution and serializer, are
+signed into an HTTP request, which moto's stubber matches against every service's URLs, wraps as a web request,
+parses back into parameters by the service model, hands to moto's DynamoDB handler, serializes the handler's answer
+into JSON, and which botocore then parses again. On a ``baton replay`` of a thousand requests that round trip, not
+moto's DynamoDB, took about half of the time spent in moto.
 
-``install()`` adds a ``before-call`` handler, last of its event, that hands the serialized body of a data-plane
-call (``DATA_PLANE``) straight to moto's DynamoDB handler and returns its answer as the parsed response:
+``install()`` adds two things to every botocore session made from then on:
 
-- the parameters are the body as botocore serialized it, read with ``json.loads``; a body that may hold a binary
+- a ``before-call`` handler, last of its event, that hands the serialized body of a data-plane call
+  (``DATA_PLANE``) straight to moto's DynamoDB handler and returns its answer as the parsed response (``serve``);
+- ``_DirectCalls`` among each DynamoDB client's bases (botocore's ``creating-client-class`` event): when the
+  client does not validate its parameters (pynamodb's), a data-plane call to embedded moto takes the client's own
+  URL instead of botocore's endpoint resolution, and its parameters written as JSON instead of botocore's
+  serializer walking them against the model. That is what the serializer writes of them: the operations' inputs
+  hold no blob, timestamp, float or renamed member besides an attribute value's binary ones, and parameters that
+  hold one of those, or that JSON cannot write, are botocore's to serialize. botocore's ``_make_api_call`` makes
+  the call all the same (its parameter events, which add an idempotency token, say; ``before-call``;
+  ``after-call``; its error), so what wraps it (the tests' fault injection, a count of calls) sees every call.
+
+On the way in and out of moto's handler:
+
+- the parameters are the JSON read back with ``json.loads`` (a copy, as over HTTP); a body that may hold a binary
   value is read by moto's own parser (which decodes base64), so that moto stores what it stores over HTTP;
 - the answer is the handler's result as moto's serializer is given it, without the keys it leaves out (those the
   operation's output does not model, and those whose value is None), and with ``ResponseMetadata``;
@@ -19,9 +32,13 @@ call (``DATA_PLANE``) straight to moto's DynamoDB handler and returns its answer
 Only calls that would go unsigned to embedded moto are served so (``baton.local.mocked_aws``: inside the mock,
 DynamoDB on moto); control-plane calls (CreateTable, DescribeTable and the like), calls to a DynamoDB endpoint,
 and any call while moto's IAM checks are on go the usual way. What the usual way does and this one leaves out is
-what no response on embedded moto depends on: signing, botocore's retries (moto neither throttles nor fails for
-now), moto's request recorder (off unless asked for) and the CRC32 header. ``tests/functional/test_moto_direct.py``
-holds the responses, errors and table contents to those of the usual way on random calls.
+what no response on embedded moto depends on: the endpoint's URL (the client's own is the one checked), the user
+agent, signing, botocore's retries (moto neither throttles nor fails for now), moto's request recorder (off unless
+asked for) and the CRC32 header; and, when the parameters are written as JSON, the look botocore's serializer takes
+at each member below the top level (a member the input does not model is a KeyError there, moto's to answer
+here).
+``tests/functional/test_moto_direct.py`` holds the responses, errors and table contents to those of the usual way
+on random calls, each way in, and the operations' inputs to what the straight way writes as JSON.
 """
 
 from __future__ import annotations
@@ -58,9 +75,88 @@ def install() -> None:
     (idempotent; as moto registers its own stubber)."""
     from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
 
-    entry = ("before-call.dynamodb", serve, REGISTER_LAST)
-    if entry not in BUILTIN_HANDLERS:
-        BUILTIN_HANDLERS.append(entry)
+    for entry in (("before-call.dynamodb", serve, REGISTER_LAST), ("creating-client-class.dynamodb", _direct_calls)):
+        if entry not in BUILTIN_HANDLERS:
+            BUILTIN_HANDLERS.append(entry)
+
+
+def _direct_calls(base_classes: list[type], **_: Any) -> None:
+    """``creating-client-class.dynamodb``: the client class is a ``_DirectCalls`` one."""
+    base_classes.insert(0, _DirectCalls)
+
+
+class _DirectCalls:
+    """A DynamoDB client whose data-plane calls to embedded moto skip botocore's endpoint resolution, serializer and
+    request (see the module's text). botocore's own ``_make_api_call`` still makes every call, so what wraps it
+    (the fault injection of the tests, a call count) sees each one."""
+
+    def _resolve_endpoint_ruleset(
+        self, operation_model: Any, params: Any, request_context: Any, ignore_signing_region: bool = False
+    ) -> Any:
+        client: Any = self
+        if _straight(client, operation_model):
+            return client.meta.endpoint_url, {}, {}
+        return super()._resolve_endpoint_ruleset(  # type: ignore[misc]
+            operation_model, params, request_context, ignore_signing_region
+        )
+
+    def _convert_to_request_dict(
+        self,
+        api_params: dict[str, Any],
+        operation_model: Any,
+        endpoint_url: str,
+        context: Any = None,
+        headers: Any = None,
+        set_user_agent_header: bool = True,
+    ) -> dict[str, Any]:
+        client: Any = self
+        body = _json_body(operation_model, api_params) if _straight(client, operation_model) else None
+        if body is None:  # botocore writes it (a binary value, a client that validates, not embedded moto)
+            return super()._convert_to_request_dict(  # type: ignore[misc]
+                api_params, operation_model, endpoint_url, context, headers, set_user_agent_header
+            )
+        from botocore.awsrequest import prepare_request_dict
+
+        metadata = operation_model.metadata
+        request = {  # what botocore's JSON serializer makes of it, but the body written as JSON
+            "url_path": "/",
+            "query_string": "",
+            "method": "POST",
+            "headers": {
+                "X-Amz-Target": f"{metadata['targetPrefix']}.{operation_model.name}",
+                "Content-Type": f"application/x-amz-json-{metadata['jsonVersion']}",
+                **(headers or {}),
+            },
+            "body": body,
+        }
+        prepare_request_dict(request, endpoint_url=endpoint_url, context=context)
+        return request
+
+
+def _straight(client: Any, operation_model: Any) -> bool:
+    """Whether ``client``'s call of ``operation_model`` takes the straight way: a data-plane call to embedded moto
+    from a client that does not validate its parameters."""
+    from botocore.validate import ParamValidationDecorator
+
+    return (
+        operation_model.name in DATA_PLANE
+        and not getattr(_local, "usual", False)
+        and not isinstance(client._serializer, ParamValidationDecorator)
+        and _to_embedded_moto(client.meta.endpoint_url)
+    )
+
+
+def _json_body(model: Any, params: dict[str, Any]) -> bytes | None:
+    """``params`` as botocore's JSON serializer writes them, or None when it may write them otherwise: a binary
+    attribute value (base64), a top-level member the input does not model (botocore refuses it), a value JSON
+    cannot write (bytes, Decimal, a set)."""
+    if not model.input_shape.members.keys() >= params.keys():
+        return None
+    try:
+        body = json.dumps(params).encode()
+    except (TypeError, ValueError):
+        return None
+    return None if any(marker in body for marker in _BINARY) else body
 
 
 @contextmanager

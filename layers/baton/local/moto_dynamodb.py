@@ -44,7 +44,9 @@ It also takes off costs paid on every call, none of which changes a response:
 - an item's size (checked at every attribute set) is summed over its values as they are, not over rebuilt copies
   of them, to the same number, and each value is measured once while an update that changes no value in place
   executes; ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream,
-  is not made for a table without one; moto's list of a response class's methods is made once.
+  is not made for a table without one; moto's list of a response class's methods is made once;
+- an item projected to top-level attributes (a keys-only GSI's projection of each item a query returns) is read
+  into plain values once, not once per attribute.
 
 And ``partitions_at_most`` tells the local runtime, from the membership map (each shard's lowest sort key kept
 until a write places an item under it), which due-index shards a sweep would find anything in, so that its sweep
@@ -53,8 +55,8 @@ queries those alone.
 A lock serialises the patched calls, which also makes moto's transactions atomic when a local run decides from
 several threads (``baton replay --workers``). ``tests/functional/test_moto_dynamodb.py`` holds the patched moto to
 the behaviour of the original on random writes, transactions (cancelled ones included), queries and update
-expressions (items near the size limit included), and its responses to moto's own serializer on random attribute
-values.
+expressions (items near the size limit included), its projections to moto's own, and its responses to moto's own
+serializer on random attribute values.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ from __future__ import annotations
 import copy
 import inspect
 import pickle
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -119,6 +122,7 @@ def install() -> None:
         _list_response_methods_once()
         _traverse_with_node_types_cached()
         _size_items_without_rebuilding_them()
+        _project_from_one_reading()
         _installed = True
 
 
@@ -568,6 +572,38 @@ def _at_most(value: Any, bound: Any) -> bool:
     if value.type == "S" and bound.type == "S":
         return bool(value.value <= bound.value)
     return bool(value <= bound)
+
+
+# -- projections: the item read into plain values once --------------------------------------------------------------
+
+_LIST_ELEMENT = re.compile(r"(.+)\[(\d+)\]$")  # moto's find_nested_key reads such a name as a list's element
+
+
+def _project_from_one_reading() -> None:
+    """moto's ``Item.project`` reads the whole item into plain values (a deep copy, every attribute deserialized)
+    once for each path it projects: four times for each item a keys-only GSI query returns (the due query, at each
+    release instant). When every path is one top-level attribute, none named twice, each path's find takes its
+    attribute's value from the reading and nothing else, so one reading serves them all; it is made even so, and
+    fails where moto's first would (a number past 38 digits in any attribute). Any other projection is moto's."""
+    from moto.dynamodb.models.dynamo_type import Item, serializer
+
+    original = Item.project
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        names = [path[0] for path in projection_expressions if len(path) == 1]
+        if (
+            not names
+            or len(names) != len(projection_expressions)
+            or len(set(names)) != len(names)
+            or any(_LIST_ELEMENT.match(name) for name in names)
+        ):
+            return original(self, projection_expressions)
+        whole = self.to_regular_json()
+        result = {name: whole[name] for name in names if name in whole}
+        return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=serializer.serialize(result)["M"])
+
+    project.original = original  # type: ignore[attr-defined]
+    Item.project = project  # type: ignore[method-assign]
 
 
 # -- responses: an attribute value in wire form is its own JSON ---------------------------------------------------

@@ -69,7 +69,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 _lock = threading.RLock()
 _scope = threading.local()  # .narrowed: (table, candidate items) while a patched query runs on this thread
@@ -600,7 +600,8 @@ def _project_from_one_reading() -> None:
             return original(self, projection_expressions)
         whole = self.to_regular_json()
         result = {name: whole[name] for name in names if name in whole}
-        return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=serializer.serialize(result)["M"])
+        attributes = cast(dict[str, Any], serializer.serialize(result)["M"])
+        return Item(hash_key=self.hash_key, range_key=self.range_key, attrs=attributes)
 
     project.original = original  # type: ignore[attr-defined]
     Item.project = project  # type: ignore[method-assign]

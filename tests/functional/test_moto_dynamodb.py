@@ -496,6 +496,7 @@ def update_actions(draw: st.DrawFn) -> tuple[str, str]:
         st.sampled_from(
             [
                 ("SET", f"#{name} = {{v}}"),
+                ("SET", f"#{name} = {{v}}"),  # plain SETs and REMOVEs: the values put in place directly
                 ("SET", f"{draw(st.sampled_from(PLAIN))} = {{v}}"),
                 ("SET", f"{draw(st.sampled_from(PLAIN))} = if_not_exists({draw(st.sampled_from(PLAIN))}, {{v}})"),
                 ("SET", f"#{name} = if_not_exists(#{other}, {{v}})"),
@@ -548,6 +549,12 @@ def updates(draw: st.DrawFn) -> dict[str, Any]:
              or f"#{n}," in expression or f"#{n}." in expression or f"#{n}[" in expression}  # fmt: skip
     params: dict[str, Any] = {"Key": _key("a", draw(st.sampled_from(REQUESTS[:2]))), "UpdateExpression": expression,
                               "ReturnValues": "ALL_NEW"}  # fmt: skip
+    # now and then a name or a value the expression holds is missing (moto refuses it, at the first its walk meets)
+    missing = draw(st.sampled_from([None] * 6 + ["name", "value"]))
+    if missing == "name" and names:
+        names.pop(draw(st.sampled_from(sorted(names))))
+    if missing == "value" and values:
+        values.pop(draw(st.sampled_from(sorted(values))))
     if names:
         params["ExpressionAttributeNames"] = names
     if values:
@@ -559,8 +566,9 @@ def updates(draw: st.DrawFn) -> dict[str, Any]:
 @given(st.lists(updates(), min_size=1, max_size=6))
 def test_update_expressions_are_validated_as_moto_s_own_walk_does(calls: list[dict[str, Any]]) -> None:
     """Random update expressions (SET, REMOVE, ADD, DELETE; functions, arithmetic, nested paths, the key and the
-    index's keys written as themselves, empty strings) on random items: the same responses, the same errors and
-    the same items with the patched walk of the tree and the passes it skips, and with moto's."""
+    index's keys written as themselves, empty strings, a name or a value missing) on random items: the same
+    responses, the same errors and the same items with the patched walk of the tree, the passes it skips and the
+    plain SETs put in place directly, and with moto's."""
     import moto.dynamodb.parsing.validators as validators
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
     from moto.dynamodb.parsing.validators import UpdateExpressionValidator

@@ -40,7 +40,9 @@ It also takes off costs paid on every call, none of which changes a response:
   as parsed). The names and values it holds are listed once; its checks that depend on nothing but the
   expression, its names and the table's keys pass once per such triple; the passes its tree's shape leaves
   nothing to do (no function to evaluate, no path resolved to a value, no SET of an attribute named as a key) are
-  not walked; the walks check each node type once per pass, not at every node;
+  not walked, and in a tree of plain SETs (``#name = :value``) and REMOVEs the values are put where the three
+  passes left to walk it would put them (``_PlainSets``); the walks check each node type once per pass, not at
+  every node;
 - an item's size (checked at every attribute set) is summed over its values as they are, not over rebuilt copies
   of them, to the same number, and each value is measured once while an update that changes no value in place
   executes; ``UpdateItem``'s deep copy of the item as it was, which moto uses for nothing but the table's stream,
@@ -718,6 +720,7 @@ _PARSED_LIMIT = 4096  # distinct expression strings kept (pynamodb writes placeh
 _parsed: dict[str, Any] = {}  # expression -> its AST (lent to an update's validation, given back as parsed)
 _parsed_ids: dict[int, bytes] = {}  # id of each of those ASTs (kept alive by _parsed) -> the AST pickled
 _shapes: dict[int, _Shape] = {}  # id of each of those ASTs -> what its passes can find in it
+_plain_sets: dict[int, _PlainSets] = {}  # id of each of those ASTs that sets only values and removes -> its plan
 _passed: set[tuple[int, frozenset[tuple[str, str]], tuple[str, ...]]] = set()  # (id of AST, names, key attributes)
 
 
@@ -741,12 +744,16 @@ class _Shape(NamedTuple):
     flat: bool
 
 
-def _shape_of(tree: Any) -> _Shape | None:
-    """The tree's shape, or None where its form is not the one the passes assume (each pass then runs)."""
+def _ast_nodes() -> Any:
+    """moto's module of update expression nodes (untyped)."""
     import importlib
 
-    ast_nodes: Any = importlib.import_module("moto.dynamodb.parsing.ast_nodes")  # untyped
+    return importlib.import_module("moto.dynamodb.parsing.ast_nodes")
 
+
+def _shape_of(tree: Any) -> _Shape | None:
+    """The tree's shape, or None where its form is not the one the passes assume (each pass then runs)."""
+    ast_nodes = _ast_nodes()
     actions = (
         ast_nodes.UpdateExpressionSetAction,
         ast_nodes.UpdateExpressionRemoveAction,
@@ -774,6 +781,122 @@ def _shape_of(tree: Any) -> _Shape | None:
     except (AttributeError, IndexError, TypeError):
         return None
     return _Shape(functions, resolved, frozenset(set_keys), flat)
+
+
+class _PlainSets(NamedTuple):
+    """A tree whose every action SETs a ``#name`` to a ``:value`` or REMOVEs a ``#name``: where the three passes
+    that work on it (values, resolving, operations) leave its values, in the order the walk meets them.
+
+    - ``values``: (the SET action, its value node, the value placeholder), in the order of the walk;
+    - ``names``: the name placeholders its paths hold.
+
+    Those three passes are the ones left once the static checks passed for the tree's names and the shape leaves
+    the rest idle. Of them, the resolving one only looks up each path in the item, which fails only for a
+    placeholder not among the names (``plain`` asks for them all); the values pass puts each value (as moto makes
+    it) in its value node, failing at the first placeholder missing from the values, and the operations pass puts
+    it in its action in place of the value node."""
+
+    values: tuple[tuple[Any, Any, str], ...]
+    names: frozenset[str]
+
+
+def _plain_sets_of(tree: Any) -> _PlainSets | None:
+    """The plan of a tree of plain SETs and REMOVEs (``_PlainSets``), or None for any other tree."""
+    ast_nodes = _ast_nodes()
+    inner = (
+        ast_nodes.UpdateExpression,
+        ast_nodes.UpdateExpressionSetClause,
+        ast_nodes.UpdateExpressionSetActions,
+        ast_nodes.UpdateExpressionRemoveClause,
+        ast_nodes.UpdateExpressionRemoveActions,
+    )
+    values: list[tuple[Any, Any, str]] = []
+    names: set[str] = set()
+
+    def walk(node: Any) -> bool:  # in the order of moto's walk (children first, left to right)
+        kind = type(node)
+        if kind in inner:
+            return all(walk(child) for child in node.children)
+        if kind not in (ast_nodes.UpdateExpressionSetAction, ast_nodes.UpdateExpressionRemoveAction):
+            return False
+        path = node.children[0]
+        if type(path) is not ast_nodes.UpdateExpressionPath or len(path.children) != 1:
+            return False
+        name = path.children[0]
+        if type(name) is not ast_nodes.ExpressionAttributeName or type(name.children[0]) is not str:
+            return False
+        names.add(name.children[0])
+        if kind is ast_nodes.UpdateExpressionRemoveAction:
+            return len(node.children) == 1
+        if len(node.children) != 2:
+            return False
+        value = node.children[1]
+        if type(value) is not ast_nodes.UpdateExpressionValue or len(value.children) != 1:
+            return False
+        placeholder = value.children[0]
+        if type(placeholder) is not ast_nodes.ExpressionAttributeValue or type(placeholder.children[0]) is not str:
+            return False
+        values.append((node, value, placeholder.children[0]))
+        return True
+
+    try:
+        return _PlainSets(tuple(values), frozenset(names)) if walk(tree) else None
+    except (AttributeError, IndexError, TypeError):
+        return None
+
+
+def _plain(validator: Any, plan: _PlainSets) -> bool:
+    """Whether the passes left to run on a tree of plain SETs and REMOVEs are the three ``_set_plain_values`` does
+    the work of, under names that hold its paths' placeholders and values given as a mapping."""
+    from moto.dynamodb.parsing.validators import (
+        ExecuteOperations,
+        ExpressionAttributeResolvingProcessor,
+        ExpressionAttributeValueProcessor,
+    )
+
+    names, values = validator.expression_attribute_names, validator.expression_attribute_values
+    return (
+        [type(p) for p in validator.processors]
+        == [ExpressionAttributeValueProcessor, ExpressionAttributeResolvingProcessor, ExecuteOperations]
+        and type(values) is dict
+        and type(names) is dict
+        and plan.names <= names.keys()
+    )
+
+
+def _set_plain_values(tree: Any, plan: _PlainSets, values: dict[str, Any]) -> Any:
+    """What the values, resolving and operations passes make of the lent ``tree`` of that plan, under names that
+    hold every placeholder of its paths: each value (moto's ``DDBTypedValue`` of it) put in its value node, then
+    in its action, each change recorded for ``_give_back``; a value missing fails as moto's values pass does, at
+    the first one its walk meets."""
+    from moto.dynamodb.exceptions import ExpressionAttributeValueNotDefined
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    typed_value = _ast_nodes().DDBTypedValue
+    typed = []
+    for action, value, placeholder in plan.values:
+        try:
+            target = values[placeholder]
+        except KeyError:
+            raise ExpressionAttributeValueNotDefined(attribute_value=placeholder) from None
+        node = typed_value(DynamoType(target))
+        _put_in_place(node, value, 0)
+        typed.append((node, action))
+    for node, action in typed:
+        _put_in_place(node, action, 1)
+    return tree
+
+
+def _keep(expression: str, tree: Any) -> None:
+    """Keep the parse of ``expression``: the tree, its pickle, its shape and plan (where it has them)."""
+    _parsed[expression] = tree
+    _parsed_ids[id(tree)] = pickle.dumps(tree, pickle.HIGHEST_PROTOCOL)
+    shape = _shape_of(tree)
+    if shape is not None:
+        _shapes[id(tree)] = shape
+    plan = _plain_sets_of(tree)
+    if plan is not None:
+        _plain_sets[id(tree)] = plan
 
 
 def _static_check_classes() -> tuple[type, ...]:
@@ -904,11 +1027,7 @@ def _parse_each_update_expression_once() -> None:
             if found is None:
                 found = make(cls, expression)
                 if len(_parsed) < _PARSED_LIMIT:
-                    _parsed[expression] = found
-                    _parsed_ids[id(found)] = pickle.dumps(found, pickle.HIGHEST_PROTOCOL)
-                    shape = _shape_of(found)
-                    if shape is not None:
-                        _shapes[id(found)] = shape
+                    _keep(expression, found)
             return found
 
     UpdateExpressionParser.make = classmethod(parsed)
@@ -927,8 +1046,12 @@ def _parse_each_update_expression_once() -> None:
         if key is not None:
             self.processors = _working(self.processors, key, static)
             shape = _shapes.get(key[0])
-            if getattr(_scope, "lending", False) and shape is not None and shape.flat:
+            lending = getattr(_scope, "lending", False)
+            if lending and shape is not None and shape.flat:
                 _scope.sizes = {}  # for this update's execution: given up when the update ends (_lending)
+            plan = _plain_sets.get(key[0])
+            if plan is not None and lending and id(self.node_to_validate) == key[0] and _plain(self, plan):
+                return _set_plain_values(self.node_to_validate, plan, self.expression_attribute_values)
         node = validate(self)
         if key is not None:
             _passed.add(key)

@@ -16,7 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from baton.local import moto_direct
-from baton.local.mocked_aws import REGION, create_table, mocked_aws
+from baton.local.mocked_aws import (
+    CONFIGURATION_SET,
+    REGION,
+    SENDER,
+    create_table,
+    mocked_aws,
+    register_push_endpoints,
+    sent_messages,
+)
 from baton.names import DUE_INDEX, DUE_INDEX_PK, DUE_INDEX_SK, PK, SK
 from tests.functional.test_moto_dynamodb import scalars
 
@@ -308,3 +316,114 @@ def test_what_the_straight_way_writes_as_json_botocore_writes_so_but_binary_valu
     for operation in moto_direct.DATA_PLANE:
         found.update(_written_otherwise(model.operation_model(operation).input_shape, operation, set()))
     assert found == {"AttributeValue.B", "AttributeValue.BS[]"}
+
+
+# -- the channels' calls (SES v2, SNS): served in process as moto's stubber serves them ----------------------------
+
+PUSH = f"arn:aws:sns:{REGION}:123456789012:endpoint/GCM/shop/device-1"
+addresses = st.sampled_from([SENDER, "other@shop.example", "x@y.z"])
+phones = st.sampled_from(["+15555550100", "+15555550101", "555", "+1"])
+mime = st.builds(
+    lambda subject, text: (
+        f"From: {SENDER}\r\nTo: x@y.z\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n".encode()
+    ),
+    st.text("abc xyz", max_size=8),
+    st.text(max_size=20),
+)
+
+
+@st.composite
+def channel_calls(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
+    """One call as (service, operation, parameters): sends on every channel, sender or recipient good or not."""
+    kind = draw(st.sampled_from(["email", "simple", "sms", "opted", "push", "identity"]))
+    if kind == "email":
+        return (
+            "sesv2",
+            "send_email",
+            {
+                "FromEmailAddress": draw(addresses),
+                "Destination": {"ToAddresses": draw(st.lists(addresses, min_size=1, max_size=2))},
+                "Content": {"Raw": {"Data": draw(mime)}},
+                "ConfigurationSetName": draw(st.sampled_from([CONFIGURATION_SET, "missing"])),
+                "EmailTags": [{"Name": "category", "Value": draw(st.text("abc", min_size=1, max_size=3))}],
+            },
+        )
+    if kind == "simple":
+        return "sesv2", "send_email", {
+            "FromEmailAddress": draw(addresses),
+            "Destination": {"ToAddresses": [draw(addresses)]},
+            "Content": {"Simple": {"Subject": {"Data": draw(st.text(max_size=5))},
+                                   "Body": {"Text": {"Data": draw(st.text(max_size=10))}}}},
+        }  # fmt: skip
+    if kind == "sms":
+        kind_of = draw(st.sampled_from(["Transactional", "Promotional"]))
+        return (
+            "sns",
+            "publish",
+            {
+                "PhoneNumber": draw(phones),
+                "Message": draw(st.text(max_size=10)),
+                "MessageAttributes": {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": kind_of}},
+            },
+        )
+    if kind == "opted":
+        return "sns", "check_if_phone_number_is_opted_out", {"phoneNumber": draw(phones)}
+    if kind == "push":
+        target = draw(st.sampled_from([PUSH, PUSH.replace("device-1", "gone")]))
+        return "sns", "publish", {"TargetArn": target, "Message": draw(st.text(max_size=10))}
+    return "sesv2", "get_email_identity", {"EmailIdentity": draw(addresses)}
+
+
+def _channel_outcomes(calls: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
+    """Each call's response (its metadata and message ids left out) or error, then what SES and SNS hold."""
+    with mocked_aws(table_name=DIRECT):
+        register_push_endpoints([PUSH])
+        clients = {service: boto3.client(service, region_name=REGION) for service in moto_direct.CHANNELS}
+        out: list[Any] = []
+        for service, operation, params in calls:
+            try:
+                answer = getattr(clients[service], operation)(**params)
+                out.append({k: v for k, v in answer.items() if k not in ("ResponseMetadata", "MessageId")})
+            except ClientError as exc:
+                out.append((exc.response["Error"], exc.response["ResponseMetadata"]["HTTPStatusCode"]))
+            except Exception as exc:  # what else goes wrong must go wrong alike
+                out.append((type(exc).__name__, str(exc)))
+        sent = sent_messages()
+        out.append({"email": [(m.source, m.destinations) for m in sent["email"]], "sms": sent["sms"],
+                    "push": [(arn, message) for arn, message in sent["push"]]})  # fmt: skip
+        return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(channel_calls(), min_size=1, max_size=8))
+def test_a_channel_call_answers_and_sends_as_through_moto_s_stubber(
+    calls: list[tuple[str, str, dict[str, Any]]],
+) -> None:
+    direct = _channel_outcomes(calls)
+    with moto_direct.the_usual_way():
+        usual = _channel_outcomes(calls)
+    assert direct == usual
+
+
+def test_a_channel_call_skips_moto_s_stubber_inside_the_mock() -> None:
+    from moto.core.models import botocore_stubber
+
+    with mocked_aws(table_name=DIRECT):
+        ses = boto3.client("sesv2", region_name=REGION)
+        seen: list[Any] = []
+        stub = botocore_stubber.process_request
+
+        def look(request: Any) -> Any:
+            seen.append(request.url)
+            return stub(request)
+
+        botocore_stubber.process_request = look  # type: ignore[method-assign]
+        try:
+            ses.get_email_identity(EmailIdentity=SENDER)
+            assert seen == []
+            with moto_direct.the_usual_way():
+                ses.get_email_identity(EmailIdentity=SENDER)
+            assert len(seen) == 1
+        finally:
+            botocore_stubber.process_request = stub  # type: ignore[method-assign]

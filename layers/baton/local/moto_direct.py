@@ -1,5 +1,5 @@
 """Embedded moto answers the ledger's DynamoDB data-plane calls in process, without botocore's request or moto's
-HTTP round trip.
+HTTP round trip, and the channels' calls (SES v2, SNS) without botocore's way to moto's stubber.
 
 Through the mock's usual way, a call's parameters go through botocore's endpoint resolution and serializer, are
 signed into an HTTP request, which moto's stubber matches against every service's URLs, wraps as a web request,
@@ -37,8 +37,16 @@ agent, signing, botocore's retries (moto neither throttles nor fails for now), m
 asked for) and the CRC32 header; and, when the parameters are written as JSON, the look botocore's serializer takes
 at each member below the top level (a member the input does not model is a KeyError there, moto's to answer
 here).
+
+The channels' calls (``CHANNELS``) take botocore's way as far as ``before-call`` (serialized, not signed inside
+the mock), where ``serve_channel`` prepares the request botocore would send and hands it to the handler moto's
+stubber would route it to (the stubber's look through every service's URLs made once per URL, its checks of the
+services it tries made at each call); moto's HTTP response is parsed as botocore parses one. That leaves out
+botocore's endpoint (its retries: moto neither throttles nor fails for now) and the stubber's routing.
+
 ``tests/functional/test_moto_direct.py`` holds the responses, errors and table contents to those of the usual way
-on random calls, each way in, and the operations' inputs to what the straight way writes as JSON.
+on random calls, each way in, and the operations' inputs to what the straight way writes as JSON; and the
+channels' responses, errors and sent messages to those through moto's stubber on random sends.
 """
 
 from __future__ import annotations
@@ -65,6 +73,7 @@ DATA_PLANE = frozenset(
         "TransactWriteItems",
     }
 )
+CHANNELS = ("sesv2", "sns")  # the channels' services (botocore's service ids), answered by moto in process
 _BINARY = (b'"B"', b'"BS"')  # how a binary attribute value's type shows in a serialized body
 
 _local = threading.local()  # .usual: calls on this thread go the usual way (``the_usual_way``)
@@ -75,7 +84,9 @@ def install() -> None:
     (idempotent; as moto registers its own stubber)."""
     from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
 
-    for entry in (("before-call.dynamodb", serve, REGISTER_LAST), ("creating-client-class.dynamodb", _direct_calls)):
+    entries = [("before-call.dynamodb", serve, REGISTER_LAST), ("creating-client-class.dynamodb", _direct_calls)]
+    entries += [(f"before-call.{service}", serve_channel, REGISTER_LAST) for service in CHANNELS]
+    for entry in entries:
         if entry not in BUILTIN_HANDLERS:
             BUILTIN_HANDLERS.append(entry)
 
@@ -191,12 +202,95 @@ def serve(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any)
         result = getattr(handler, camelcase_to_underscores(model.name))()
     except ServiceException as exc:
         status, headers, body = handler.serialized(ActionResult(exc))
-        return _error(model, params["url"], status, headers, body)
+        return _parsed_as_botocore_does(model, params["url"], status, headers, body)
     except HTTPException as exc:
-        return _error(model, params["url"], exc.code or 500, dict(exc.get_headers() or []), exc.get_body())
+        return _parsed_as_botocore_does(
+            model, params["url"], exc.code or 500, dict(exc.get_headers() or []), exc.get_body()
+        )
     members = model.output_shape.members
     parsed = {name: value for name, value in result.result.items() if name in members and value is not None}
     return _answer(params["url"], parsed)
+
+
+def serve_channel(model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, Any] | None:
+    """``before-call.sesv2`` and ``before-call.sns``: the (http response, parsed response) of the call as moto's
+    stubber would give it, without botocore's way to the stubber and the stubber's look through every service's
+    URLs: the request botocore would send, prepared from its request dict, goes to the handler moto routes its URL
+    to (``_route``, the stubber's match, made once per URL), and the handler's response is parsed as botocore
+    parses it. None (the usual way) where the stubber would not answer it or moto's IAM checks are on."""
+    from botocore.awsrequest import create_request_object
+
+    if getattr(_local, "usual", False):
+        return None
+    request = create_request_object(params).prepare()
+    found = _route(_clean(request.url))
+    if found is None or not _answers(found[0], request.url):
+        return None
+    from moto.core.exceptions import HTTPException
+    from moto.core.request import normalize_request
+    from moto.moto_api import recorder
+
+    normalized = normalize_request(request)
+    try:
+        recorder._record_request(normalized)
+        status, headers, body = found[1](normalized, normalized.raw_url, normalized.headers)
+    except HTTPException as exc:
+        status, headers, body = exc.code, exc.get_headers(), exc.get_body()
+    return _parsed_as_botocore_does(model, request.url, status, dict(headers or {}), body)
+
+
+def _clean(url: str) -> str:
+    """The URL as moto's stubber matches it: without its query string."""
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+
+    parsed, _ = get_equivalent_url_in_aws_domain(url)
+    return f"{parsed.scheme}://{parsed.netloc}{parsed.path}"
+
+
+@functools.lru_cache(maxsize=64)
+def _route(clean_url: str) -> tuple[tuple[str, ...], Any] | None:
+    """(the services whose URLs match ``clean_url``, in the order moto's stubber tries them, up to the one that
+    answers; its handler) where the one that answers is a channel's service; else None."""
+    import re
+
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.base_backend import BackendDict
+    from moto.core.botocore_stubber import backend_index
+
+    tried: list[str] = []
+    for service, pattern in backend_index.backend_url_patterns:
+        if not pattern.match(clean_url):
+            continue
+        tried.append(service)
+        backend_dict: Any = backends.get_backend(service)  # type: ignore[call-overload]
+        if isinstance(backend_dict, BackendDict):
+            accounts = backend_dict[DEFAULT_ACCOUNT_ID]
+            backend = accounts["us-east-1"] if "us-east-1" in accounts else accounts["aws"]
+        else:
+            backend = backend_dict["global"]
+        for url, handler in backend.urls.items():
+            if re.compile(url).match(clean_url):
+                return (tuple(tried), handler) if service in CHANNELS else None
+    return None
+
+
+def _answers(services: tuple[str, ...], url: str) -> bool:
+    """Whether moto's stubber answers a call at ``url`` now, trying ``services`` on the way (as it checks at each
+    call), with moto's IAM checks off (they read the request's signature)."""
+    from moto import settings
+    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+    from moto.core.models import botocore_stubber
+
+    from baton.local.mocked_aws import goes_unsigned
+
+    return (
+        botocore_stubber.enabled
+        and goes_unsigned(services[-1])
+        and float("inf") == settings.INITIAL_NO_AUTH_ACTION_COUNT
+        and not passthrough_url(_clean(url))
+        and all(service_whitelisted(service) and not passthrough_service(service) for service in services)
+    )
 
 
 def _to_embedded_moto(url: str) -> bool:
@@ -253,9 +347,11 @@ def _answer(url: str, parsed: dict[str, Any]) -> tuple[Any, Any]:
     return AWSResponse(url, 200, headers, None), parsed
 
 
-def _error(model: Any, url: str, status: int, headers: dict[str, Any], body: str | bytes) -> tuple[Any, Any]:
-    """moto's error response parsed as botocore's endpoint parses one (``_do_get_response`` and
-    ``_add_modeled_error_fields``)."""
+def _parsed_as_botocore_does(
+    model: Any, url: str, status: int, headers: dict[str, Any], body: str | bytes
+) -> tuple[Any, Any]:
+    """moto's HTTP response (an error's, or any of a channel call's) parsed as botocore's endpoint parses one
+    (``_do_get_response`` and ``_add_modeled_error_fields``)."""
     from botocore.awsrequest import AWSResponse
     from botocore.compat import HTTPHeaders
     from botocore.endpoint import convert_to_response_dict

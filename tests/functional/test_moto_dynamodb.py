@@ -634,6 +634,12 @@ def test_a_value_s_size_is_moto_s(value: dict[str, Any]) -> None:
 LIMIT = 405000  # moto's
 
 
+def _plain_sets(values: dict[str, Any]) -> dict[str, Any]:
+    """An update of item ("a", "1") with two plain SETs, of "a" and "b"."""
+    return {"Key": _key("a", "1"), "UpdateExpression": "SET #a = :v0, #b = :v1", "ReturnValues": "ALL_NEW",
+            "ExpressionAttributeNames": {"#a": "a", "#b": "b"}, "ExpressionAttributeValues": values}  # fmt: skip
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from("abcdef"), stored_values, max_size=4), st.integers(-300, 60),
        st.lists(updates(), max_size=3))  # fmt: skip
@@ -641,6 +647,8 @@ LIMIT = 405000  # moto's
     "Key": _key("a", "1"), "UpdateExpression": "SET #a = :v0, #m.#b = :v1, #n = :v2", "ReturnValues": "ALL_NEW",
     "ExpressionAttributeNames": {"#a": "a", "#m": "m", "#b": "b", "#n": "n"},
     "ExpressionAttributeValues": {":v0": {"S": "x"}, ":v1": {"S": "y" * 150}, ":v2": {"S": "z"}}}])  # fmt: skip
+@example({}, -150, [_plain_sets({":v0": {"S": "x"}, ":v1": {"S": "y"}})])  # the second SET's sum: the first's
+@example({"a": {"S": "x" * 100}}, -20, [_plain_sets({":v0": {"S": "x"}, ":v1": {"S": "y" * 60}})])  # "a" made smaller
 def test_items_near_the_size_limit_are_taken_and_refused_as_moto_does(
     attributes: dict[str, Any], margin: int, calls: list[dict[str, Any]]
 ) -> None:

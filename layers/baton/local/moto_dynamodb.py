@@ -974,7 +974,7 @@ def _lending() -> Iterator[None]:
     finally:
         _scope.lending = outer
         if not outer:
-            _scope.sizes = None
+            _scope.sizes = _scope.totals = None
             _give_back()
 
 
@@ -1048,7 +1048,7 @@ def _parse_each_update_expression_once() -> None:
             shape = _shapes.get(key[0])
             lending = getattr(_scope, "lending", False)
             if lending and shape is not None and shape.flat:
-                _scope.sizes = {}  # for this update's execution: given up when the update ends (_lending)
+                _scope.sizes, _scope.totals = {}, {}  # for this update's execution: given up when it ends (_lending)
             plan = _plain_sets.get(key[0])
             if plan is not None and lending and id(self.node_to_validate) == key[0] and _plain(self, plan):
                 return _set_plain_values(self.node_to_validate, plan, self.expression_attribute_values)
@@ -1312,6 +1312,41 @@ def _exact_size(value: Any) -> int:
     return _scalar_bytes(inner)
 
 
+_NO_VALUE = object()
+
+
+def _keep_sum(
+    totals: dict[int, tuple[Any, int, int]] | None,
+    attributes: Any,
+    key: tuple[Any, int],
+    value: Any,
+    current: int,
+    measure: Callable[[Any], int],
+) -> None:
+    """Keep the sum over ``attributes``' keys and values (``current`` now) once ``key`` (the key, its size) is set
+    to ``value``, with the attributes themselves and their number then, for the update's next SET (while the
+    update changes no value in place: ``totals`` not None)."""
+    if totals is None:
+        return
+    old = dict.get(attributes, key[0], _NO_VALUE)
+    change = key[1] + measure(value) if old is _NO_VALUE else measure(value) - measure(old)
+    totals[id(attributes)] = (attributes, len(attributes) + (old is _NO_VALUE), current + change)
+
+
+def _sum_of(
+    totals: dict[int, tuple[Any, int, int]] | None,
+    attributes: Any,
+    key_bytes: Callable[[Any], int],
+    measure: Callable[[Any], int],
+) -> int:
+    """The sum of ``attributes``' keys and values: as its last SET in this update kept it, if it still has the
+    number of attributes it had then (a REMOVE since changes it); else summed over them."""
+    kept = totals.get(id(attributes)) if totals is not None else None
+    if kept is not None and kept[0] is attributes and kept[1] == len(attributes):
+        return kept[2]
+    return sum([key_bytes(k) for k in attributes]) + sum([measure(v) for v in attributes.values()])
+
+
 def _sized(sizes: dict[int, tuple[Any, int]], value: Any, size: Callable[[Any], int]) -> int:
     """``size(value)``, measured once while a flat update executes (its values change in no place): kept with the
     value itself, so that no other value can take its id while the update lasts."""
@@ -1328,7 +1363,11 @@ def _size_items_without_rebuilding_them() -> None:
 
     - ``DynamoType.size`` adds up the same byte counts over the value as it is (``_exact_size``); a value of any other
       shape (a nested value not a DynamoType, a string not ``str``...) is measured by moto's own ``size``;
-    - ``LimitedSizeDict.__setitem__`` makes the same sums, in the same order, with that ``size``;
+    - ``LimitedSizeDict.__setitem__`` makes the same sums, in the same order, with that ``size``; while an update
+      that changes no value in place executes, it keeps the sum of the item it set an attribute of (with the item
+      itself and its number of attributes) and starts the next SET's sum from it: the values it sums are measured
+      once in such an update (``_sized``), and a REMOVE between two SETs changes the number of attributes, so the
+      sum is made again;
     - ``Item.__init__``, which sets the attributes of a new item one by one into an empty ``LimitedSizeDict``,
       keeps the running sum of those it set (new DynamoTypes, which nothing changes while the loop runs) instead
       of summing them all again at each one, and refuses an item at the same attribute with the same error.
@@ -1359,10 +1398,12 @@ def _size_items_without_rebuilding_them() -> None:
         return _text_bytes(key) if type(key) is str else measure(key)
 
     def setitem(self: Any, key: str, value: Any) -> None:
-        current_item_size = sum([key_bytes(k) for k in self.keys()]) + sum([measure(v) for v in self.values()])
+        totals = getattr(_scope, "totals", None)
+        current_item_size = _sum_of(totals, self, key_bytes, measure)
         new_item_size = bytesize(key) + measure(value)
         if (current_item_size + new_item_size) > _ITEM_SIZE_LIMIT:
             raise dynamo_type.ItemSizeTooLarge
+        _keep_sum(totals, self, (key, key_bytes(key)), value, current_item_size, measure)
         dict.__setitem__(self, key, value)
 
     def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:

@@ -253,69 +253,32 @@ def test_a_call_to_a_missing_table_raises_as_over_http() -> None:
         assert direct.value.response["Error"] == usual.value.response["Error"]
 
 
-def _serializes(client: Any, monkeypatch: pytest.MonkeyPatch, call: Callable[[], Any]) -> bool:
-    """Whether ``call`` has botocore's serializer write its body (the call then goes on)."""
-    seen: list[bool] = []
-    kind = type(client._serializer)
-    real = kind.serialize_to_request
+def _reaches(client: Any, event: str, call: Callable[[], Any]) -> list[Any]:
+    """What ``event`` is emitted with while ``call`` runs (the call then goes on)."""
+    seen: list[Any] = []
 
-    def look(self: Any, parameters: Any, model: Any) -> Any:
-        seen.append(True)
-        return real(self, parameters, model)
+    def look(**kwargs: Any) -> None:
+        seen.append(kwargs)
 
-    with monkeypatch.context() as patch:
-        patch.setattr(kind, "serialize_to_request", look)
+    client.meta.events.register_first(event, look)
+    try:
         call()
-    return bool(seen)
+    finally:
+        client.meta.events.unregister(event, look)
+    return seen
 
 
-def test_a_client_that_does_not_validate_writes_json_itself_unless_botocore_must(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_data_plane_call_takes_the_client_s_url_and_sends_no_user_agent() -> None:
     with mocked_aws(table_name=DIRECT):
         client = boto3.client("dynamodb", region_name=REGION, config=Config(parameter_validation=False))
-        validating = boto3.client("dynamodb", region_name=REGION)
-        item = {**_key("a", "1"), "status": {"S": "x"}}
-        put = lambda c, i: lambda: c.put_item(TableName=DIRECT, Item=i)  # noqa: E731
-        assert not _serializes(client, monkeypatch, put(client, item))
-        assert _serializes(validating, monkeypatch, put(validating, item))
-        binary = {**item, "data": {"B": b"\x00"}}
-        assert _serializes(client, monkeypatch, put(client, binary))
-        assert not _goes_over_http(client, put(client, binary))
-        # botocore's _make_api_call still makes the call: its events (the idempotency token), after-call
-        seen: list[Any] = []
-        client.meta.events.register("before-call.dynamodb", lambda params, **_: seen.append(params["body"]))
-        client.meta.events.register("after-call.dynamodb", lambda parsed, **_: seen.append(parsed))
-        client.transact_write_items(TransactItems=[{"Put": {"TableName": DIRECT, "Item": item}}])
-        assert b"ClientRequestToken" in seen[0] and "ResponseMetadata" in seen[1]
-
-
-def _written_otherwise(shape: Any, path: str, seen: set[str]) -> list[str]:
-    """The members under ``shape`` that botocore's JSON serializer does not write as JSON writes their values."""
-    found = []
-    if shape.type_name in ("blob", "timestamp", "float", "double") or getattr(shape, "is_document_type", False):
-        found.append(path)
-    if "name" in shape.serialization:
-        found.append(f"{path} (named {shape.serialization['name']})")
-    if shape.name in seen:
-        return found
-    seen = seen | {shape.name}
-    if shape.type_name == "structure":
-        for name, member in shape.members.items():
-            found += _written_otherwise(member, f"{shape.name}.{name}", seen)
-    elif shape.type_name == "list":
-        found += _written_otherwise(shape.member, f"{path}[]", seen)
-    elif shape.type_name == "map":
-        found += _written_otherwise(shape.value, f"{path}{{}}", seen)
-    return found
-
-
-def test_what_the_straight_way_writes_as_json_botocore_writes_so_but_binary_values() -> None:
-    model = boto3.client("dynamodb", region_name=REGION).meta.service_model
-    found: set[str] = set()
-    for operation in moto_direct.DATA_PLANE:
-        found.update(_written_otherwise(model.operation_model(operation).input_shape, operation, set()))
-    assert found == {"AttributeValue.B", "AttributeValue.BS[]"}
+        get = lambda: client.get_item(TableName=DIRECT, Key=_key("a", "1"))  # noqa: E731
+        assert not _reaches(client, "before-endpoint-resolution.dynamodb", get)
+        (call,) = _reaches(client, "before-call.dynamodb", get)
+        assert call["params"]["url"] == client.meta.endpoint_url + "/"
+        assert "User-Agent" not in call["params"]["headers"]
+        assert _reaches(client, "before-endpoint-resolution.dynamodb", lambda: client.describe_table(TableName=DIRECT))
+        with moto_direct.the_usual_way():
+            assert _reaches(client, "before-endpoint-resolution.dynamodb", get)
 
 
 # -- the channels' calls (SES v2, SNS): served in process as moto's stubber serves them ----------------------------
@@ -335,7 +298,8 @@ mime = st.builds(
 
 @st.composite
 def channel_calls(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
-    """One call as (service, operation, parameters): sends on every channel, sender or recipient good or not."""
+    """One call as (service, operation, parameters): sends on every channel, sender or recipient good or not (and a
+    call that is not a send, which goes the usual way)."""
     kind = draw(st.sampled_from(["email", "simple", "sms", "opted", "push", "identity"]))
     if kind == "email":
         return (
@@ -375,18 +339,25 @@ def channel_calls(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     return "sesv2", "get_email_identity", {"EmailIdentity": draw(addresses)}
 
 
+def _status(response: dict[str, Any]) -> tuple[Any, Any]:
+    """A response's HTTP status and the retries botocore made for it."""
+    metadata = response["ResponseMetadata"]
+    return metadata["HTTPStatusCode"], metadata["RetryAttempts"]
+
+
 def _channel_outcomes(calls: list[tuple[str, str, dict[str, Any]]]) -> list[Any]:
     """Each call's response (its metadata and message ids left out) or error, then what SES and SNS hold."""
     with mocked_aws(table_name=DIRECT):
         register_push_endpoints([PUSH])
-        clients = {service: boto3.client(service, region_name=REGION) for service in moto_direct.CHANNELS}
+        clients = {service: boto3.client(service, region_name=REGION) for service in ("sesv2", "sns")}
         out: list[Any] = []
         for service, operation, params in calls:
             try:
                 answer = getattr(clients[service], operation)(**params)
                 out.append({k: v for k, v in answer.items() if k not in ("ResponseMetadata", "MessageId")})
+                out.append(_status(answer))
             except ClientError as exc:
-                out.append((exc.response["Error"], exc.response["ResponseMetadata"]["HTTPStatusCode"]))
+                out.append((exc.response["Error"], _status(exc.response)))
             except Exception as exc:  # what else goes wrong must go wrong alike
                 out.append((type(exc).__name__, str(exc)))
         sent = sent_messages()
@@ -406,10 +377,11 @@ def test_a_channel_call_answers_and_sends_as_through_moto_s_stubber(
     assert direct == usual
 
 
-def test_a_channel_call_skips_moto_s_stubber_inside_the_mock() -> None:
+def test_a_channel_s_send_skips_moto_s_stubber_inside_the_mock_and_other_calls_do_not() -> None:
     from moto.core.models import botocore_stubber
 
     with mocked_aws(table_name=DIRECT):
+        sns = boto3.client("sns", region_name=REGION)
         ses = boto3.client("sesv2", region_name=REGION)
         seen: list[Any] = []
         stub = botocore_stubber.process_request
@@ -420,10 +392,12 @@ def test_a_channel_call_skips_moto_s_stubber_inside_the_mock() -> None:
 
         botocore_stubber.process_request = look  # type: ignore[method-assign]
         try:
-            ses.get_email_identity(EmailIdentity=SENDER)
+            sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100")
             assert seen == []
             with moto_direct.the_usual_way():
-                ses.get_email_identity(EmailIdentity=SENDER)
+                sns.check_if_phone_number_is_opted_out(phoneNumber="+15555550100")
             assert len(seen) == 1
+            ses.get_email_identity(EmailIdentity=SENDER)
+            assert len(seen) == 2
         finally:
             botocore_stubber.process_request = stub  # type: ignore[method-assign]

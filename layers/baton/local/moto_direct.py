@@ -11,14 +11,12 @@ moto's DynamoDB, took about half of the time spent in moto.
 
 - a ``before-call`` handler, last of its event, that hands the serialized body of a data-plane call
   (``DATA_PLANE``) straight to moto's DynamoDB handler and returns its answer as the parsed response (``serve``);
-- ``_DirectCalls`` among each DynamoDB client's bases (botocore's ``creating-client-class`` event): when the
-  client does not validate its parameters (pynamodb's), a data-plane call to embedded moto takes the client's own
-  URL instead of botocore's endpoint resolution, and its parameters written as JSON instead of botocore's
-  serializer walking them against the model. That is what the serializer writes of them: the operations' inputs
-  hold no blob, timestamp, float or renamed member besides an attribute value's binary ones, and parameters that
-  hold one of those, or that JSON cannot write, are botocore's to serialize. botocore's ``_make_api_call`` makes
-  the call all the same (its parameter events, which add an idempotency token, say; ``before-call``;
-  ``after-call``; its error), so what wraps it (the tests' fault injection, a count of calls) sees every call.
+- ``_DirectCalls`` among each DynamoDB client's bases (botocore's ``creating-client-class`` event): a data-plane
+  call to embedded moto takes the client's own URL instead of botocore's endpoint resolution (moto answers the
+  call the same at either) and its request carries no user agent (which moto's DynamoDB handler does not read);
+  botocore validates (if the client does) and serializes it as ever. botocore's ``_make_api_call`` makes the call
+  all the same (its parameter events, ``before-call``, ``after-call``, its error), so what wraps it (the tests'
+  fault injection, a count of calls) sees every call.
 
 On the way in and out of moto's handler:
 
@@ -33,20 +31,22 @@ Only calls that would go unsigned to embedded moto are served so (``baton.local.
 DynamoDB on moto); control-plane calls (CreateTable, DescribeTable and the like), calls to a DynamoDB endpoint,
 and any call while moto's IAM checks are on go the usual way. What the usual way does and this one leaves out is
 what no response on embedded moto depends on: the endpoint's URL (the client's own is the one checked), the user
-agent, signing, botocore's retries (moto neither throttles nor fails for now), moto's request recorder (off unless
-asked for) and the CRC32 header; and, when the parameters are written as JSON, the look botocore's serializer takes
-at each member below the top level (a member the input does not model is a KeyError there, moto's to answer
-here).
+agent, signing, botocore's retries (moto's DynamoDB neither throttles nor fails for now), moto's request recorder
+(off unless asked for) and the CRC32 header.
 
-The channels' calls (``CHANNELS``) take botocore's way as far as ``before-call`` (serialized, not signed inside
-the mock), where ``serve_channel`` prepares the request botocore would send and hands it to the handler moto's
-stubber would route it to (the stubber's look through every service's URLs made once per URL, its checks of the
-services it tries made at each call); moto's HTTP response is parsed as botocore parses one. That leaves out
-botocore's endpoint (its retries: moto neither throttles nor fails for now) and the stubber's routing.
+The channels' sends (``CHANNELS``: SES v2's SendEmail, SNS's Publish and CheckIfPhoneNumberIsOptedOut) take
+botocore's way as far as ``before-call`` (serialized, not signed inside the mock), where ``serve_channel``
+prepares the request botocore would send and hands it to the handler moto's stubber would route it to (the
+stubber's look through every service's URLs made once per URL, its checks of the services it tries made at each
+call); moto's HTTP response is parsed as botocore parses one. That leaves out the stubber's routing and
+botocore's endpoint: its events from ``request-created`` on (``before-send`` among them) and its retries, which
+never run for these three (moto answers them with no 5xx and no throttling error: a 4xx at most, which botocore
+does not retry). Any other SES or SNS call goes the usual way.
 
 ``tests/functional/test_moto_direct.py`` holds the responses, errors and table contents to those of the usual way
-on random calls, each way in, and the operations' inputs to what the straight way writes as JSON; and the
-channels' responses, errors and sent messages to those through moto's stubber on random sends.
+on random calls, from a client that validates its parameters and from one that does not; and the channels'
+responses (status and retries included), errors and sent messages to those through moto's stubber on random
+sends.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ DATA_PLANE = frozenset(
         "TransactWriteItems",
     }
 )
-CHANNELS = ("sesv2", "sns")  # the channels' services (botocore's service ids), answered by moto in process
+# the channels' sends, by service (botocore's service ids), answered by moto in process
+CHANNELS = {"sesv2": frozenset({"SendEmail"}), "sns": frozenset({"Publish", "CheckIfPhoneNumberIsOptedOut"})}
 _BINARY = (b'"B"', b'"BS"')  # how a binary attribute value's type shows in a serialized body
 
 _local = threading.local()  # .usual: calls on this thread go the usual way (``the_usual_way``)
@@ -121,53 +122,20 @@ class _DirectCalls:
         set_user_agent_header: bool = True,
     ) -> dict[str, Any]:
         client: Any = self
-        body = _json_body(operation_model, api_params) if _straight(client, operation_model) else None
-        if body is None:  # botocore writes it (a binary value, a client that validates, not embedded moto)
-            return super()._convert_to_request_dict(  # type: ignore[misc]
-                api_params, operation_model, endpoint_url, context, headers, set_user_agent_header
-            )
-        from botocore.awsrequest import prepare_request_dict
-
-        metadata = operation_model.metadata
-        request = {  # what botocore's JSON serializer makes of it, but the body written as JSON
-            "url_path": "/",
-            "query_string": "",
-            "method": "POST",
-            "headers": {
-                "X-Amz-Target": f"{metadata['targetPrefix']}.{operation_model.name}",
-                "Content-Type": f"application/x-amz-json-{metadata['jsonVersion']}",
-                **(headers or {}),
-            },
-            "body": body,
-        }
-        prepare_request_dict(request, endpoint_url=endpoint_url, context=context)
-        return request
+        user_agent = set_user_agent_header and not _straight(client, operation_model)  # moto reads no user agent
+        return super()._convert_to_request_dict(  # type: ignore[misc]
+            api_params, operation_model, endpoint_url, context, headers, user_agent
+        )
 
 
 def _straight(client: Any, operation_model: Any) -> bool:
-    """Whether ``client``'s call of ``operation_model`` takes the straight way: a data-plane call to embedded moto
-    from a client that does not validate its parameters."""
-    from botocore.validate import ParamValidationDecorator
-
+    """Whether ``client``'s call of ``operation_model`` takes the straight way: a data-plane call to embedded
+    moto."""
     return (
         operation_model.name in DATA_PLANE
         and not getattr(_local, "usual", False)
-        and not isinstance(client._serializer, ParamValidationDecorator)
         and _to_embedded_moto(client.meta.endpoint_url)
     )
-
-
-def _json_body(model: Any, params: dict[str, Any]) -> bytes | None:
-    """``params`` as botocore's JSON serializer writes them, or None when it may write them otherwise: a binary
-    attribute value (base64), a top-level member the input does not model (botocore refuses it), a value JSON
-    cannot write (bytes, Decimal, a set)."""
-    if not model.input_shape.members.keys() >= params.keys():
-        return None
-    try:
-        body = json.dumps(params).encode()
-    except (TypeError, ValueError):
-        return None
-    return None if any(marker in body for marker in _BINARY) else body
 
 
 @contextmanager
@@ -213,14 +181,23 @@ def serve(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any)
 
 
 def serve_channel(model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, Any] | None:
-    """``before-call.sesv2`` and ``before-call.sns``: the (http response, parsed response) of the call as moto's
-    stubber would give it, without botocore's way to the stubber and the stubber's look through every service's
-    URLs: the request botocore would send, prepared from its request dict, goes to the handler moto routes its URL
-    to (``_route``, the stubber's match, made once per URL), and the handler's response is parsed as botocore
-    parses it. None (the usual way) where the stubber would not answer it or moto's IAM checks are on."""
+    """``before-call.sesv2`` and ``before-call.sns``: the (http response, parsed response) of a channel's send
+    (``CHANNELS``) as moto's stubber would give it, without botocore's way to the stubber and the stubber's look
+    through every service's URLs: the request botocore would send, prepared from its request dict, goes to the
+    handler moto routes its URL to (``_route``, the stubber's match, made once per URL), and the handler's response
+    is parsed as botocore parses it. None (the usual way) for any other call, outside the mock, where the stubber
+    would not answer it, or while moto's IAM checks are on."""
     from botocore.awsrequest import create_request_object
+    from moto.core.models import botocore_stubber
 
-    if getattr(_local, "usual", False):
+    from baton.local.mocked_aws import goes_unsigned
+
+    service = model.service_model.service_id.hyphenize()
+    if (
+        model.name not in CHANNELS.get(service, ())
+        or getattr(_local, "usual", False)
+        or not (botocore_stubber.enabled and goes_unsigned(model.service_model.signing_name))
+    ):
         return None
     request = create_request_object(params).prepare()
     found = _route(_clean(request.url))
@@ -282,11 +259,8 @@ def _answers(services: tuple[str, ...], url: str) -> bool:
     from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
     from moto.core.models import botocore_stubber
 
-    from baton.local.mocked_aws import goes_unsigned
-
     return (
         botocore_stubber.enabled
-        and goes_unsigned(services[-1])
         and float("inf") == settings.INITIAL_NO_AUTH_ACTION_COUNT
         and not passthrough_url(_clean(url))
         and all(service_whitelisted(service) and not passthrough_service(service) for service in services)

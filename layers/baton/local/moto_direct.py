@@ -1,5 +1,5 @@
-"""Embedded moto answers the ledger's DynamoDB data-plane calls in process, without botocore's request or moto's
-HTTP round trip, and the channels' calls (SES v2, SNS) without botocore's way to moto's stubber.
+"""Embedded moto answers the ledger's DynamoDB data-plane calls in process, without botocore's endpoint resolution
+or moto's HTTP round trip, and the channels' sends (SES v2, SNS) without botocore's way to moto's stubber.
 
 Through the mock's usual way, a call's parameters go through botocore's endpoint resolution and serializer, are
 signed into an HTTP request, which moto's stubber matches against every service's URLs, wraps as a web request,
@@ -20,8 +20,9 @@ moto's DynamoDB, took about half of the time spent in moto.
 
 On the way in and out of moto's handler:
 
-- the parameters are the JSON read back with ``json.loads`` (a copy, as over HTTP); a body that may hold a binary
-  value is read by moto's own parser (which decodes base64), so that moto stores what it stores over HTTP;
+- the parameters are the serialized body read back with ``json.loads`` (a copy, as over HTTP); a body that may
+  hold a binary value is read by moto's own parser (which decodes base64), so that moto stores what it stores
+  over HTTP;
 - the answer is the handler's result as moto's serializer is given it, without the keys it leaves out (those the
   operation's output does not model, and those whose value is None), and with ``ResponseMetadata``;
 - an error goes through moto's own error response and botocore's parser, as over HTTP (botocore then raises the
@@ -98,9 +99,9 @@ def _direct_calls(base_classes: list[type], **_: Any) -> None:
 
 
 class _DirectCalls:
-    """A DynamoDB client whose data-plane calls to embedded moto skip botocore's endpoint resolution, serializer and
-    request (see the module's text). botocore's own ``_make_api_call`` still makes every call, so what wraps it
-    (the fault injection of the tests, a call count) sees each one."""
+    """A DynamoDB client whose data-plane calls to embedded moto take its own URL instead of botocore's endpoint
+    resolution and carry no user agent (see the module's text). botocore's own ``_make_api_call`` still makes
+    every call, so what wraps it (the fault injection of the tests, a call count) sees each one."""
 
     def _resolve_endpoint_ruleset(
         self, operation_model: Any, params: Any, request_context: Any, ignore_signing_region: bool = False

@@ -792,7 +792,7 @@ class _PlainSets(NamedTuple):
 
     Those three passes are the ones left once the static checks passed for the tree's names and the shape leaves
     the rest idle. Of them, the resolving one only looks up each path in the item, which fails only for a
-    placeholder not among the names (``plain`` asks for them all); the values pass puts each value (as moto makes
+    placeholder not among the names (``_plain`` asks for them all); the values pass puts each value (as moto makes
     it) in its value node, failing at the first placeholder missing from the values, and the operations pass puts
     it in its action in place of the value node."""
 
@@ -1318,18 +1318,19 @@ _NO_VALUE = object()
 def _keep_sum(
     totals: dict[int, tuple[Any, int, int]] | None,
     attributes: Any,
-    key: tuple[Any, int],
+    key: Any,
     value: Any,
     current: int,
-    measure: Callable[[Any], int],
+    measures: tuple[Callable[[Any], int], Callable[[Any], int]],
 ) -> None:
-    """Keep the sum over ``attributes``' keys and values (``current`` now) once ``key`` (the key, its size) is set
-    to ``value``, with the attributes themselves and their number then, for the update's next SET (while the
-    update changes no value in place: ``totals`` not None)."""
+    """Keep the sum over ``attributes``' keys and values (``current`` now) once ``key`` is set to ``value``, with
+    the attributes themselves and their number then, for the update's next SET (while the update changes no value
+    in place: ``totals`` not None). ``measures``: the size of a key, of a value."""
     if totals is None:
         return
-    old = dict.get(attributes, key[0], _NO_VALUE)
-    change = key[1] + measure(value) if old is _NO_VALUE else measure(value) - measure(old)
+    key_bytes, measure = measures
+    old = dict.get(attributes, key, _NO_VALUE)
+    change = key_bytes(key) + measure(value) if old is _NO_VALUE else measure(value) - measure(old)
     totals[id(attributes)] = (attributes, len(attributes) + (old is _NO_VALUE), current + change)
 
 
@@ -1403,7 +1404,7 @@ def _size_items_without_rebuilding_them() -> None:
         new_item_size = bytesize(key) + measure(value)
         if (current_item_size + new_item_size) > _ITEM_SIZE_LIMIT:
             raise dynamo_type.ItemSizeTooLarge
-        _keep_sum(totals, self, (key, key_bytes(key)), value, current_item_size, measure)
+        _keep_sum(totals, self, key, value, current_item_size, (key_bytes, measure))
         dict.__setitem__(self, key, value)
 
     def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:

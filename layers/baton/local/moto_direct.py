@@ -200,9 +200,12 @@ def serve_channel(model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, An
         or not (botocore_stubber.enabled and goes_unsigned(model.service_model.signing_name))
     ):
         return None
+    from moto.core.config import passthrough_url
+
     request = create_request_object(params).prepare()
-    found = _route(_clean(request.url))
-    if found is None or not _answers(found[0], request.url):
+    clean = _clean(request.url)
+    found = _route(clean)
+    if found is None or passthrough_url(clean) or not _stubber_answers(found[0]):
         return None
     from moto.core.exceptions import HTTPException
     from moto.core.request import normalize_request
@@ -253,17 +256,16 @@ def _route(clean_url: str) -> tuple[tuple[str, ...], Any] | None:
     return None
 
 
-def _answers(services: tuple[str, ...], url: str) -> bool:
-    """Whether moto's stubber answers a call at ``url`` now, trying ``services`` on the way (as it checks at each
-    call), with moto's IAM checks off (they read the request's signature)."""
+def _stubber_answers(services: tuple[str, ...]) -> bool:
+    """Whether moto's stubber answers a call now that it tries ``services`` for (the checks it makes at each call),
+    with moto's IAM checks off (they read the request's signature)."""
     from moto import settings
-    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+    from moto.core.config import passthrough_service, service_whitelisted
     from moto.core.models import botocore_stubber
 
     return (
         botocore_stubber.enabled
         and float("inf") == settings.INITIAL_NO_AUTH_ACTION_COUNT
-        and not passthrough_url(_clean(url))
         and all(service_whitelisted(service) and not passthrough_service(service) for service in services)
     )
 
@@ -271,19 +273,9 @@ def _answers(services: tuple[str, ...], url: str) -> bool:
 def _to_embedded_moto(url: str) -> bool:
     """Whether a DynamoDB call to ``url`` goes unsigned to embedded moto, with nothing on moto's side that reads
     more of the request than its body (IAM checks, a service left out of the mock or passed through)."""
-    from moto import settings
-    from moto.core.config import passthrough_service, service_whitelisted
-    from moto.core.models import botocore_stubber
-
     from baton.local.mocked_aws import goes_unsigned
 
-    if not (botocore_stubber.enabled and goes_unsigned("dynamodb")):
-        return False
-    if not _on_aws(url):
-        return False
-    if float("inf") != settings.INITIAL_NO_AUTH_ACTION_COUNT:  # moto's IAM checks are on
-        return False
-    return service_whitelisted("dynamodb") and not passthrough_service("dynamodb")
+    return goes_unsigned("dynamodb") and _on_aws(url) and _stubber_answers(("dynamodb",))
 
 
 @functools.lru_cache(maxsize=64)

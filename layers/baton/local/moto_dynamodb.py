@@ -1259,6 +1259,7 @@ def _put_in_place(node: Any, parent_node: Any, child_id: int) -> None:
 _ITEM_SIZE_LIMIT = 405000  # moto's (dynamo_type.LimitedSizeDict.__setitem__)
 _SET_TYPES = ("SS", "NS", "BS")
 _dynamo_type: Any = None  # moto's DynamoType, once the patch is installed
+_number_bytes: Callable[[str], int] = len  # moto's measure of a number's text (utilities.number_size), once installed
 
 
 class _Unusual(Exception):
@@ -1286,10 +1287,10 @@ def _exact_size(value: Any) -> int:
     rebuilding of every nested map value (``DynamoType(v).size()``, a copy of the subtree at each level)."""
     kind, inner = value.type, value.value
     if kind == "N":
-        return len(str(inner))
+        return _number_bytes(str(inner))
     if kind in _SET_TYPES:
         if kind == "NS":
-            return sum(len(str(member)) for member in inner)
+            return sum(_number_bytes(str(member)) for member in inner)
         return sum(_scalar_bytes(member) for member in inner)
     if kind == "L":
         if type(inner) is not list:
@@ -1376,12 +1377,12 @@ def _size_items_without_rebuilding_them() -> None:
     Every check compares the same number with the same limit, so the same items (and attributes) are refused,
     and nothing is cached from one call to the next: moto changes nested values in place."""
     from moto.dynamodb.models import dynamo_type
-    from moto.dynamodb.models.utilities import bytesize
+    from moto.dynamodb.models.utilities import bytesize, number_size
 
     DynamoType, LimitedSizeDict, Item = dynamo_type.DynamoType, dynamo_type.LimitedSizeDict, dynamo_type.Item
     original_size, original_setitem, original_init = DynamoType.size, LimitedSizeDict.__setitem__, Item.__init__
-    global _dynamo_type
-    _dynamo_type = DynamoType
+    global _dynamo_type, _number_bytes
+    _dynamo_type, _number_bytes = DynamoType, number_size
 
     def size(self: Any) -> int:
         try:

@@ -26,7 +26,7 @@ TEST_KINDS := unit functional scenarios contract dynamodb infra browser runs spa
 # so stages can share an account and region. After CDK_ARGS: STAGE wins over a -c stage=... there.
 CDK_ALL_ARGS = $(CDK_ARGS)$(if $(STAGE), -c stage=$(STAGE))
 
-.PHONY: help venv node scan chromium demo report test lint docs docs-build $(TEST_KINDS) synth deploy destroy \
+.PHONY: help venv lock node scan chromium demo report test lint docs docs-build $(TEST_KINDS) synth deploy destroy \
 	bench reliability results schemas clean
 
 help:
@@ -41,12 +41,26 @@ help:
 	@echo "make bench        performance and cost figures into bench/results.json"
 	@echo "make reliability  reliability figures into reliability/results.json"
 	@echo "make results      the results tables of README.md and docs/ from the two results.json files"
+	@echo "make lock         constraints.txt: the newest versions pyproject.toml allows (then run make test)"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
-	$(VENV)/bin/pip install -q -e '.[dev,spark]'
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev,spark]'
 	touch $@
+
+# constraints.txt holds every package of .venv at the version make test last passed with, so a fresh clone (CI)
+# installs what was tested: baton.local patches moto's and botocore's internals, which a release may change.
+# make lock takes the newest versions pyproject.toml's ranges allow, in a venv of its own; then run make test.
+LOCK_VENV := .venv-lock
+lock:
+	rm -rf $(LOCK_VENV)
+	python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --upgrade pip setuptools wheel
+	$(LOCK_VENV)/bin/pip install -q '.[dev,spark]'
+	{ echo "# make lock: every package of .venv at the version make test last passed with (see Makefile)"; \
+	  $(LOCK_VENV)/bin/pip freeze --exclude baton; } > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 $(SCAN_STAMP): pyproject.toml $(STAMP)
 	python3 -m venv $(SCAN)

@@ -41,31 +41,34 @@ help:
 	@echo "make bench        performance and cost figures into bench/results.json"
 	@echo "make reliability  reliability figures into reliability/results.json"
 	@echo "make results      the results tables of README.md and docs/ from the two results.json files"
-	@echo "make lock         constraints.txt: the newest versions pyproject.toml allows (then run make test)"
+	@echo "make lock         constraints/: the newest versions pyproject.toml allows (then run make test)"
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints/venv.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
-	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev,spark]'
+	$(VENV)/bin/pip install -q -c constraints/venv.txt -e '.[dev,spark]'
 	touch $@
 
-# constraints.txt holds every package of .venv at the version make test last passed with, so a fresh clone (CI)
-# installs what was tested: baton.local patches moto's and botocore's internals, which a release may change.
-# make lock takes the newest versions pyproject.toml's ranges allow, in a venv of its own; then run make test.
+$(SCAN_STAMP): pyproject.toml constraints/scan.txt $(STAMP)
+	python3 -m venv $(SCAN)
+	$(SCAN)/bin/pip install -q -c constraints/scan.txt $$($(PY) -m infra.scan --requirements)
+	touch $@
+
+# constraints/ holds every package of .venv and .venv-scan at the version make test last passed with, so a fresh
+# clone (CI) installs what was tested: baton.local patches moto's and botocore's internals, which a release may
+# change. make lock writes the newest versions pyproject.toml's ranges allow, from venvs of its own; then make test.
 LOCK_VENV := .venv-lock
-lock:
-	rm -rf $(LOCK_VENV)
-	python3 -m venv $(LOCK_VENV)
+LOCKED = { echo "\# written by make lock (see Makefile): the versions make test last passed with"; \
+	  $(LOCK_VENV)/bin/pip freeze --exclude baton; } > constraints/$(1).txt
+lock: $(STAMP)
+	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install -q --upgrade pip setuptools wheel
 	$(LOCK_VENV)/bin/pip install -q '.[dev,spark]'
-	{ echo "# make lock: every package of .venv at the version make test last passed with (see Makefile)"; \
-	  $(LOCK_VENV)/bin/pip freeze --exclude baton; } > constraints.txt
+	$(call LOCKED,venv)
+	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q $$($(PY) -m infra.scan --requirements)
+	$(call LOCKED,scan)
 	rm -rf $(LOCK_VENV)
-
-$(SCAN_STAMP): pyproject.toml $(STAMP)
-	python3 -m venv $(SCAN)
-	$(SCAN)/bin/pip install -q $$($(PY) -m infra.scan --requirements)
-	touch $@
 
 $(NODE_STAMP): package.json $(STAMP)
 	npm install --no-audit --no-fund --loglevel=error

@@ -12,6 +12,7 @@ from baton.core.policy import Policy
 from baton.local.runtime import LocalRuntime
 from baton.names import METRICS_NAMESPACE, SERVICE
 from tests.conftest import START, without_windows
+from tests.functional.conftest import Lines
 
 
 def emitted(text: str) -> list[dict[str, Any]]:
@@ -78,3 +79,29 @@ def test_a_held_out_request_is_counted_apart_from_suppressions(
     assert total(blob, "HeldOut") == 1.0
     assert total(blob, "Outcome_suppressed") == 0.0
     assert total(blob, "Reason_suppressed_email_holdout") == 1.0
+
+
+def test_the_decision_line_names_the_request_and_the_invocation_and_leaves_out_what_the_log_group_says(
+    runtime_now: LocalRuntime, logged: Lines
+) -> None:
+    """The arbiter's ``decision`` line as Lambda writes it (powertools' JSON): what an operator queries in Logs
+    Insights (the request, the customer, the outcome and its reason, the invocation), without the function's ARN
+    and the code location, which every line would repeat at CloudWatch Logs' price per byte."""
+    event = {"time": START.isoformat(), "source": "shop"}
+    profile = {"customer_id": "c-l", "email": "l@example.com", "consent": {"email": True}, "timezone": "UTC"}
+    runtime_now.invoke_profile([json.dumps({**event, "id": "u", "detail-type": "CustomerUpdated", "detail": profile})])
+    detail = {"request_id": "s1", "customer_id": "c-l", "channel": "email", "category": "sale", "template": "sale",
+              "data": {"headline": "h", "url": "https://shop.example"}}  # fmt: skip
+    logged.taken()
+    runtime_now.invoke_arbiter([json.dumps({**event, "id": "m1", "detail-type": "MessageRequested", "detail": detail})])
+    lines = [json.loads(line) for line in logged.taken().splitlines() if line.startswith("{")]
+    # one line, taken at the function's logger and again at the root it propagates to
+    decisions = {json.dumps(line, sort_keys=True): line for line in lines if line.get("message") == "decision"}
+    (decision,) = decisions.values()
+    assert {k: decision[k] for k in ("request_id", "customer_id", "outcome", "reason", "channel", "category")} == {
+        "request_id": "s1", "customer_id": "c-l", "outcome": "sent", "reason": "within_policy", "channel": "email",
+        "category": "sale"}  # fmt: skip
+    assert decision["service"] == SERVICE and decision["level"] == "INFO"
+    assert {"function_name", "function_request_id", "cold_start", "timestamp"} <= decision.keys()
+    assert not {"function_arn", "location"} & decision.keys()
+    assert "l@example.com" not in json.dumps(lines)

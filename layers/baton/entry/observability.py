@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from baton.names import METRICS_NAMESPACE, SERVICE, TEMPLATES_REJECTED_METRIC
@@ -12,7 +13,18 @@ from baton.names import METRICS_NAMESPACE, SERVICE, TEMPLATES_REJECTED_METRIC
 if TYPE_CHECKING:  # the sweeper and the profile function log without loading the service
     from baton.app.arbiter import Report
 
-logger = Logger(service=SERVICE)
+
+class _Formatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines without two keys each line would repeat, at CloudWatch Logs' price per byte
+    ingested: the function's ARN (the log group names the function, and ``function_name`` stays) and the code
+    location (each line's message names what it records)."""
+
+    def append_keys(self, **additional_keys: object) -> None:
+        additional_keys.pop("function_arn", None)  # added by inject_lambda_context with the function's context
+        super().append_keys(**additional_keys)
+
+
+logger = Logger(service=SERVICE, logger_formatter=_Formatter(location=None))
 # Only botocore needs patching: every AWS call (pynamodb's included) goes through it. The default patches every
 # library X-Ray knows, importing each one at cold start.
 tracer = Tracer(service=SERVICE, patch_modules=("botocore",))

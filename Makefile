@@ -44,29 +44,30 @@ help:
 	@echo "make lock         constraints/: the newest versions pyproject.toml allows (then run make test)"
 
 $(STAMP): pyproject.toml constraints/venv.txt
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
+	python3 -m venv --clear $(VENV)
+	$(VENV)/bin/pip install -q -c constraints/venv.txt --upgrade pip setuptools wheel
 	$(VENV)/bin/pip install -q -c constraints/venv.txt -e '.[dev,spark]'
 	touch $@
 
 $(SCAN_STAMP): pyproject.toml constraints/scan.txt $(STAMP)
-	python3 -m venv $(SCAN)
+	python3 -m venv --clear $(SCAN)
 	$(SCAN)/bin/pip install -q -c constraints/scan.txt $$($(PY) -m infra.scan --requirements)
 	touch $@
 
-# constraints/ holds every package of .venv and .venv-scan at the version make test last passed with, so a fresh
-# clone (CI) installs what was tested: baton.local patches moto's and botocore's internals, which a release may
-# change. make lock writes the newest versions pyproject.toml's ranges allow, from venvs of its own; then make test.
+# constraints/ holds every package of .venv and .venv-scan (pip and setuptools too) at the version make test
+# last passed with, so a fresh clone (CI) installs what was tested: baton.local patches moto's and botocore's
+# internals, which a release may change. make lock writes the newest versions pyproject.toml's ranges allow, from
+# venvs of its own (it needs neither .venv nor the constraints it replaces); then make test.
 LOCK_VENV := .venv-lock
 LOCKED = { echo "\# written by make lock (see Makefile): the versions make test last passed with"; \
-	  $(LOCK_VENV)/bin/pip freeze --exclude baton; } > constraints/$(1).txt
-lock: $(STAMP)
+	  $(LOCK_VENV)/bin/pip freeze --all --exclude baton; } > constraints/$(1).txt
+lock:
 	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install -q --upgrade pip setuptools wheel
 	$(LOCK_VENV)/bin/pip install -q '.[dev,spark]'
 	$(call LOCKED,venv)
 	rm -rf $(LOCK_VENV) && python3 -m venv $(LOCK_VENV)
-	$(LOCK_VENV)/bin/pip install -q $$($(PY) -m infra.scan --requirements)
+	$(LOCK_VENV)/bin/pip install -q $$(python3 -m infra.scan --requirements)
 	$(call LOCKED,scan)
 	rm -rf $(LOCK_VENV)
 
